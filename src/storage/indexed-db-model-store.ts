@@ -1,0 +1,344 @@
+import { createStore, promisifyRequest, setMany } from 'idb-keyval';
+import type { UseStore } from 'idb-keyval';
+import { ServingError, isQuotaError, messageOf } from '../core/status.js';
+import type { ModelStore, StoredVersion, VersionFile, VersionWriter } from './model-store.js';
+import { assertSafeRelativePath } from './model-store.js';
+
+export const DEFAULT_DB_NAME = 'tfjs-serving';
+export const DEFAULT_STORE_NAME = 'models';
+
+export interface IndexedDbModelStoreOptions {
+  /** IndexedDB database name. Default `tfjs-serving`. The database holds this one object store only. */
+  dbName?: string;
+  /** Object store name. Default `models`. */
+  storeName?: string;
+  /** Ask the browser to make this origin's storage persistent (`navigator.storage.persist()`). Default true. */
+  persist?: boolean;
+  /**
+   * How long a staging area that another store instance (another tab, a crashed worker) left behind is
+   * considered alive by `collectGarbage`. Each `writeFile` refreshes it. Default one hour.
+   */
+  stagingTtlMs?: number;
+}
+
+/**
+ * Key layout in the one object store (IndexedDB array keys):
+ * - `['version', model, version]` → commit record (a `StoredVersion` plus the `stagingId` its files live under)
+ * - `['file', model, version, stagingId, path]` → the file's bytes (`Uint8Array`)
+ * - `['staging', model, version, stagingId]` → `{touchedAt}` while a writer is at work
+ */
+type RecordKey = ['version', string, number];
+type FileKey = ['file', string, number, string, string];
+type StagingKey = ['staging', string, number, string];
+
+interface CommitRecord extends StoredVersion {
+  readonly stagingId: string;
+}
+
+interface StagingMarker {
+  touchedAt: number;
+}
+
+/** Arrays sort after every other key type, so `[...prefix, []]` bounds all keys that extend `prefix`. */
+const AFTER: never[] = [];
+
+/**
+ * A model store in IndexedDB, built on idb-keyval. Works in pages and in Web Workers.
+ *
+ * A writer puts each file under its own key in a private staging area; `commit` then writes the version's
+ * commit record in one transaction (which also drops the files of the version it replaces), so readers see
+ * either the old version or the new one, never a mix. `readFile` follows the record to its staging area.
+ */
+export class IndexedDbModelStore implements ModelStore {
+  readonly kind = 'indexeddb';
+  readonly dbName: string;
+  readonly storeName: string;
+  /** Whether the browser granted persistent storage; false where it cannot be asked (Node, workers, refusal). */
+  readonly persisted: Promise<boolean>;
+  private readonly stagingTtlMs: number;
+  private useStore: UseStore | undefined;
+  /** Staging ids of this instance's writers that have neither committed nor aborted. */
+  private readonly active = new Set<string>();
+
+  constructor(options: IndexedDbModelStoreOptions = {}) {
+    this.dbName = options.dbName ?? DEFAULT_DB_NAME;
+    this.storeName = options.storeName ?? DEFAULT_STORE_NAME;
+    this.stagingTtlMs = options.stagingTtlMs ?? 60 * 60 * 1000;
+    this.persisted = options.persist === false ? Promise.resolve(false) : requestPersistence();
+  }
+
+  async listVersions(model: string): Promise<number[]> {
+    const keys = await this.run('readonly', `listing versions of ${model}`, (s) =>
+      promisifyRequest(s.getAllKeys(range(['version', model]))),
+    );
+    return (keys as RecordKey[]).map((k) => k[2]).sort((a, b) => a - b);
+  }
+
+  async getVersion(model: string, version: number): Promise<StoredVersion | undefined> {
+    const record = await this.run('readonly', `reading ${model} version ${version}`, (s) =>
+      promisifyRequest<CommitRecord | undefined>(s.get(recordKey(model, version))),
+    );
+    return record && publicRecord(record);
+  }
+
+  async readFile(model: string, version: number, path: string): Promise<Uint8Array> {
+    assertSafeRelativePath(path);
+    // Record and file are read in one transaction, so a concurrent re-commit or delete cannot split them.
+    const value = await this.run('readonly', `reading ${path} of ${model} version ${version}`, (s) => {
+      let bytes: unknown;
+      const req = s.get(recordKey(model, version));
+      req.onsuccess = () => {
+        const record = req.result as CommitRecord | undefined;
+        if (!record) return;
+        const file = s.get(fileKey(model, version, record.stagingId, path));
+        file.onsuccess = () => (bytes = file.result);
+      };
+      return promisifyRequest(s.transaction).then(() => bytes);
+    });
+    if (value === undefined) {
+      throw new ServingError('NOT_FOUND', `file ${path} of ${model} version ${version} is not in the store (IndexedDB ${this.dbName})`);
+    }
+    return asBytes(value);
+  }
+
+  async beginVersion(model: string, version: number): Promise<VersionWriter> {
+    if (typeof model !== 'string' || model.length === 0) {
+      throw new ServingError('INVALID_ARGUMENT', `model name ${JSON.stringify(model)} must be a non-empty string`);
+    }
+    if (!Number.isSafeInteger(version) || version < 0) {
+      throw new ServingError('INVALID_ARGUMENT', `version ${version} of ${model} must be a non-negative integer`);
+    }
+    const stagingId = randomId();
+    const marker = stagingKey(model, version, stagingId);
+    const what = `storing ${model} version ${version}`;
+    await this.run('readwrite', what, (s) => {
+      s.put({ touchedAt: Date.now() } satisfies StagingMarker, marker);
+      return promisifyRequest(s.transaction);
+    });
+    this.active.add(stagingId);
+    const written = new Set<string>();
+    let state: 'open' | 'committed' | 'aborted' = 'open';
+    const assertOpen = (op: string) => {
+      if (state !== 'open') throw new ServingError('FAILED_PRECONDITION', `cannot ${op}: the writer for ${model} version ${version} is already ${state}`);
+    };
+
+    return {
+      writeFile: async (path, bytes) => {
+        assertOpen(`write ${path}`);
+        assertSafeRelativePath(path);
+        // Structured clone copies the whole underlying buffer of a view; store exactly the view's bytes.
+        const value = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+        await this.guard(`${what}: writing ${path} (${bytes.byteLength} bytes)`, () =>
+          setMany(
+            [
+              [fileKey(model, version, stagingId, path), value],
+              [marker, { touchedAt: Date.now() } satisfies StagingMarker],
+            ],
+            this.store(),
+          ),
+        );
+        written.add(path);
+      },
+
+      commit: async (files: readonly VersionFile[]) => {
+        assertOpen('commit');
+        for (const f of files) {
+          assertSafeRelativePath(f.path);
+          if (!written.has(f.path)) {
+            throw new ServingError('FAILED_PRECONDITION', `cannot commit ${model} version ${version}: ${f.path} was not written`);
+          }
+        }
+        const record: CommitRecord = {
+          model,
+          version,
+          files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+          committedAt: new Date().toISOString(),
+          stagingId,
+        };
+        // One transaction: swap the record, drop the replaced version's files and this writer's marker.
+        await this.run('readwrite', `${what}: writing the commit record`, (s) => {
+          const key = recordKey(model, version);
+          const previous = s.get(key);
+          previous.onsuccess = () => {
+            const old = previous.result as CommitRecord | undefined;
+            s.put(record, key);
+            s.delete(marker);
+            if (old && old.stagingId !== stagingId) s.delete(range(['file', model, version, old.stagingId]));
+          };
+          return promisifyRequest(s.transaction);
+        });
+        state = 'committed';
+        this.active.delete(stagingId);
+        return publicRecord(record);
+      },
+
+      abort: async () => {
+        if (state === 'committed') return;
+        state = 'aborted';
+        await this.run('readwrite', `aborting ${what}`, (s) => {
+          s.delete(range(['file', model, version, stagingId]));
+          s.delete(marker);
+          return promisifyRequest(s.transaction);
+        });
+        this.active.delete(stagingId);
+      },
+    };
+  }
+
+  async deleteVersion(model: string, version: number): Promise<void> {
+    // The record goes first (in the same transaction), so the version vanishes at once.
+    await this.run('readwrite', `deleting ${model} version ${version}`, (s) => {
+      const key = recordKey(model, version);
+      const req = s.get(key);
+      req.onsuccess = () => {
+        const record = req.result as CommitRecord | undefined;
+        if (!record) return;
+        s.delete(key);
+        s.delete(range(['file', model, version, record.stagingId]));
+      };
+      return promisifyRequest(s.transaction);
+    });
+  }
+
+  /**
+   * Deletes files that no commit record refers to, unless a writer of this instance is still at work on
+   * them or another instance touched their staging area within `stagingTtlMs`. Runs in one transaction.
+   */
+  async collectGarbage(): Promise<void> {
+    const now = Date.now();
+    await this.run('readwrite', 'collecting garbage', (s) => {
+      const live = new Set<string>(); // `${model}\0${version}\0${stagingId}`
+      const records = s.getAll(range(['version']));
+      const markers = s.openCursor(range(['staging']));
+      const fileKeys = s.getAllKeys(range(['file']));
+      records.onsuccess = () => {
+        for (const r of records.result as CommitRecord[]) live.add(id(r.model, r.version, r.stagingId));
+      };
+      const fresh = new Set<string>();
+      markers.onsuccess = () => {
+        const cursor = markers.result;
+        if (!cursor) return;
+        const [, model, version, stagingId] = cursor.key as StagingKey;
+        const touchedAt = (cursor.value as StagingMarker | undefined)?.touchedAt ?? 0;
+        if (this.active.has(stagingId) || now - touchedAt < this.stagingTtlMs) fresh.add(id(model, version, stagingId));
+        else cursor.delete();
+        cursor.continue();
+      };
+      // Requests on one store complete in order, so records and markers are known by now.
+      fileKeys.onsuccess = () => {
+        const doomed = new Map<string, FileKey>();
+        for (const key of fileKeys.result as FileKey[]) {
+          const [, model, version, stagingId] = key;
+          const k = id(model, version, stagingId);
+          if (!live.has(k) && !fresh.has(k) && !this.active.has(stagingId)) doomed.set(k, key);
+        }
+        for (const [, model, version, stagingId] of doomed.values()) s.delete(range(['file', model, version, stagingId]));
+      };
+      return promisifyRequest(s.transaction);
+    });
+  }
+
+  /** Closes the database connection; the next call opens it again. */
+  async close(): Promise<void> {
+    const store = this.useStore;
+    if (!store) return;
+    this.useStore = undefined;
+    try {
+      const db = await store('readonly', (s) => s.transaction.db);
+      db.close();
+    } catch {
+      // Nothing open, nothing to close.
+    }
+  }
+
+  private store(): UseStore {
+    if (!this.useStore) {
+      if (typeof indexedDB === 'undefined') {
+        throw new ServingError(
+          'FAILED_PRECONDITION',
+          'IndexedDB is not available here (Node, or a browser context that disables it); use FileSystemModelStore or MemoryModelStore instead',
+        );
+      }
+      this.useStore = createStore(this.dbName, this.storeName);
+    }
+    return this.useStore;
+  }
+
+  private run<T>(mode: IDBTransactionMode, what: string, callback: (store: IDBObjectStore) => T | PromiseLike<T>): Promise<T> {
+    return this.guard(what, () => this.store()(mode, callback));
+  }
+
+  /** Maps IndexedDB failures to ServingErrors; a full quota becomes RESOURCE_EXHAUSTED. */
+  private async guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      if (e instanceof ServingError) throw e;
+      if (isQuotaError(e)) {
+        throw new ServingError(
+          'RESOURCE_EXHAUSTED',
+          `${what}: quota exceeded in IndexedDB ${this.dbName} (${messageOf(e)}); delete unused versions or ask for persistent storage`,
+          { cause: e },
+        );
+      }
+      throw ServingError.from(e, 'INTERNAL', `${what} in IndexedDB ${this.dbName}: `);
+    }
+  }
+}
+
+function recordKey(model: string, version: number): RecordKey {
+  return ['version', model, version];
+}
+
+function fileKey(model: string, version: number, stagingId: string, path: string): FileKey {
+  return ['file', model, version, stagingId, path];
+}
+
+function stagingKey(model: string, version: number, stagingId: string): StagingKey {
+  return ['staging', model, version, stagingId];
+}
+
+/** All keys that start with `prefix` (the prefix itself included). */
+function range(prefix: (string | number)[]): IDBKeyRange {
+  return IDBKeyRange.bound(prefix, [...prefix, AFTER]);
+}
+
+function id(model: string, version: number, stagingId: string): string {
+  return `${model}\u0000${version}\u0000${stagingId}`;
+}
+
+function publicRecord(r: CommitRecord): StoredVersion {
+  return { model: r.model, version: r.version, files: r.files, committedAt: r.committedAt };
+}
+
+function asBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new ServingError('DATA_LOSS', `IndexedDB returned a ${typeof value} where file bytes were expected`);
+}
+
+/** 128 random bits as hex. `crypto.randomUUID` needs a secure context; `getRandomValues` does not. */
+function randomId(): string {
+  const bytes = new Uint8Array(16);
+  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
+  if (c?.getRandomValues) c.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Best effort: never throws, never rejects. `persist()` exists on pages, not in workers or Node. */
+function requestPersistence(): Promise<boolean> {
+  try {
+    const storage = (globalThis as { navigator?: { storage?: { persist?(): Promise<boolean> } } }).navigator?.storage;
+    if (typeof storage?.persist !== 'function') return Promise.resolve(false);
+    return storage.persist().then(
+      (granted) => granted === true,
+      () => false,
+    );
+  } catch {
+    return Promise.resolve(false);
+  }
+}
