@@ -124,6 +124,12 @@ export class AspiredVersionsManager<T> {
     return [...stream.harnesses.values()].filter((h) => h.state === 'ready').map((h) => h.id.version).sort((a, b) => a - b);
   }
 
+  /** True while the manager holds `version` of `name` in memory (loading, ready or unloading). */
+  isHeld(name: string, version: number): boolean {
+    const state = this.streamMap.get(name)?.harnesses.get(version)?.state;
+    return state === 'loading' || state === 'ready' || state === 'quiescing' || state === 'unloading';
+  }
+
   /** Requests holding a handle to each loaded version of `name`. */
   activeRequests(name: string): Map<number, number> {
     const out = new Map<number, number>();

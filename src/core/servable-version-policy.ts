@@ -1,0 +1,55 @@
+import { ServingError } from './status.js';
+import { isValidVersion } from './servable-id.js';
+
+/**
+ * Which versions of a model to serve, shaped like TF Serving's `model_version_policy`:
+ * `{latest: {numVersions}}` (default, numVersions 1), `{all: {}}`, or `{specific: {versions}}`.
+ */
+export type ServableVersionPolicy =
+  | { readonly latest: { readonly numVersions?: number } }
+  | { readonly all: Record<string, never> }
+  | { readonly specific: { readonly versions: readonly number[] } };
+
+export const DEFAULT_VERSION_POLICY: ServableVersionPolicy = { latest: { numVersions: 1 } };
+
+/** Checks a policy from user config; throws INVALID_ARGUMENT naming the model and what is wrong. */
+export function validateVersionPolicy(policy: unknown, model: string): ServableVersionPolicy {
+  if (policy === undefined || policy === null) return DEFAULT_VERSION_POLICY;
+  const where = `modelVersionPolicy of model ${JSON.stringify(model)}`;
+  if (typeof policy !== 'object') throw new ServingError('INVALID_ARGUMENT', `${where} must be an object, got ${typeof policy}`);
+  const keys = Object.keys(policy);
+  if (keys.length !== 1 || !['latest', 'all', 'specific'].includes(keys[0]!)) {
+    throw new ServingError('INVALID_ARGUMENT', `${where} must have exactly one of latest, all, specific; got ${JSON.stringify(keys)}`);
+  }
+  const p = policy as Record<string, unknown>;
+  if ('latest' in p) {
+    const n = (p.latest as { numVersions?: unknown } | undefined)?.numVersions ?? 1;
+    if (!Number.isInteger(n)) throw new ServingError('INVALID_ARGUMENT', `${where}: latest.numVersions must be an integer, got ${JSON.stringify(n)}`);
+    // TF Serving: default and minimum 1.
+    return { latest: { numVersions: Math.max(1, n as number) } };
+  }
+  if ('all' in p) return { all: {} };
+  const versions = (p.specific as { versions?: unknown } | undefined)?.versions;
+  if (!Array.isArray(versions) || versions.length === 0 || !versions.every(isValidVersion)) {
+    throw new ServingError('INVALID_ARGUMENT', `${where}: specific.versions must be a non-empty list of non-negative integers, got ${JSON.stringify(versions)}`);
+  }
+  return { specific: { versions: [...new Set(versions)].sort((a, b) => a - b) } };
+}
+
+/** The versions a policy aspires among those that exist, ascending. */
+export function selectVersions(policy: ServableVersionPolicy, existing: readonly number[]): number[] {
+  const sorted = [...new Set(existing)].sort((a, b) => a - b);
+  if ('all' in policy) return sorted;
+  if ('specific' in policy) {
+    const wanted = new Set(policy.specific.versions);
+    return sorted.filter((v) => wanted.has(v));
+  }
+  const n = Math.max(1, policy.latest.numVersions ?? 1);
+  return sorted.slice(Math.max(0, sorted.length - n));
+}
+
+export function describeVersionPolicy(policy: ServableVersionPolicy): string {
+  if ('all' in policy) return 'all';
+  if ('specific' in policy) return `specific [${policy.specific.versions.join(', ')}]`;
+  return `latest ${policy.latest.numVersions ?? 1}`;
+}

@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs';
+import { ServingError, messageOf } from '../core/status.js';
+
+/** TF.js backends tfjs-serving knows how to bring up, fastest first. */
+export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+
+export interface BackendOptions {
+  /** Where the WASM binaries are (a URL prefix ending in '/'); by default next to the bundle, or the package in Node. */
+  wasmPaths?: string;
+}
+
+/** Registers a backend's module; the webgpu backend registers itself only where `navigator.gpu` exists. */
+const registrars: Record<BackendName, (o: BackendOptions) => Promise<void>> = {
+  webgpu: async () => {
+    if (typeof navigator === 'undefined' || !(navigator as { gpu?: unknown }).gpu) throw new Error('navigator.gpu is not available');
+    await import('@tensorflow/tfjs-backend-webgpu');
+  },
+  wasm: async (o) => {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    if (o.wasmPaths) wasm.setWasmPaths(o.wasmPaths);
+  },
+  webgl: async () => undefined,
+  cpu: async () => undefined,
+};
+
+export const DEFAULT_BROWSER_BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
+export const DEFAULT_NODE_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+
+export function defaultBackends(): readonly BackendName[] {
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+  return isNode ? DEFAULT_NODE_BACKENDS : DEFAULT_BROWSER_BACKENDS;
+}
+
+/**
+ * Tries the backends in order; the first that initializes wins and is returned. Fails with one
+ * UNAVAILABLE error listing why each one failed, like ORT's resolveBackend.
+ */
+export async function selectBackend(order: readonly BackendName[] = defaultBackends(), options: BackendOptions = {}): Promise<BackendName> {
+  if (order.length === 0) throw new ServingError('INVALID_ARGUMENT', 'backends must list at least one of webgpu, wasm, webgl, cpu');
+  // TF.js has one engine per realm: a second server that wants the backend already running keeps it.
+  if (tf.getBackend() === order[0]) return order[0]!;
+  const failures: string[] = [];
+  for (const name of order) {
+    if (!(name in registrars)) {
+      failures.push(`[${String(name)}] unknown backend`);
+      continue;
+    }
+    try {
+      await registrars[name](options);
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return name;
+      }
+      failures.push(`[${name}] failed to initialize`);
+    } catch (e) {
+      failures.push(`[${name}] ${messageOf(e)}`);
+    }
+  }
+  throw new ServingError('UNAVAILABLE', `no TF.js backend could be initialized: ${failures.join('; ')}`);
+}

@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Loader, ResourceEstimate } from '../core/loader.js';
+import { ServingError } from '../core/status.js';
+import type { ModelStore, StoredVersion } from '../storage/model-store.js';
+import { expectedWeightBytes, parseGraphModelJson } from './graph-model-artifacts.js';
+import { readSignatures } from './signature.js';
+import { TfjsServable } from './tfjs-servable.js';
+import { WARMUP_FILE, parseWarmupFile, runWarmup, synthesizeWarmupRequests } from './warmup.js';
+
+/** The graph model's entry file inside a version directory. */
+export const MODEL_JSON = 'model.json';
+
+/** TF Serving estimates a SavedModel's RAM as 1.2 × the bytes of its files. */
+export const RESOURCE_ESTIMATE_FACTOR = 1.2;
+
+export interface TfjsModelLoaderOptions {
+  /** Replay warmup.json, or synthesized requests, before the version becomes AVAILABLE. Default true. */
+  warmup?: boolean;
+}
+
+/**
+ * Loads one committed version of a TF.js graph model from the local store (no second download),
+ * through an in-memory IOHandler, warms it up, and disposes everything on unload.
+ */
+export class TfjsModelLoader implements Loader<TfjsServable> {
+  private servable: TfjsServable | undefined;
+
+  constructor(
+    readonly store: ModelStore,
+    readonly model: string,
+    readonly version: number,
+    private readonly options: TfjsModelLoaderOptions = {},
+  ) {}
+
+  private get where(): string {
+    return `model ${this.model} version ${this.version}`;
+  }
+
+  private async record(): Promise<StoredVersion> {
+    const record = await this.store.getVersion(this.model, this.version);
+    if (!record) throw new ServingError('NOT_FOUND', `${this.where} is not in the ${this.store.kind} store`);
+    return record;
+  }
+
+  async estimateResources(): Promise<ResourceEstimate> {
+    const record = await this.record();
+    const bytes = record.files.reduce((sum, f) => sum + f.size, 0);
+    return { ramBytes: Math.ceil(RESOURCE_ESTIMATE_FACTOR * bytes) };
+  }
+
+  async load(): Promise<TfjsServable> {
+    const record = await this.record();
+    const json = parseGraphModelJson(await this.store.readFile(this.model, this.version, MODEL_JSON), this.where);
+    const groups = json.weightsManifest ?? [];
+    const weightSpecs = groups.flatMap((g) => g.weights);
+    const weightData: ArrayBuffer[] = [];
+    for (const path of groups.flatMap((g) => g.paths)) {
+      const bytes = await this.store.readFile(this.model, this.version, path.replace(/^\.\//, ''));
+      weightData.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    }
+    const expected = expectedWeightBytes(weightSpecs);
+    const got = weightData.reduce((s, b) => s + b.byteLength, 0);
+    if (expected !== undefined && expected !== got) {
+      throw new ServingError('DATA_LOSS', `${this.where}: the weight files hold ${got} bytes, but model.json's weightsManifest describes ${expected}`);
+    }
+    const topology = { ...json.modelTopology, versions: json.modelTopology?.versions ?? {} };
+    const artifacts: tf.io.ModelArtifacts = {
+      modelTopology: topology,
+      weightSpecs,
+      weightData,
+      format: json.format,
+      generatedBy: json.generatedBy,
+      convertedBy: json.convertedBy ?? undefined,
+      signature: json.signature as object | undefined,
+      userDefinedMetadata: json.userDefinedMetadata as object | undefined,
+      modelInitializer: json.modelInitializer as object | undefined,
+      initializerSignature: json.initializerSignature as object | undefined,
+    } as tf.io.ModelArtifacts;
+    let graphModel: tf.GraphModel;
+    try {
+      graphModel = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+    } catch (e) {
+      throw ServingError.from(e, 'INVALID_ARGUMENT', `${this.where}: TF.js could not load the graph model: `);
+    }
+    const servable = new TfjsServable(
+      graphModel,
+      readSignatures(json, graphModel.inputs, graphModel.outputs),
+      record.files.reduce((s, f) => s + f.size, 0),
+    );
+    try {
+      if (this.options.warmup !== false) {
+        const shipped = record.files.some((f) => f.path === WARMUP_FILE);
+        const shapes = new Map(graphModel.inputs.map((t) => [t.name, t.shape]));
+        const requests = shipped
+          ? parseWarmupFile(new TextDecoder().decode(await this.store.readFile(this.model, this.version, WARMUP_FILE)))
+          : synthesizeWarmupRequests(servable.signatures.values(), (name) => shapes.get(name.replace(/:\d+$/, '')));
+        await runWarmup(servable, requests, this.where);
+      }
+    } catch (e) {
+      servable.dispose();
+      throw e;
+    }
+    this.servable = servable;
+    return servable;
+  }
+
+  async unload(): Promise<void> {
+    this.servable?.dispose();
+    this.servable = undefined;
+  }
+}

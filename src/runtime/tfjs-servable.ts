@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs';
+import { ServingError } from '../core/status.js';
+import type { ValidatedInput } from './input-validation.js';
+import { validateInputs } from './input-validation.js';
+import type { GraphTensorInfo, SignatureSpec } from './signature.js';
+import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from './signature.js';
+import type { TensorOutput } from './tensor.js';
+
+export type ExecutionMode = 'execute' | 'executeAsync';
+
+/** One loaded TF.js graph model version: its signatures and how to run them. */
+export class TfjsServable {
+  /** `execute` until the graph shows it needs `executeAsync` (dynamic ops, control flow). */
+  mode: ExecutionMode = 'execute';
+  private readonly graphInputs: ReadonlyMap<string, GraphTensorInfo>;
+  private disposed = false;
+
+  constructor(
+    readonly model: tf.GraphModel,
+    readonly signatures: ReadonlyMap<string, SignatureSpec>,
+    /** Bytes of the version's files (for status and metrics). */
+    readonly sizeBytes: number,
+  ) {
+    this.graphInputs = new Map(model.inputs.map((t) => [t.name, t as GraphTensorInfo]));
+  }
+
+  signature(name: string | undefined, where: string): SignatureSpec {
+    const key = name || DEFAULT_SERVING_SIGNATURE_DEF_KEY;
+    const sig = this.signatures.get(key);
+    if (!sig) {
+      throw new ServingError(
+        'INVALID_ARGUMENT',
+        `${where}: Serving signature name: ${JSON.stringify(key)} not found in signature def; available: ${[...this.signatures.keys()].join(', ')}`,
+      );
+    }
+    return sig;
+  }
+
+  /** Checks inputs against the signature and the graph; throws INVALID_ARGUMENT before any backend work. */
+  validate(signature: SignatureSpec, inputs: unknown, where: string): ValidatedInput[] {
+    return validateInputs(where, signature, this.graphInputs, inputs);
+  }
+
+  /** Runs validated inputs; disposes every tensor it made, whatever happens. */
+  async run(signature: SignatureSpec, inputs: readonly ValidatedInput[]): Promise<Record<string, TensorOutput>> {
+    if (this.disposed) throw new ServingError('UNAVAILABLE', 'the model version was unloaded');
+    const feed: tf.NamedTensorMap = {};
+    for (const i of inputs) feed[i.spec.name] = tf.tensor(i.values as tf.TensorLike, i.shape, i.dtype);
+    const outputNames = signature.outputs.map((o) => o.name);
+    let outputs: tf.Tensor[] = [];
+    try {
+      outputs = await this.execute(feed, outputNames);
+      const result: Record<string, TensorOutput> = {};
+      for (const [k, spec] of signature.outputs.entries()) {
+        const t = outputs[k]!;
+        result[spec.key] = {
+          dtype: t.dtype as TensorOutput['dtype'],
+          shape: t.shape.slice(),
+          data: (await t.data()) as TensorOutput['data'],
+        };
+      }
+      return result;
+    } catch (e) {
+      throw ServingError.from(e, 'INTERNAL', `running signature ${signature.name}: `);
+    } finally {
+      tf.dispose(Object.values(feed));
+      // The same tensor can be returned for two outputs, and an output can be a fed input.
+      tf.dispose([...new Set(outputs)].filter((t) => !Object.values(feed).includes(t)));
+    }
+  }
+
+  private async execute(feed: tf.NamedTensorMap, outputNames: string[]): Promise<tf.Tensor[]> {
+    if (this.mode === 'execute') {
+      try {
+        return asArray(this.model.execute(feed, outputNames));
+      } catch (e) {
+        if (!/executeAsync/.test(String((e as Error)?.message))) throw e;
+        this.mode = 'executeAsync'; // the graph has dynamic ops or control flow
+      }
+    }
+    return asArray(await this.model.executeAsync(feed, outputNames));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.dispose();
+  }
+}
+
+function asArray(t: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): tf.Tensor[] {
+  if (Array.isArray(t)) return t;
+  if (t instanceof tf.Tensor) return [t];
+  return Object.values(t);
+}

@@ -1,0 +1,36 @@
+import type { Status } from '../core/status.js';
+import type { ManagerState } from '../core/servable-state.js';
+import type { InputValue, TensorOutput } from '../runtime/tensor.js';
+
+/** A prediction request. Give `version` or `label` (not both), or neither for the latest AVAILABLE version. */
+export interface PredictRequest {
+  model: string;
+  version?: number;
+  label?: string;
+  /** Default `serving_default`. */
+  signatureName?: string;
+  inputs: Record<string, InputValue>;
+}
+
+export interface PredictResponse {
+  /** Which version answered (TF Serving's ModelSpec). */
+  model: { name: string; version: number; signatureName: string };
+  outputs: Record<string, TensorOutput>;
+}
+
+/** TF Serving's GetModelStatusResponse, as its REST API writes it. */
+export interface GetModelStatusResponse {
+  model_version_status: Array<{ version: string; state: ManagerState; status: Status }>;
+}
+
+/** TF Serving's GetModelMetadataResponse, as its REST API writes it (note the double `signature_def`). */
+export interface GetModelMetadataResponse {
+  model_spec: { name: string; signature_name: string; version: string };
+  metadata: { signature_def: { signature_def: Record<string, unknown> } };
+}
+
+/** Picks a version: a number, a label, or neither (the latest AVAILABLE). */
+export interface VersionSelector {
+  version?: number;
+  label?: string;
+}

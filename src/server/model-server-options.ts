@@ -1,0 +1,91 @@
+import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
+import { validateVersionPolicy } from '../core/servable-version-policy.js';
+import { ServingError } from '../core/status.js';
+import type { VersionLabels } from '../core/version-labels.js';
+import { validateVersionLabels } from '../core/version-labels.js';
+import type { BackendName } from '../runtime/backends.js';
+import type { ModelStore } from '../storage/model-store.js';
+
+/** One served model, shaped like TF Serving's `ModelConfig`. */
+export interface ModelConfig {
+  /** The model's name in requests and URLs. */
+  name: string;
+  /** URL of the model's directory in a repository (it holds `manifest.json`); relative URLs resolve against the page. */
+  basePath: string;
+  /** Only `tfjs` (TF.js graph models). */
+  modelPlatform?: 'tfjs';
+  /** Which versions to serve. Default `{latest: {numVersions: 1}}`. */
+  modelVersionPolicy?: ServableVersionPolicy;
+  /** Labels such as `{stable: 1, canary: 2}`; each may point only at an AVAILABLE version. */
+  versionLabels?: VersionLabels;
+}
+
+export type AspiredVersionPolicyName = 'availability-preserving' | 'resource-preserving';
+
+/** Everything `ModelServer.start` takes. Only `modelConfigList` is required. */
+export interface ModelServerOptions {
+  /** The models to serve (TF Serving's `model_config_list`). */
+  modelConfigList: ModelConfig[];
+  /** Where versions are stored: IndexedDB in browsers, in memory elsewhere unless given (e.g. a FileSystemModelStore). */
+  store?: ModelStore;
+  /** How often each manifest is polled, in ms. 0 polls once at start. Default 60000. */
+  pollIntervalMs?: number;
+  /** Swap order: load-then-unload (default) or unload-then-load. */
+  aspiredVersionPolicy?: AspiredVersionPolicyName;
+  /** Budget for all loaded versions, each estimated at 1.2 × its files' bytes. Default: unlimited. */
+  totalModelMemoryLimitBytes?: number;
+  /** Retries after a failed load. Default 5. */
+  maxNumLoadRetries?: number;
+  /** Wait between load retries in ms. Default 60000. */
+  loadRetryIntervalMs?: number;
+  /** Loads that may run at once. Default 1. */
+  numLoadThreads?: number;
+  /** Let a new label point at a version that is not AVAILABLE yet. Default false. */
+  allowVersionLabelsForUnavailableModels?: boolean;
+  /** TF.js backends to try, in order. Default webgpu, wasm, cpu in browsers; wasm, cpu in Node. */
+  backends?: BackendName[];
+  /** URL prefix of the TF.js WASM binaries. */
+  wasmPaths?: string;
+  /** Warm each version up before it becomes AVAILABLE. Default true. */
+  enableModelWarmup?: boolean;
+  /** Timeout of each HTTP request of the sources, in ms. Default 30000. */
+  requestTimeoutMs?: number;
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+export interface NormalizedModelConfig {
+  readonly name: string;
+  readonly basePath: string;
+  readonly modelVersionPolicy: ServableVersionPolicy;
+  readonly versionLabels: VersionLabels;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Checks a config list; INVALID_ARGUMENT names the model and the field. */
+export function normalizeModelConfigList(list: unknown): NormalizedModelConfig[] {
+  if (!Array.isArray(list)) throw new ServingError('INVALID_ARGUMENT', `modelConfigList must be a list of {name, basePath, …}, got ${typeof list}`);
+  const seen = new Set<string>();
+  return list.map((c: unknown, i: number) => {
+    const config = c as Partial<ModelConfig> | null;
+    if (typeof config !== 'object' || config === null) throw new ServingError('INVALID_ARGUMENT', `modelConfigList[${i}] must be an object`);
+    if (typeof config.name !== 'string' || !NAME.test(config.name)) {
+      throw new ServingError('INVALID_ARGUMENT', `modelConfigList[${i}].name must match [A-Za-z0-9][A-Za-z0-9_.-]*, got ${JSON.stringify(config.name)}`);
+    }
+    if (seen.has(config.name)) throw new ServingError('INVALID_ARGUMENT', `model ${JSON.stringify(config.name)} is configured twice`);
+    seen.add(config.name);
+    if (typeof config.basePath !== 'string' || config.basePath === '') {
+      throw new ServingError('INVALID_ARGUMENT', `modelConfigList[${i}] (${config.name}): basePath must be a non-empty URL string`);
+    }
+    if (config.modelPlatform !== undefined && config.modelPlatform !== 'tfjs') {
+      throw new ServingError('INVALID_ARGUMENT', `model ${config.name}: modelPlatform ${JSON.stringify(config.modelPlatform)} is not supported; only "tfjs"`);
+    }
+    return {
+      name: config.name,
+      basePath: config.basePath,
+      modelVersionPolicy: validateVersionPolicy(config.modelVersionPolicy, config.name),
+      versionLabels: validateVersionLabels(config.versionLabels, config.name),
+    };
+  });
+}

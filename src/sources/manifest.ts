@@ -1,0 +1,75 @@
+import { ServingError } from '../core/status.js';
+import { isValidVersion } from '../core/servable-id.js';
+import type { VersionFile } from '../storage/model-store.js';
+import { assertSafeRelativePath } from '../storage/model-store.js';
+
+/** Name of the manifest file at a model's base path: `<basePath>/manifest.json`. */
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FORMAT = 'tfjs-serving-manifest';
+export const MANIFEST_FORMAT_VERSION = 1;
+
+/**
+ * The index of one model in a static repository. HTTP cannot list directories, so this file lists
+ * every published version and, per version, its files (at `<basePath>/<version>/<path>`) with their
+ * exact size and SHA-256. Publishers write the version's files first and this file last.
+ */
+export interface ModelManifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly formatVersion: typeof MANIFEST_FORMAT_VERSION;
+  readonly name: string;
+  readonly versions: readonly ManifestVersion[];
+}
+
+export interface ManifestVersion {
+  readonly version: number;
+  readonly files: readonly VersionFile[];
+  /** ISO time the version was published (informational). */
+  readonly publishedAt?: string;
+}
+
+/** Parses and checks a manifest; errors are INVALID_ARGUMENT and name the field. */
+export function parseManifest(text: string, where: string): ModelManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ServingError('INVALID_ARGUMENT', `${where}: manifest is not valid JSON: ${(e as Error).message}`);
+  }
+  const bad = (what: string) => new ServingError('INVALID_ARGUMENT', `${where}: invalid manifest: ${what}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('expected a JSON object');
+  const m = json as Record<string, unknown>;
+  if (m.format !== MANIFEST_FORMAT) throw bad(`"format" must be ${JSON.stringify(MANIFEST_FORMAT)}, got ${JSON.stringify(m.format)}`);
+  if (m.formatVersion !== MANIFEST_FORMAT_VERSION) {
+    throw bad(`"formatVersion" ${JSON.stringify(m.formatVersion)} is not supported (this runtime reads ${MANIFEST_FORMAT_VERSION})`);
+  }
+  if (typeof m.name !== 'string') throw bad('"name" must be a string');
+  if (!Array.isArray(m.versions)) throw bad('"versions" must be a list');
+  const seen = new Set<number>();
+  const versions = m.versions.map((v: unknown, i: number): ManifestVersion => {
+    const entry = v as Record<string, unknown> | null;
+    if (typeof entry !== 'object' || entry === null) throw bad(`versions[${i}] must be an object`);
+    if (!isValidVersion(entry.version)) throw bad(`versions[${i}].version must be a non-negative integer, got ${JSON.stringify(entry.version)}`);
+    if (seen.has(entry.version)) throw bad(`version ${entry.version} is listed twice`);
+    seen.add(entry.version);
+    if (!Array.isArray(entry.files) || entry.files.length === 0) throw bad(`versions[${i}].files must be a non-empty list`);
+    const paths = new Set<string>();
+    const files = entry.files.map((f: unknown, j: number): VersionFile => {
+      const file = f as Record<string, unknown> | null;
+      const at = `versions[${i}].files[${j}]`;
+      if (typeof file !== 'object' || file === null) throw bad(`${at} must be an object`);
+      if (typeof file.path !== 'string') throw bad(`${at}.path must be a string`);
+      try {
+        assertSafeRelativePath(file.path);
+      } catch (e) {
+        throw bad(`${at}: ${(e as Error).message}`);
+      }
+      if (paths.has(file.path)) throw bad(`${at}.path ${file.path} is listed twice`);
+      paths.add(file.path);
+      if (!Number.isSafeInteger(file.size) || (file.size as number) < 0) throw bad(`${at}.size must be a non-negative integer`);
+      if (typeof file.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file.sha256)) throw bad(`${at}.sha256 must be 64 lower-case hex digits`);
+      return { path: file.path, size: file.size as number, sha256: file.sha256 };
+    });
+    return { version: entry.version, files, ...(typeof entry.publishedAt === 'string' ? { publishedAt: entry.publishedAt } : {}) };
+  });
+  return { format: MANIFEST_FORMAT, formatVersion: MANIFEST_FORMAT_VERSION, name: m.name, versions };
+}

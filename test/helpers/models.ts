@@ -1,0 +1,39 @@
+// Real TF.js graph models for tests: the Dense(1) model from TF.js's own e2e suite (and versions of it
+// with other weights, so each version computes a known, different line), and real models shipped in npm.
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const FIXTURES = join(here, '..', 'fixtures', 'graph-models');
+export const DENSE_MODEL_DIR = join(FIXTURES, 'dense');
+export const MATMUL_MODEL_DIR = join(FIXTURES, 'matmul');
+/** The original dense fixture: y = KERNEL * x + BIAS (float32). */
+export const DENSE_KERNEL = 1.9513733386993408;
+export const DENSE_BIAS = -0.8492417335510254;
+
+/** `@vladmandic/human`'s model files (MIT/Apache-2.0 weights; see its README). */
+export function humanModel(name: string): string {
+  const require = createRequire(import.meta.url);
+  const pkg = dirname(require.resolve('@vladmandic/human/package.json'));
+  return join(pkg, 'models', `${name}.json`);
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `tfjs-serving-${prefix}-`));
+}
+
+/** A copy of the dense model whose weights compute y = kernel * x + bias. */
+export async function denseModel(kernel: number, bias: number): Promise<string> {
+  const dir = await tempDir('dense');
+  await cp(DENSE_MODEL_DIR, dir, { recursive: true });
+  await writeFile(join(dir, 'group1-shard1of1.bin'), new Uint8Array(new Float32Array([kernel, bias]).buffer));
+  return dir;
+}
+
+/** What a dense version with this kernel and bias returns for x, in float32. */
+export function denseExpected(kernel: number, bias: number, x: number): number {
+  return Math.fround(Math.fround(Math.fround(kernel) * Math.fround(x)) + Math.fround(bias));
+}

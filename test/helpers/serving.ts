@@ -1,0 +1,71 @@
+// Shared set-up for end-to-end serving tests: a repository on a real HTTP server, the real CLI
+// publisher, and a ModelServer on the wasm backend with a file-system store.
+import { ModelServer } from '../../src/index.js';
+import type { ModelServerOptions, PredictResponse, VersionStateEvent } from '../../src/index.js';
+import { FileSystemModelStore } from '../../src/storage/file-system-model-store.js';
+import { publishGraphModel } from '../../src/cli/publish.js';
+import { RepositoryServer } from './repository-server.js';
+import { denseModel, tempDir } from './models.js';
+import { join } from 'node:path';
+
+export interface Harness {
+  repo: RepositoryServer;
+  repoDir: string;
+  storeDir: string;
+  /** Publishes a dense model computing y = version * x as `version` of `model`. */
+  publishDense(model: string, version: number, kernel?: number): Promise<void>;
+  start(options: Partial<ModelServerOptions> & { models?: string[] }): Promise<ModelServer>;
+  close(): Promise<void>;
+}
+
+export async function harness(): Promise<Harness> {
+  const repoDir = await tempDir('repo');
+  const storeDir = await tempDir('store');
+  const repo = await RepositoryServer.start(repoDir);
+  const servers: ModelServer[] = [];
+  return {
+    repo,
+    repoDir,
+    storeDir,
+    async publishDense(model, version, kernel = version) {
+      await publishGraphModel(await denseModel(kernel, 0), join(repoDir, model), { version });
+    },
+    async start(options) {
+      const { models = ['m'], ...rest } = options;
+      const server = await ModelServer.start({
+        modelConfigList: models.map((name) => ({ name, basePath: repo.modelUrl(name) })),
+        store: new FileSystemModelStore(storeDir),
+        pollIntervalMs: 0,
+        backends: ['wasm'],
+        loadRetryIntervalMs: 10,
+        maxNumLoadRetries: 1,
+        ...rest,
+      });
+      servers.push(server);
+      return server;
+    },
+    async close() {
+      await Promise.all(servers.map((s) => s.close()));
+      await repo.close();
+    },
+  };
+}
+
+/** Runs a dense-model prediction of x. */
+export function predictDense(server: ModelServer, x: number, extra: { version?: number; label?: string; model?: string } = {}): Promise<PredictResponse> {
+  return server.predict({ model: extra.model ?? 'm', version: extra.version, label: extra.label, inputs: { 'dense_dense1_input:0': [[x]] } });
+}
+
+export function valueOf(r: PredictResponse): number {
+  return (r.outputs['Identity:0']!.data as Float32Array)[0]!;
+}
+
+/** Records `statechange` events as "version:STATE" strings (with the error code when not OK). */
+export function recordTransitions(server: ModelServer): string[] {
+  const log: string[] = [];
+  server.addEventListener('statechange', (e) => {
+    const ev = e as VersionStateEvent;
+    log.push(`${ev.model}/${ev.version}:${ev.state}${ev.status.error_code === 'OK' ? '' : `:${ev.status.error_code}`}`);
+  });
+  return log;
+}
