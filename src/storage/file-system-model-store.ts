@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ServingError } from '../core/status.js';
@@ -18,7 +18,15 @@ const TRASH = '.trash';
 export class FileSystemModelStore implements ModelStore {
   readonly kind = 'filesystem';
 
-  constructor(readonly root: string) {}
+  /**
+   * @param root the cache directory (created on first write)
+   * @param stagingTtlMs staged downloads older than this are garbage; younger ones may belong to
+   *   another process sharing the directory. Default 1 hour.
+   */
+  constructor(
+    readonly root: string,
+    readonly stagingTtlMs = 3_600_000,
+  ) {}
 
   async listVersions(model: string): Promise<number[]> {
     let names: string[];
@@ -73,6 +81,7 @@ export class FileSystemModelStore implements ModelStore {
         const target = this.versionDir(model, version);
         await this.moveToTrash(target);
         await rename(staging, target);
+        await rm(join(this.modelDir(model), TRASH), { recursive: true, force: true });
         return record;
       },
       abort: async () => {
@@ -93,8 +102,13 @@ export class FileSystemModelStore implements ModelStore {
     } catch {
       return;
     }
+    const cutoff = Date.now() - this.stagingTtlMs;
     for (const m of models) {
-      await rm(join(this.root, m, STAGING), { recursive: true, force: true });
+      const staging = join(this.root, m, STAGING);
+      for (const entry of await readdir(staging).catch(() => [] as string[])) {
+        const s = await stat(join(staging, entry)).catch(() => undefined);
+        if (s && s.mtimeMs < cutoff) await rm(join(staging, entry), { recursive: true, force: true });
+      }
       await rm(join(this.root, m, TRASH), { recursive: true, force: true });
     }
   }

@@ -85,15 +85,12 @@ export class IndexedDbModelStore implements ModelStore {
     assertSafeRelativePath(path);
     // Record and file are read in one transaction, so a concurrent re-commit or delete cannot split them.
     const value = await this.run('readonly', `reading ${path} of ${model} version ${version}`, (s) => {
+      const tx = new Tx(s);
       let bytes: unknown;
-      const req = s.get(recordKey(model, version));
-      req.onsuccess = () => {
-        const record = req.result as CommitRecord | undefined;
-        if (!record) return;
-        const file = s.get(fileKey(model, version, record.stagingId, path));
-        file.onsuccess = () => (bytes = file.result);
-      };
-      return promisifyRequest(s.transaction).then(() => bytes);
+      tx.then(s.get(recordKey(model, version)), (record: CommitRecord | undefined) => {
+        if (record) tx.then(s.get(fileKey(model, version, record.stagingId, path)), (file) => (bytes = file));
+      });
+      return tx.done(() => bytes);
     });
     if (value === undefined) {
       throw new ServingError('NOT_FOUND', `file ${path} of ${model} version ${version} is not in the store (IndexedDB ${this.dbName})`);
@@ -126,9 +123,11 @@ export class IndexedDbModelStore implements ModelStore {
       writeFile: async (path, bytes) => {
         assertOpen(`write ${path}`);
         assertSafeRelativePath(path);
-        // Structured clone copies the whole underlying buffer of a view; store exactly the view's bytes.
-        const value = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-        await this.guard(`${what}: writing ${path} (${bytes.byteLength} bytes)`, () =>
+        // Structured clone copies the whole buffer under a view, and cannot store a SharedArrayBuffer:
+        // hand IndexedDB exactly the view's bytes in an ordinary ArrayBuffer.
+        const whole = bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+        const value = whole ? bytes : bytes.slice();
+        await this.guard(what, `writing ${path} (${bytes.byteLength} bytes)`, () =>
           setMany(
             [
               [fileKey(model, version, stagingId, path), value],
@@ -156,16 +155,25 @@ export class IndexedDbModelStore implements ModelStore {
           stagingId,
         };
         // One transaction: swap the record, drop the replaced version's files and this writer's marker.
-        await this.run('readwrite', `${what}: writing the commit record`, (s) => {
+        await this.run('readwrite', what, (s) => {
+          const tx = new Tx(s);
           const key = recordKey(model, version);
-          const previous = s.get(key);
-          previous.onsuccess = () => {
-            const old = previous.result as CommitRecord | undefined;
+          // The bytes must still be there: another instance's collectGarbage may have taken a stalled writer's files.
+          const present = record.files.map((f) => s.count(fileKey(model, version, stagingId, f.path)));
+          tx.then(s.get(key), (old: CommitRecord | undefined) => {
+            const lost = record.files.filter((_, i) => present[i]!.result !== 1).map((f) => f.path);
+            if (lost.length > 0) {
+              throw new ServingError(
+                'FAILED_PRECONDITION',
+                `cannot commit ${model} version ${version}: ${lost.join(', ')} vanished from IndexedDB after being written ` +
+                  `(collected as abandoned staging by another instance?); download the version again`,
+              );
+            }
             s.put(record, key);
             s.delete(marker);
             if (old && old.stagingId !== stagingId) s.delete(range(['file', model, version, old.stagingId]));
-          };
-          return promisifyRequest(s.transaction);
+          });
+          return tx.done(() => undefined);
         });
         state = 'committed';
         this.active.delete(stagingId);
@@ -188,15 +196,14 @@ export class IndexedDbModelStore implements ModelStore {
   async deleteVersion(model: string, version: number): Promise<void> {
     // The record goes first (in the same transaction), so the version vanishes at once.
     await this.run('readwrite', `deleting ${model} version ${version}`, (s) => {
+      const tx = new Tx(s);
       const key = recordKey(model, version);
-      const req = s.get(key);
-      req.onsuccess = () => {
-        const record = req.result as CommitRecord | undefined;
+      tx.then(s.get(key), (record: CommitRecord | undefined) => {
         if (!record) return;
         s.delete(key);
         s.delete(range(['file', model, version, record.stagingId]));
-      };
-      return promisifyRequest(s.transaction);
+      });
+      return tx.done(() => undefined);
     });
   }
 
@@ -207,34 +214,31 @@ export class IndexedDbModelStore implements ModelStore {
   async collectGarbage(): Promise<void> {
     const now = Date.now();
     await this.run('readwrite', 'collecting garbage', (s) => {
-      const live = new Set<string>(); // `${model}\0${version}\0${stagingId}`
+      const tx = new Tx(s);
       const records = s.getAll(range(['version']));
-      const markers = s.openCursor(range(['staging']));
+      const markerKeys = s.getAllKeys(range(['staging']));
+      const markers = s.getAll(range(['staging']));
       const fileKeys = s.getAllKeys(range(['file']));
-      records.onsuccess = () => {
-        for (const r of records.result as CommitRecord[]) live.add(id(r.model, r.version, r.stagingId));
-      };
-      const fresh = new Set<string>();
-      markers.onsuccess = () => {
-        const cursor = markers.result;
-        if (!cursor) return;
-        const [, model, version, stagingId] = cursor.key as StagingKey;
-        const touchedAt = (cursor.value as StagingMarker | undefined)?.touchedAt ?? 0;
-        if (this.active.has(stagingId) || now - touchedAt < this.stagingTtlMs) fresh.add(id(model, version, stagingId));
-        else cursor.delete();
-        cursor.continue();
-      };
-      // Requests on one store complete in order, so records and markers are known by now.
-      fileKeys.onsuccess = () => {
+      // Requests on one store complete in the order they were made, so all results are in by the last one.
+      tx.then(fileKeys, () => {
+        const keep = new Set<string>(); // `${model}\0${version}\0${stagingId}`
+        for (const r of records.result as CommitRecord[]) keep.add(id(r.model, r.version, r.stagingId));
+        const stagingKeys = markerKeys.result as StagingKey[];
+        stagingKeys.forEach((key, i) => {
+          const [, model, version, stagingId] = key;
+          const touchedAt = (markers.result[i] as StagingMarker | undefined)?.touchedAt ?? 0;
+          if (this.active.has(stagingId) || now - touchedAt < this.stagingTtlMs) keep.add(id(model, version, stagingId));
+          else s.delete(key);
+        });
         const doomed = new Map<string, FileKey>();
         for (const key of fileKeys.result as FileKey[]) {
           const [, model, version, stagingId] = key;
           const k = id(model, version, stagingId);
-          if (!live.has(k) && !fresh.has(k) && !this.active.has(stagingId)) doomed.set(k, key);
+          if (!keep.has(k) && !this.active.has(stagingId)) doomed.set(k, key);
         }
         for (const [, model, version, stagingId] of doomed.values()) s.delete(range(['file', model, version, stagingId]));
-      };
-      return promisifyRequest(s.transaction);
+      });
+      return tx.done(() => undefined);
     });
   }
 
@@ -265,11 +269,11 @@ export class IndexedDbModelStore implements ModelStore {
   }
 
   private run<T>(mode: IDBTransactionMode, what: string, callback: (store: IDBObjectStore) => T | PromiseLike<T>): Promise<T> {
-    return this.guard(what, () => this.store()(mode, callback));
+    return this.guard(what, '', () => this.store()(mode, callback));
   }
 
   /** Maps IndexedDB failures to ServingErrors; a full quota becomes RESOURCE_EXHAUSTED. */
-  private async guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+  private async guard<T>(what: string, during: string, op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (e) {
@@ -277,13 +281,51 @@ export class IndexedDbModelStore implements ModelStore {
       if (isQuotaError(e)) {
         throw new ServingError(
           'RESOURCE_EXHAUSTED',
-          `${what}: quota exceeded in IndexedDB ${this.dbName} (${messageOf(e)}); delete unused versions or ask for persistent storage`,
+          `${what}: quota exceeded${during ? ` while ${during}` : ''} in IndexedDB ${JSON.stringify(this.dbName)} ` +
+            `(${describe(e)}); delete unused versions or free space for this origin`,
           { cause: e },
         );
       }
-      throw ServingError.from(e, 'INTERNAL', `${what} in IndexedDB ${this.dbName}: `);
+      throw ServingError.from(e, 'INTERNAL', `${what}${during ? ` (${during})` : ''} failed in IndexedDB ${JSON.stringify(this.dbName)}: `);
     }
   }
+}
+
+/**
+ * One transaction with request callbacks. An exception thrown in a callback aborts the transaction and
+ * becomes the error `done()` rejects with (IndexedDB itself would report only an AbortError).
+ */
+class Tx {
+  private failure: unknown;
+  constructor(private readonly store: IDBObjectStore) {}
+
+  then<R>(request: IDBRequest<R>, callback: (result: R) => void): void {
+    request.onsuccess = () => {
+      try {
+        callback(request.result);
+      } catch (e) {
+        this.failure ??= e;
+        try {
+          this.store.transaction.abort();
+        } catch {
+          // Already finished or aborting.
+        }
+      }
+    };
+  }
+
+  done<T>(result: () => T): Promise<T> {
+    return promisifyRequest(this.store.transaction).then(result, (e: unknown) => {
+      throw this.failure ?? e ?? new Error('IndexedDB transaction aborted');
+    });
+  }
+}
+
+/** `QuotaExceededError: message`, or just the name (Chromium's quota errors carry no message). */
+function describe(e: unknown): string {
+  const name = (e as { name?: unknown })?.name;
+  const message = messageOf(e);
+  return typeof name === 'string' && name ? (message ? `${name}: ${message}` : name) : message;
 }
 
 function recordKey(model: string, version: number): RecordKey {

@@ -1,10 +1,9 @@
 // Real TF.js graph models for tests: the Dense(1) model from TF.js's own e2e suite (and versions of it
 // with other weights, so each version computes a known, different line), and real models shipped in npm.
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = join(here, '..', 'fixtures', 'graph-models');
@@ -16,13 +15,20 @@ export const DENSE_BIAS = -0.8492417335510254;
 
 /** `@vladmandic/human`'s model files (MIT/Apache-2.0 weights; see its README). */
 export function humanModel(name: string): string {
-  const require = createRequire(import.meta.url);
-  const pkg = dirname(require.resolve('@vladmandic/human/package.json'));
-  return join(pkg, 'models', `${name}.json`);
+  return join(here, '..', '..', 'node_modules', '@vladmandic', 'human', 'models', `${name}.json`);
 }
 
+const made: string[] = [];
+
+/** A fresh temporary directory, removed by `removeTempDirs()`. */
 export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `tfjs-serving-${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `tfjs-serving-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  for (const dir of made.splice(0)) await rm(dir, { recursive: true, force: true });
 }
 
 /** A copy of the dense model whose weights compute y = kernel * x + bias. */

@@ -22,12 +22,14 @@ export class RepositoryServer {
   readonly requests: RequestRecord[] = [];
   private readonly faults = new Map<string, Fault>();
   private readonly sockets = new Set<Socket>();
+  private port = 0;
   private constructor(
     readonly root: string,
     private readonly server: Server,
   ) {}
 
-  static async start(root: string): Promise<RepositoryServer> {
+  /** Serves `root` on 127.0.0.1 (on `port`, e.g. to come back where a closed server was; default any). */
+  static async start(root: string, port = 0): Promise<RepositoryServer> {
     let self: RepositoryServer | undefined;
     const server = createServer((req, res) => void self!.handle(req, res));
     self = new RepositoryServer(root, server);
@@ -35,12 +37,20 @@ export class RepositoryServer {
       self!.sockets.add(s);
       s.on('close', () => self!.sockets.delete(s));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    self.port = (server.address() as AddressInfo).port;
     return self;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get listeningPort(): number {
+    return this.port;
   }
 
   /** URL of a model's base path in the repository. */
@@ -62,6 +72,7 @@ export class RepositoryServer {
   }
 
   async close(): Promise<void> {
+    if (!this.server.listening) return;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

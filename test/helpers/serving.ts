@@ -5,7 +5,7 @@ import type { ModelServerOptions, PredictResponse, VersionStateEvent } from '../
 import { FileSystemModelStore } from '../../src/storage/file-system-model-store.js';
 import { publishGraphModel } from '../../src/cli/publish.js';
 import { RepositoryServer } from './repository-server.js';
-import { denseModel, tempDir } from './models.js';
+import { denseModel, removeTempDirs, tempDir } from './models.js';
 import { join } from 'node:path';
 
 export interface Harness {
@@ -47,6 +47,7 @@ export async function harness(): Promise<Harness> {
     async close() {
       await Promise.all(servers.map((s) => s.close()));
       await repo.close();
+      await removeTempDirs();
     },
   };
 }

@@ -1,0 +1,179 @@
+// A half-published or corrupt version never replaces a good one: each fault leaves v1 serving, shows
+// the error in status, and a later good poll recovers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { harness, predictDense } from '../helpers/serving.js';
+import type { Fault } from '../helpers/repository-server.js';
+import type { Harness } from '../helpers/serving.js';
+import type { ModelServer } from '../../src/index.js';
+
+interface Case {
+  name: string;
+  /** Breaks version 2 (after it was published) and returns how to repair it. */
+  breakIt(h: Harness): Promise<() => Promise<void>>;
+  code: string;
+  message: RegExp;
+  /** Where the error shows: the version's status, or only the source (bad manifest: no version known). */
+  inVersionStatus: boolean;
+}
+
+const serverFault = (path: string, fault: Fault) => async (h: Harness) => {
+  h.repo.fault(path, fault);
+  return async () => h.repo.clearFaults();
+};
+
+const cases: Case[] = [
+  {
+    name: 'corrupt shard (wrong bytes, same size)',
+    breakIt: async (h) => {
+      const file = join(h.repoDir, 'm', '2', 'group1-shard1of1.bin');
+      const good = await readFile(file);
+      await writeFile(file, new Uint8Array(good.length).fill(7));
+      return () => writeFile(file, good);
+    },
+    code: 'DATA_LOSS',
+    message: /sha256 [0-9a-f]{64} does not match the manifest's/,
+    inVersionStatus: true,
+  },
+  {
+    name: 'missing file (404)',
+    breakIt: async (h) => {
+      const file = join(h.repoDir, 'm', '2', 'group1-shard1of1.bin');
+      const good = await readFile(file);
+      await rm(file);
+      return () => writeFile(file, good);
+    },
+    code: 'NOT_FOUND',
+    message: /returned HTTP 404/,
+    inVersionStatus: true,
+  },
+  {
+    name: 'HTTP 500 on model.json',
+    breakIt: serverFault('/m/2/model.json', { kind: 'status', status: 500 }),
+    code: 'UNAVAILABLE',
+    message: /returned HTTP 500/,
+    inVersionStatus: true,
+  },
+  {
+    name: 'connection reset mid-body',
+    breakIt: serverFault('/m/2/model.json', { kind: 'reset', afterBytes: 100 }),
+    code: 'UNAVAILABLE',
+    message: /the connection failed after 100 of \d+ bytes/,
+    inVersionStatus: true,
+  },
+  {
+    name: 'truncated file (short body)',
+    breakIt: async (h) => {
+      const file = join(h.repoDir, 'm', '2', 'model.json');
+      const good = await readFile(file);
+      await writeFile(file, good.subarray(0, 200));
+      return () => writeFile(file, good);
+    },
+    code: 'DATA_LOSS',
+    message: /got 200 bytes, but the manifest lists \d+ for model.json/,
+    inVersionStatus: true,
+  },
+  {
+    name: 'bad manifest JSON',
+    breakIt: async (h) => {
+      const file = join(h.repoDir, 'm', 'manifest.json');
+      const good = await readFile(file);
+      await writeFile(file, good.subarray(0, good.length - 10));
+      return () => writeFile(file, good);
+    },
+    code: 'INVALID_ARGUMENT',
+    message: /manifest is not valid JSON/,
+    inVersionStatus: false,
+  },
+  {
+    name: 'manifest HTTP 500',
+    breakIt: serverFault('/m/manifest.json', { kind: 'status', status: 500 }),
+    code: 'UNAVAILABLE',
+    message: /manifest.json returned HTTP 500/,
+    inVersionStatus: false,
+  },
+];
+
+for (const c of cases) {
+  test(`fault: ${c.name} → v2 not loaded, error in status, v1 serves, a later good poll recovers`, async () => {
+    const h = await harness();
+    try {
+      await h.publishDense('m', 1);
+      const server: ModelServer = await h.start({});
+      const sourceErrors: string[] = [];
+      server.addEventListener('sourceerror', (e) => sourceErrors.push((e as unknown as { code: string }).code));
+      await h.publishDense('m', 2);
+      const repair = await c.breakIt(h);
+      await server.pollNow();
+
+      assert.equal((await predictDense(server, 1)).model.version, 1, 'v1 still serves');
+      assert.deepEqual(await server.store.listVersions('m'), [1], 'nothing of v2 is visible in the store');
+      const source = server.sourceState('m');
+      assert.equal(source.lastError?.code, c.code);
+      assert.match(source.lastError!.message, c.message);
+      assert.equal(source.consecutiveFailures, 1);
+      assert.deepEqual(sourceErrors, [c.code]);
+      const statuses = server.getModelStatus('m').model_version_status;
+      if (c.inVersionStatus) {
+        assert.deepEqual(statuses.map((s) => `${s.version}:${s.state}:${s.status.error_code}`), [`2:START:${c.code}`, '1:AVAILABLE:OK']);
+        assert.match(statuses[0]!.status.error_message, c.message);
+      } else {
+        assert.deepEqual(statuses.map((s) => `${s.version}:${s.state}`), ['1:AVAILABLE']);
+      }
+
+      await repair();
+      await server.pollNow();
+      assert.equal((await predictDense(server, 1)).model.version, 2, 'the repaired v2 serves after the next poll');
+      assert.equal(server.sourceState('m').lastError, undefined);
+      assert.equal(server.sourceState('m').consecutiveFailures, 0);
+      assert.deepEqual(server.getModelStatus('m', 2).model_version_status[0]!.status, { error_code: 'OK', error_message: '' });
+    } finally {
+      await h.close();
+    }
+  });
+}
+
+test('a version whose files verify but do not load (model.json disagrees with its shard) ends in END with its error; v1 serves', async () => {
+  const h = await harness();
+  try {
+    await h.publishDense('m', 1);
+    const server = await h.start({});
+    // Publish a version whose files are intact (sizes and hashes verify) but whose model.json describes
+    // weights its shard does not hold: it downloads and commits, then fails to load.
+    const { publishGraphModel } = await import('../../src/cli/publish.js');
+    const { denseModel } = await import('../helpers/models.js');
+    const dir = await denseModel(2, 0);
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    json.weightsManifest[0].weights[0].shape = [3, 3]; // the shard no longer holds what the manifest says
+    await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+    await publishGraphModel(dir, join(h.repoDir, 'm'), { version: 2 });
+    await server.pollNow();
+    const v2 = server.getModelStatus('m', 2).model_version_status[0]!;
+    assert.equal(v2.state, 'END');
+    assert.equal(v2.status.error_code, 'DATA_LOSS');
+    assert.match(v2.status.error_message, /weight files hold 8 bytes, but model.json's weightsManifest describes 40/);
+    assert.equal((await predictDense(server, 1)).model.version, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('back-off: failed polls wait exponentially longer, then return to the interval', async () => {
+  const h = await harness();
+  try {
+    await h.publishDense('m', 1);
+    const server = await h.start({ pollIntervalMs: 1000 });
+    h.repo.fault('/m/manifest.json', { kind: 'status', status: 503 });
+    await server.pollNow();
+    assert.equal(server.sourceState('m').nextPollDelayMs, 2000);
+    await server.pollNow();
+    assert.equal(server.sourceState('m').nextPollDelayMs, 4000);
+    h.repo.clearFaults();
+    await server.pollNow();
+    assert.equal(server.sourceState('m').nextPollDelayMs, 1000);
+  } finally {
+    await h.close();
+  }
+});
