@@ -52,8 +52,8 @@ server.addEventListener('progress', (e) => {
 });
 console.log(`backend: ${server.backend}`);
 for (const m of MODELS) {
-  console.log(`${m.name} (${m.license}):`, JSON.stringify(server.getModelStatus(m.name)));
-  const meta = server.getModelMetadata(m.name).metadata.signature_def.signature_def as Record<string, { inputs: Record<string, { tensor_shape: { dim: Array<{ size: string }> } }> }>;
+  console.log(`${m.name} (${m.license}):`, JSON.stringify(await server.getModelStatus(m.name)));
+  const meta = (await server.getModelMetadata(m.name)).metadata.signature_def.signature_def as Record<string, { inputs: Record<string, { tensor_shape: { dim: Array<{ size: string }> } }> }>;
   const [key, info] = Object.entries(meta.serving_default!.inputs)[0]!;
   const shape = info.tensor_shape.dim.map((d) => (Number(d.size) < 0 ? 1 : Number(d.size)));
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => Math.random());

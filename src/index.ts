@@ -1,6 +1,7 @@
 // tfjs-serving: TF Serving's model lifecycle for TensorFlow.js. Public API: re-exports only.
 
 export { ModelServer } from './server/model-server.js';
+export { LocalModelServer } from './server/local-model-server.js';
 export type { ModelServerOptions, ModelConfig, AspiredVersionPolicyName } from './server/model-server-options.js';
 export type { PredictRequest, PredictResponse, GetModelStatusResponse, GetModelMetadataResponse, VersionSelector } from './server/api-types.js';
 export { VersionStateEvent, DownloadProgressEvent, SourceErrorEvent } from './server/version-state-event.js';

@@ -50,8 +50,16 @@ export interface ModelServerOptions {
   enableModelWarmup?: boolean;
   /** Timeout of each HTTP request of the sources, in ms. Default 30000. */
   requestTimeoutMs?: number;
-  /** The fetch to use (default: the global one). */
+  /** The fetch to use (default: the global one). Not available with `worker` (functions cannot cross). */
   fetch?: typeof fetch;
+  /**
+   * Run the manager in a module Web Worker and talk to it through a client. Default: true in browser
+   * pages, false elsewhere. `store` and `fetch` must be left out in worker mode (the worker makes its own
+   * IndexedDB store).
+   */
+  worker?: boolean;
+  /** URL of the worker script (default: `tfjs-serving.worker.js` beside the module). */
+  workerUrl?: string | URL;
 }
 
 export interface NormalizedModelConfig {

@@ -1,286 +1,63 @@
-import { AspiredVersionsManager } from '../core/aspired-versions-manager.js';
-import { availabilityPreservingPolicy } from '../core/availability-preserving-policy.js';
-import { resourcePreservingPolicy } from '../core/resource-preserving-policy.js';
-import { ResourceTracker } from '../core/resource-tracker.js';
-import { isValidVersion } from '../core/servable-id.js';
-import type { ServableState } from '../core/servable-state.js';
-import { ServableStateMonitor } from '../core/servable-state-monitor.js';
-import { ServingError } from '../core/status.js';
 import type { VersionLabels } from '../core/version-labels.js';
-import { checkLabelsPointAtAvailable, resolveVersionLabel } from '../core/version-labels.js';
 import type { BackendName } from '../runtime/backends.js';
-import { defaultBackends, selectBackend } from '../runtime/backends.js';
-import { signatureDefJson } from '../runtime/signature.js';
-import { TfjsModelLoader } from '../runtime/tfjs-model-loader.js';
-import type { TfjsServable } from '../runtime/tfjs-servable.js';
 import type { SourceState } from '../sources/http-source.js';
-import { HttpSource } from '../sources/http-source.js';
-import { IndexedDbModelStore } from '../storage/indexed-db-model-store.js';
-import { MemoryModelStore } from '../storage/memory-model-store.js';
-import type { ModelStore } from '../storage/model-store.js';
 import type { GetModelMetadataResponse, GetModelStatusResponse, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
-import type { ModelServerOptions, NormalizedModelConfig } from './model-server-options.js';
-import { normalizeModelConfigList } from './model-server-options.js';
-import { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
-
-interface ServedModel {
-  config: NormalizedModelConfig;
-  source: HttpSource<TfjsServable>;
-  labels: VersionLabels;
-}
+import { LocalModelServer } from './local-model-server.js';
+import type { ModelServerOptions } from './model-server-options.js';
 
 /**
- * TF Serving's model server for TF.js graph models: serves every model of a config list from its
- * repository, keeps versions in a local store, swaps them under the aspired-version policy, and
- * answers predict, status and metadata requests. Fires VersionStateEvent (`statechange`,
- * `available`, …), DownloadProgressEvent (`progress`) and SourceErrorEvent (`sourceerror`).
+ * A TF Serving model server for TF.js graph models. The same API whether it runs in this realm
+ * (Node, a worker, or a page with `worker: false`) or in a Web Worker behind a client (the default in
+ * browser pages). Fires `VersionStateEvent` (`statechange`, `start`, `loading`, `available`,
+ * `unloading`, `end`), `DownloadProgressEvent` (`progress`) and `SourceErrorEvent` (`sourceerror`).
  */
-export class ModelServer extends EventTarget {
-  readonly store: ModelStore;
-  private readonly manager: AspiredVersionsManager<TfjsServable>;
-  private readonly monitor: ServableStateMonitor;
-  private readonly models = new Map<string, ServedModel>();
-  private closing: Promise<void> | undefined;
-  private configChain: Promise<unknown> = Promise.resolve();
-
-  private constructor(
-    private readonly options: ModelServerOptions,
-    store: ModelStore,
-    /** The TF.js backend predictions run on. */
-    readonly backend: BackendName,
-  ) {
-    super();
-    this.store = store;
-    this.monitor = new ServableStateMonitor();
-    const policy = options.aspiredVersionPolicy ?? 'availability-preserving';
-    if (policy !== 'availability-preserving' && policy !== 'resource-preserving') {
-      throw new ServingError('INVALID_ARGUMENT', `aspiredVersionPolicy must be "availability-preserving" or "resource-preserving", got ${JSON.stringify(policy)}`);
-    }
-    this.manager = new AspiredVersionsManager<TfjsServable>({
-      policy: policy === 'resource-preserving' ? resourcePreservingPolicy : availabilityPreservingPolicy,
-      monitor: this.monitor,
-      resourceTracker: new ResourceTracker(options.totalModelMemoryLimitBytes ?? Number.POSITIVE_INFINITY),
-      maxNumLoadRetries: options.maxNumLoadRetries,
-      loadRetryIntervalMs: options.loadRetryIntervalMs,
-      numLoadThreads: options.numLoadThreads,
-    });
-    this.monitor.subscribe((state, previous) => this.onStateChange(state, previous));
-  }
-
-  /**
-   * Starts serving: picks a backend, loads what the store already holds (offline), polls each
-   * repository once, and resolves when every model's aspired versions are AVAILABLE or failed.
-   * Rejects with FAILED_PRECONDITION if a version label points at a version that is not AVAILABLE.
-   */
-  static async start(options: ModelServerOptions): Promise<ModelServer> {
-    if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', 'ModelServer.start needs an options object with a modelConfigList');
-    const configs = normalizeModelConfigList(options.modelConfigList);
-    const backend = await selectBackend(options.backends ?? defaultBackends(), { wasmPaths: options.wasmPaths });
-    const store = options.store ?? defaultStore();
-    await store.collectGarbage?.();
-    const server = new ModelServer(options, store, backend);
-    try {
-      await server.applyConfig(configs);
-    } catch (e) {
-      await server.close();
-      throw e;
-    }
-    return server;
-  }
-
+export interface ModelServer extends EventTarget {
+  /** Where the manager runs: here, or in a Web Worker. */
+  readonly mode: 'local' | 'worker';
+  /** The TF.js backend predictions run on. */
+  readonly backend: BackendName;
   /** Runs one prediction on the version the request picks; the version stays loaded until it finishes. */
-  async predict(request: PredictRequest): Promise<PredictResponse> {
-    if (typeof request !== 'object' || request === null) throw new ServingError('INVALID_ARGUMENT', 'predict needs a request object {model, inputs, version?, label?, signatureName?}');
-    const handle = this.handleFor(request.model, request);
-    try {
-      const where = `model ${handle.id.name} version ${handle.id.version}`;
-      if (request.signatureName !== undefined && typeof request.signatureName !== 'string') {
-        throw new ServingError('INVALID_ARGUMENT', `${where}: signatureName must be a string`);
-      }
-      const servable = handle.servable;
-      const signature = servable.signature(request.signatureName, where);
-      const inputs = servable.validate(signature, request.inputs, where);
-      const outputs = await servable.run(signature, inputs);
-      return { model: { name: handle.id.name, version: handle.id.version, signatureName: signature.name }, outputs };
-    } finally {
-      handle.release();
-    }
-  }
-
-  /** TF Serving's GetModelStatus: every version ever seen (newest first), or one version. */
-  getModelStatus(model: string, version?: number): GetModelStatusResponse {
-    const states = this.monitor.getVersionStates(model);
-    if (states.size === 0) throw new ServingError('NOT_FOUND', `Could not find any versions of model ${model}`);
-    const entries = [...states].sort((a, b) => b[0] - a[0]);
-    const picked = version === undefined ? entries : entries.filter(([v]) => v === version);
-    if (picked.length === 0) throw new ServingError('NOT_FOUND', `Could not find version ${version} of model ${model}`);
-    return {
-      model_version_status: picked.map(([v, { state }]) => ({
-        version: String(v),
-        state: state.managerState,
-        status: { error_code: state.health.error_code, error_message: state.health.error_message },
-      })),
-    };
-  }
-
+  predict(request: PredictRequest): Promise<PredictResponse>;
+  /** TF Serving's GetModelStatus: every version seen (newest first), or one version. */
+  getModelStatus(model: string, version?: number): Promise<GetModelStatusResponse>;
   /** TF Serving's GetModelMetadata (signature_def) of an AVAILABLE version. */
-  getModelMetadata(model: string, selector: number | VersionSelector = {}): GetModelMetadataResponse {
-    const handle = this.handleFor(model, typeof selector === 'number' ? { version: selector } : selector);
-    try {
-      const defs = Object.fromEntries([...handle.servable.signatures].map(([k, s]) => [k, signatureDefJson(s)]));
-      return {
-        model_spec: { name: model, signature_name: '', version: String(handle.id.version) },
-        metadata: { signature_def: { signature_def: defs } },
-      };
-    } finally {
-      handle.release();
-    }
-  }
-
-  /** Names of the configured models. */
-  modelNames(): string[] {
-    return [...this.models.keys()];
-  }
-
-  /** The labels of a model as they are now. */
-  versionLabels(model: string): VersionLabels {
-    return { ...this.servedModel(model).labels };
-  }
-
-  /** What the source of a model has seen: published and stored versions, last error, back-off. */
-  sourceState(model: string): SourceState {
-    return this.servedModel(model).source.state();
-  }
-
-  /** Polls one model's repository (or all) now instead of waiting for the interval. */
-  async pollNow(model?: string): Promise<void> {
-    const targets = model === undefined ? [...this.models.values()] : [this.servedModel(model)];
-    await Promise.all(targets.map((m) => m.source.pollNow()));
-    await this.manager.whenIdle();
-  }
-
-  /** Resolves when no load, unload or retry is in progress. */
-  whenIdle(): Promise<void> {
-    return this.manager.whenIdle();
-  }
-
+  getModelMetadata(model: string, selector?: number | VersionSelector): Promise<GetModelMetadataResponse>;
   /**
    * Replaces the config list, like TF Serving's HandleReloadConfigRequest: removed models are
    * unloaded, added ones loaded (this waits for them), changed policies applied, then labels set.
    */
-  reloadConfig(options: Pick<ModelServerOptions, 'modelConfigList'>): Promise<void> {
-    const configs = normalizeModelConfigList(options?.modelConfigList);
-    return this.applyConfig(configs);
-  }
-
+  reloadConfig(options: Pick<ModelServerOptions, 'modelConfigList'>): Promise<void>;
+  /** Polls one model's repository (or all) now instead of waiting for the interval. */
+  pollNow(model?: string): Promise<void>;
+  /** Resolves when no load, unload or retry is in progress. */
+  whenIdle(): Promise<void>;
+  /** What the source of a model has seen: published and stored versions, last error, back-off. */
+  sourceState(model: string): Promise<SourceState>;
+  /** The labels of a model as they are now. */
+  versionLabels(model: string): Promise<VersionLabels>;
+  /** Names of the configured models. */
+  modelNames(): Promise<string[]>;
   /** Stops polling, waits for in-flight requests, unloads everything. */
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      await Promise.all([...this.models.values()].map((m) => m.source.stop()));
-      await this.manager.close();
-      await this.store.close?.();
-    })();
-    return this.closing;
-  }
-
-  private applyConfig(configs: NormalizedModelConfig[]): Promise<void> {
-    const run = this.configChain.then(() => this.doApplyConfig(configs));
-    this.configChain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async doApplyConfig(configs: NormalizedModelConfig[]): Promise<void> {
-    if (this.closing) throw new ServingError('FAILED_PRECONDITION', 'the server is closed');
-    const wanted = new Map(configs.map((c) => [c.name, c]));
-    for (const [name, served] of [...this.models]) {
-      const next = wanted.get(name);
-      if (next && next.basePath === served.config.basePath && JSON.stringify(next.modelVersionPolicy) === JSON.stringify(served.config.modelVersionPolicy)) {
-        served.config = next;
-        continue;
-      }
-      await served.source.stop();
-      if (!next) {
-        this.models.delete(name);
-        this.manager.setAspiredVersions(name, []);
-      }
-    }
-    const starting: Promise<void>[] = [];
-    for (const config of configs) {
-      const served = this.models.get(config.name);
-      if (served && served.config === config) continue;
-      const source = this.makeSource(config);
-      this.models.set(config.name, { config, source, labels: served?.labels ?? {} });
-      starting.push(source.start());
-    }
-    await Promise.all(starting);
-    await this.manager.whenIdle();
-    // Labels last, against what is AVAILABLE now; on refusal the old labels stay.
-    const newLabels = new Map<string, VersionLabels>();
-    for (const config of configs) {
-      const served = this.models.get(config.name)!;
-      checkLabelsPointAtAvailable(config.name, config.versionLabels, served.labels, this.manager.availableVersions(config.name), this.options.allowVersionLabelsForUnavailableModels ?? false);
-      newLabels.set(config.name, config.versionLabels);
-    }
-    for (const [name, labels] of newLabels) this.models.get(name)!.labels = labels;
-  }
-
-  private makeSource(config: NormalizedModelConfig): HttpSource<TfjsServable> {
-    const source: HttpSource<TfjsServable> = new HttpSource<TfjsServable>({
-      name: config.name,
-      basePath: config.basePath,
-      versionPolicy: config.modelVersionPolicy,
-      store: this.store,
-      monitor: this.monitor,
-      loaderFactory: (name, version) => new TfjsModelLoader(this.store, name, version, { warmup: this.options.enableModelWarmup ?? true }),
-      pollIntervalMs: this.options.pollIntervalMs,
-      requestTimeoutMs: this.options.requestTimeoutMs,
-      fetch: this.options.fetch,
-      onProgress: (p) => this.dispatchEvent(new DownloadProgressEvent(p.model, p.version, p.loadedBytes, p.totalBytes)),
-      onError: (e) => this.dispatchEvent(new SourceErrorEvent(config.name, e.code, e.message)),
-      isLoaded: (version) => this.manager.isHeld(config.name, version),
-    });
-    source.setAspiredVersionsCallback((name, versions) => {
-      // A source replaced by reloadConfig must not speak for the model any more.
-      if (this.models.get(name)?.source === source) this.manager.setAspiredVersions(name, versions);
-    });
-    return source;
-  }
-
-  private handleFor(model: unknown, selector: VersionSelector) {
-    if (typeof model !== 'string' || model === '') throw new ServingError('INVALID_ARGUMENT', `model must be a non-empty string, got ${JSON.stringify(model)}`);
-    const { version, label } = selector;
-    if (version !== undefined && label !== undefined) {
-      throw new ServingError('INVALID_ARGUMENT', `give either version (${version}) or label (${JSON.stringify(label)}), not both`);
-    }
-    if (version !== undefined && !isValidVersion(version)) {
-      throw new ServingError('INVALID_ARGUMENT', `version must be a non-negative integer, got ${JSON.stringify(version)}`);
-    }
-    let resolved = version;
-    if (label !== undefined) {
-      if (typeof label !== 'string') throw new ServingError('INVALID_ARGUMENT', `label must be a string, got ${JSON.stringify(label)}`);
-      resolved = resolveVersionLabel(model, this.models.get(model)?.labels ?? {}, label);
-    }
-    return this.manager.getServableHandle({ name: model, version: resolved });
-  }
-
-  private servedModel(model: string): ServedModel {
-    const served = this.models.get(model);
-    if (!served) throw new ServingError('NOT_FOUND', `model ${JSON.stringify(model)} is not configured (configured: ${[...this.models.keys()].join(', ') || 'none'})`);
-    return served;
-  }
-
-  private onStateChange(state: ServableState, previous: ServableState | undefined): void {
-    const { name, version } = state.id;
-    const isUpdate = this.manager.availableVersions(name).some((v) => v !== version);
-    for (const type of ['statechange', state.managerState.toLowerCase()]) {
-      this.dispatchEvent(new VersionStateEvent(type, name, version, state.managerState, state.health, previous?.managerState, isUpdate));
-    }
-    if (state.managerState === 'END') {
-      void this.models.get(name)?.source.collectUnwanted().catch(() => undefined);
-    }
-  }
+  close(): Promise<void>;
 }
 
-function defaultStore(): ModelStore {
-  return typeof indexedDB !== 'undefined' ? new IndexedDbModelStore() : new MemoryModelStore();
+/** True where `ModelServer.start` runs the manager in a Web Worker unless told otherwise: browser pages. */
+export function workerByDefault(): boolean {
+  return typeof window !== 'undefined' && typeof Worker !== 'undefined';
 }
+
+export const ModelServer = {
+  /**
+   * Starts serving: picks a backend, loads what the store already holds (offline), polls each
+   * repository once, and resolves when every model's aspired versions are AVAILABLE or failed.
+   * In a browser page the manager runs in a module Web Worker (`worker: false` keeps it on this thread).
+   * Rejects with FAILED_PRECONDITION if a version label points at a version that is not AVAILABLE.
+   */
+  async start(options: ModelServerOptions): Promise<ModelServer> {
+    if (options?.worker ?? workerByDefault()) {
+      const { WorkerModelServer } = await import('../../worker/worker-model-server.js');
+      return WorkerModelServer.start(options);
+    }
+    return LocalModelServer.start(options);
+  },
+};

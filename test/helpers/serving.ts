@@ -1,7 +1,7 @@
 // Shared set-up for end-to-end serving tests: a repository on a real HTTP server, the real CLI
 // publisher, and a ModelServer on the wasm backend with a file-system store.
-import { ModelServer } from '../../src/index.js';
-import type { ModelServerOptions, PredictResponse, VersionStateEvent } from '../../src/index.js';
+import { LocalModelServer } from '../../src/index.js';
+import type { ModelServer, ModelServerOptions, PredictResponse, VersionStateEvent } from '../../src/index.js';
 import { FileSystemModelStore } from '../../src/storage/file-system-model-store.js';
 import { publishGraphModel } from '../../src/cli/publish.js';
 import { RepositoryServer } from './repository-server.js';
@@ -14,7 +14,7 @@ export interface Harness {
   storeDir: string;
   /** Publishes a dense model computing y = version * x as `version` of `model`. */
   publishDense(model: string, version: number, kernel?: number): Promise<void>;
-  start(options: Partial<ModelServerOptions> & { models?: string[] }): Promise<ModelServer>;
+  start(options: Partial<ModelServerOptions> & { models?: string[] }): Promise<LocalModelServer>;
   close(): Promise<void>;
 }
 
@@ -22,7 +22,7 @@ export async function harness(): Promise<Harness> {
   const repoDir = await tempDir('repo');
   const storeDir = await tempDir('store');
   const repo = await RepositoryServer.start(repoDir);
-  const servers: ModelServer[] = [];
+  const servers: LocalModelServer[] = [];
   return {
     repo,
     repoDir,
@@ -32,7 +32,7 @@ export async function harness(): Promise<Harness> {
     },
     async start(options) {
       const { models = ['m'], ...rest } = options;
-      const server = await ModelServer.start({
+      const server = await LocalModelServer.start({
         modelConfigList: models.map((name) => ({ name, basePath: repo.modelUrl(name) })),
         store: new FileSystemModelStore(storeDir),
         pollIntervalMs: 0,

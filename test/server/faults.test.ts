@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { harness, predictDense } from '../helpers/serving.js';
 import type { Fault } from '../helpers/repository-server.js';
 import type { Harness } from '../helpers/serving.js';
-import type { ModelServer } from '../../src/index.js';
+
 
 interface Case {
   name: string;
@@ -101,7 +101,7 @@ for (const c of cases) {
     const h = await harness();
     try {
       await h.publishDense('m', 1);
-      const server: ModelServer = await h.start({});
+      const server = await h.start({});
       const sourceErrors: string[] = [];
       server.addEventListener('sourceerror', (e) => sourceErrors.push((e as unknown as { code: string }).code));
       await h.publishDense('m', 2);
@@ -110,12 +110,12 @@ for (const c of cases) {
 
       assert.equal((await predictDense(server, 1)).model.version, 1, 'v1 still serves');
       assert.deepEqual(await server.store.listVersions('m'), [1], 'nothing of v2 is visible in the store');
-      const source = server.sourceState('m');
+      const source = await server.sourceState('m');
       assert.equal(source.lastError?.code, c.code);
       assert.match(source.lastError!.message, c.message);
       assert.equal(source.consecutiveFailures, 1);
       assert.deepEqual(sourceErrors, [c.code]);
-      const statuses = server.getModelStatus('m').model_version_status;
+      const statuses = (await server.getModelStatus('m')).model_version_status;
       if (c.inVersionStatus) {
         assert.deepEqual(statuses.map((s) => `${s.version}:${s.state}:${s.status.error_code}`), [`2:START:${c.code}`, '1:AVAILABLE:OK']);
         assert.match(statuses[0]!.status.error_message, c.message);
@@ -126,9 +126,9 @@ for (const c of cases) {
       await repair();
       await server.pollNow();
       assert.equal((await predictDense(server, 1)).model.version, 2, 'the repaired v2 serves after the next poll');
-      assert.equal(server.sourceState('m').lastError, undefined);
-      assert.equal(server.sourceState('m').consecutiveFailures, 0);
-      assert.deepEqual(server.getModelStatus('m', 2).model_version_status[0]!.status, { error_code: 'OK', error_message: '' });
+      assert.equal((await server.sourceState('m')).lastError, undefined);
+      assert.equal((await server.sourceState('m')).consecutiveFailures, 0);
+      assert.deepEqual((await server.getModelStatus('m', 2)).model_version_status[0]!.status, { error_code: 'OK', error_message: '' });
     } finally {
       await h.close();
     }
@@ -150,7 +150,7 @@ test('a version whose files verify but do not load (model.json disagrees with it
     await writeFile(join(dir, 'model.json'), JSON.stringify(json));
     await publishGraphModel(dir, join(h.repoDir, 'm'), { version: 2 });
     await server.pollNow();
-    const v2 = server.getModelStatus('m', 2).model_version_status[0]!;
+    const v2 = (await server.getModelStatus('m', 2)).model_version_status[0]!;
     assert.equal(v2.state, 'END');
     assert.equal(v2.status.error_code, 'DATA_LOSS');
     assert.match(v2.status.error_message, /weight files hold 8 bytes, but model.json's weightsManifest describes 40/);
@@ -167,12 +167,12 @@ test('back-off: failed polls wait exponentially longer, then return to the inter
     const server = await h.start({ pollIntervalMs: 1000 });
     h.repo.fault('/m/manifest.json', { kind: 'status', status: 503 });
     await server.pollNow();
-    assert.equal(server.sourceState('m').nextPollDelayMs, 2000);
+    assert.equal((await server.sourceState('m')).nextPollDelayMs, 2000);
     await server.pollNow();
-    assert.equal(server.sourceState('m').nextPollDelayMs, 4000);
+    assert.equal((await server.sourceState('m')).nextPollDelayMs, 4000);
     h.repo.clearFaults();
     await server.pollNow();
-    assert.equal(server.sourceState('m').nextPollDelayMs, 1000);
+    assert.equal((await server.sourceState('m')).nextPollDelayMs, 1000);
   } finally {
     await h.close();
   }

@@ -22,12 +22,12 @@ test('restart with the HTTP server gone → serves v2 from the store, reports th
     const r = await predictDense(server, 3);
     assert.equal(r.model.version, 2);
     assert.equal(valueOf(r), denseExpected(2, 0, 3));
-    const source = server.sourceState('m');
+    const source = await server.sourceState('m');
     assert.equal(source.lastError?.code, 'UNAVAILABLE');
     assert.match(source.lastError!.message, new RegExp(`GET ${url}/m/manifest.json failed`));
     assert.deepEqual(source.storedVersions, [2]);
     assert.equal(source.publishedVersions, undefined, 'no manifest was seen this session');
-    assert.deepEqual(server.getModelStatus('m').model_version_status.map((s) => `${s.version}:${s.state}`), ['2:AVAILABLE']);
+    assert.deepEqual((await server.getModelStatus('m')).model_version_status.map((s) => `${s.version}:${s.state}`), ['2:AVAILABLE']);
 
     // The repository comes back (same address) with a new version: the next poll picks it up.
     await h.publishDense('m', 3);
@@ -35,7 +35,7 @@ test('restart with the HTTP server gone → serves v2 from the store, reports th
     try {
       await server.pollNow();
       assert.equal((await predictDense(server, 1)).model.version, 3);
-      assert.equal(server.sourceState('m').lastError, undefined);
+      assert.equal((await server.sourceState('m')).lastError, undefined);
     } finally {
       await back.close();
     }

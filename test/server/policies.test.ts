@@ -12,7 +12,7 @@ test('latest 2 serves the two highest versions; no version → the latest; a ver
   try {
     for (const v of [1, 2, 3]) await h.publishDense('m', v);
     const server = await h.start({ modelConfigList: [{ name: 'm', basePath: base(h), modelVersionPolicy: { latest: { numVersions: 2 } } }] });
-    assert.deepEqual(server.getModelStatus('m').model_version_status.map((s) => `${s.version}:${s.state}`), ['3:AVAILABLE', '2:AVAILABLE']);
+    assert.deepEqual((await server.getModelStatus('m')).model_version_status.map((s) => `${s.version}:${s.state}`), ['3:AVAILABLE', '2:AVAILABLE']);
     assert.equal((await predictDense(server, 2)).model.version, 3);
     assert.equal(valueOf(await predictDense(server, 2, { version: 2 })), denseExpected(2, 0, 2));
     await assert.rejects(predictDense(server, 2, { version: 1 }), (e: ServingError) => e.code === 'NOT_FOUND' && /Specific\(m, 1\)/.test(e.message));
@@ -32,10 +32,10 @@ test('specific [1] pins version 1 even when newer ones are published; all serves
         { name: 'm', basePath: base(h), modelVersionPolicy: { specific: { versions: [1] } } },
       ],
     });
-    assert.deepEqual(server.getModelStatus('m').model_version_status.map((s) => `${s.version}:${s.state}`), ['1:AVAILABLE']);
+    assert.deepEqual((await server.getModelStatus('m')).model_version_status.map((s) => `${s.version}:${s.state}`), ['1:AVAILABLE']);
     assert.equal((await predictDense(server, 4)).model.version, 1);
     await server.reloadConfig({ modelConfigList: [{ name: 'm', basePath: base(h), modelVersionPolicy: { all: {} } }] });
-    assert.deepEqual(server.getModelStatus('m').model_version_status.map((s) => `${s.version}:${s.state}`), ['3:AVAILABLE', '2:AVAILABLE', '1:AVAILABLE']);
+    assert.deepEqual((await server.getModelStatus('m')).model_version_status.map((s) => `${s.version}:${s.state}`), ['3:AVAILABLE', '2:AVAILABLE', '1:AVAILABLE']);
     for (const v of [1, 2, 3]) assert.equal(valueOf(await predictDense(server, 4, { version: v })), denseExpected(v, 0, 4));
   } finally {
     await h.close();
@@ -60,7 +60,7 @@ test('labels route to their versions; moving a label to an unavailable version i
       server.reloadConfig(config({ stable: 1, canary: 3 })),
       (e: ServingError) => e.code === 'FAILED_PRECONDITION' && /version 3 of model m, which is not currently available/.test(e.message),
     );
-    assert.deepEqual(server.versionLabels('m'), { stable: 1, canary: 2 });
+    assert.deepEqual((await server.versionLabels('m')), { stable: 1, canary: 2 });
     assert.equal((await predictDense(server, 1, { label: 'canary' })).model.version, 2);
     // TF Serving's way: first serve {1, 2, 3}, then move the label.
     await server.reloadConfig(config({ stable: 1, canary: 2 }, [1, 2, 3]));
@@ -113,7 +113,7 @@ test('memory budget: a version whose 1.2 × bytes estimate does not fit is refus
     const server = await h.start({ totalModelMemoryLimitBytes: Math.ceil(estimate * 1.5) });
     await h.publishDense('m', 2);
     await server.pollNow();
-    const v2 = server.getModelStatus('m', 2).model_version_status[0]!;
+    const v2 = (await server.getModelStatus('m', 2)).model_version_status[0]!;
     assert.equal(v2.state, 'END');
     assert.equal(v2.status.error_code, 'RESOURCE_EXHAUSTED');
     assert.match(v2.status.error_message, new RegExp(`needs an estimated ${estimate} bytes`));
@@ -133,8 +133,8 @@ test('reloadConfig adds and removes models; a removed model is unloaded and NOT_
     assert.equal((await predictDense(server, 1, { model: 'b' })).model.version, 2);
     await server.whenIdle();
     await assert.rejects(predictDense(server, 1, { model: 'a' }), (e: ServingError) => e.code === 'NOT_FOUND');
-    assert.equal(server.getModelStatus('a').model_version_status[0]!.state, 'END');
-    assert.deepEqual(server.modelNames(), ['b']);
+    assert.equal((await server.getModelStatus('a')).model_version_status[0]!.state, 'END');
+    assert.deepEqual((await server.modelNames()), ['b']);
   } finally {
     await h.close();
   }

@@ -88,7 +88,7 @@ test('getModelMetadata returns TF Serving\'s JSON with the double signature_def 
       tensor_shape: { dim: [{ size: '-1', name: '' }, { size: '1', name: '' }], unknown_rank: false },
       name,
     });
-    assert.deepEqual(server.getModelMetadata('m'), {
+    assert.deepEqual(await server.getModelMetadata('m'), {
       model_spec: { name: 'm', signature_name: '', version: '4' },
       metadata: {
         signature_def: {
@@ -103,9 +103,9 @@ test('getModelMetadata returns TF Serving\'s JSON with the double signature_def 
         },
       },
     });
-    assert.throws(() => server.getModelMetadata('m', 3), (e: ServingError) => e.code === 'NOT_FOUND');
-    assert.throws(() => server.getModelStatus('nope'), (e: ServingError) => e.code === 'NOT_FOUND' && /Could not find any versions of model nope/.test(e.message));
-    assert.throws(() => server.getModelStatus('m', 3), (e: ServingError) => e.code === 'NOT_FOUND' && /Could not find version 3 of model m/.test(e.message));
+    await assert.rejects(server.getModelMetadata('m', 3), (e: ServingError) => e.code === 'NOT_FOUND');
+    await assert.rejects(server.getModelStatus('nope'), (e: ServingError) => e.code === 'NOT_FOUND' && /Could not find any versions of model nope/.test(e.message));
+    await assert.rejects(server.getModelStatus('m', 3), (e: ServingError) => e.code === 'NOT_FOUND' && /Could not find version 3 of model m/.test(e.message));
   } finally {
     await h.close();
   }
@@ -126,7 +126,7 @@ test('a shipped warmup.json is replayed before AVAILABLE; a failing warmup fails
     assert.deepEqual((await server.store.getVersion('m', 2))!.files.map((f) => f.path).sort(), ['group1-shard1of1.bin', 'model.json', 'warmup.json']);
     assert.equal((await predictDense(server, 1)).model.version, 2);
     await server.reloadConfig({ modelConfigList: [{ name: 'm', basePath: h.repo.modelUrl('m'), modelVersionPolicy: { specific: { versions: [2, 3] } } }] });
-    const v3 = server.getModelStatus('m', 3).model_version_status[0]!;
+    const v3 = (await server.getModelStatus('m', 3)).model_version_status[0]!;
     assert.equal(v3.state, 'END');
     assert.equal(v3.status.error_code, 'INVALID_ARGUMENT');
     assert.match(v3.status.error_message, /warmup request 0 \(signature serving_default\) failed: .*input "wrong" is not an input/);
@@ -162,7 +162,7 @@ test('a real model from npm (human/emotion, 821 KB): batch of 2 equals plain TF.
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(want[i]! - (out.data as Float32Array)[i]!) < 1e-6, `output ${i}`);
     const row = (k: number) => [...(out.data as Float32Array).slice(k * 7, k * 7 + 7)];
     assert.ok(Math.abs(row(0).reduce((a, b) => a + b, 0) - 1) < 1e-4, 'softmax row sums to 1');
-    assert.equal(server.getModelMetadata('emotion').model_spec.version, '1');
+    assert.equal((await server.getModelMetadata('emotion')).model_spec.version, '1');
   } finally {
     direct?.dispose();
     await h.close();
@@ -175,7 +175,7 @@ test('a real model with dynamic ops (human/handtrack) runs through executeAsync 
   try {
     await publishGraphModel(humanModel('handtrack'), join(h.repoDir, 'hands'));
     const server = await h.start({ models: ['hands'] });
-    const meta = server.getModelMetadata('hands').metadata.signature_def.signature_def as Record<string, { inputs: Record<string, unknown> }>;
+    const meta = (await server.getModelMetadata('hands')).metadata.signature_def.signature_def as Record<string, { inputs: Record<string, unknown> }>;
     const inputKey = Object.keys(meta.serving_default!.inputs)[0]!;
     const data = new Int32Array(320 * 320 * 3).map((_, i) => (i * 31) % 256);
     const r = await server.predict({ model: 'hands', inputs: { [inputKey]: { dtype: 'int32', shape: [1, 320, 320, 3], data } } });

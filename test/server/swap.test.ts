@@ -18,7 +18,7 @@ test('publish v1 → served; publish v2 under 8 looping callers → zero failure
     assert.equal(first.model.version, 1);
     assert.equal(first.model.signatureName, 'serving_default');
     assert.equal(valueOf(first), denseExpected(1, 0, 3));
-    assert.deepEqual(server.getModelStatus('m'), {
+    assert.deepEqual((await server.getModelStatus('m')), {
       model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
     });
 
@@ -57,12 +57,12 @@ test('publish v1 → served; publish v2 under 8 looping callers → zero failure
     assert.ok(v1.length > 0 && v2.length > 0, `both versions answered (v1 ${v1.length}, v2 ${v2.length})`);
     assert.ok(v1.every((c) => c.at <= v1EndAt), 'v1 reached END only after its last request finished');
     assert.deepEqual(transitions, ['m/2:START', 'm/2:LOADING', 'm/2:AVAILABLE', 'm/1:UNLOADING', 'm/1:END']);
-    assert.deepEqual(server.getModelStatus('m').model_version_status.map((s) => `${s.version}:${s.state}`), ['2:AVAILABLE', '1:END']);
+    assert.deepEqual((await server.getModelStatus('m')).model_version_status.map((s) => `${s.version}:${s.state}`), ['2:AVAILABLE', '1:END']);
     assert.equal(valueOf(await predictDense(server, 5)), denseExpected(2, 0, 5));
     // v1 left the store once unloaded (latest 1 no longer wants it).
     await server.whenIdle();
     assert.deepEqual(await server.store.listVersions('m'), [2]);
-    assert.deepEqual(server.sourceState('m').publishedVersions, [1, 2]);
+    assert.deepEqual((await server.sourceState('m')).publishedVersions, [1, 2]);
   } finally {
     await h.close();
   }

@@ -1,16 +1,16 @@
-/** Page entry: a ModelServer on the page's main thread with the default (IndexedDB) store. */
-import { ModelServer, ServingError } from '../../../src/index.js';
+/** Page entry: a LocalModelServer on the page's main thread with the default (IndexedDB) store. */
+import { LocalModelServer, ServingError } from '../../../src/index.js';
 import type { ModelConfig, ModelServerOptions } from '../../../src/index.js';
 import { registerPageTests } from '../page-runtime.js';
 
-let server: ModelServer | undefined;
+let server: LocalModelServer | undefined;
 const events: string[] = [];
 
 registerPageTests({
   start: async (arg) => {
     const { basePath, modelVersionPolicy, ...rest } = arg as { basePath: string } & Partial<ModelServerOptions & ModelConfig>;
     await server?.close();
-    server = await ModelServer.start({
+    server = await LocalModelServer.start({
       modelConfigList: [{ name: 'm', basePath, modelVersionPolicy }],
       pollIntervalMs: 0,
       backends: ['wasm'],
@@ -21,7 +21,7 @@ registerPageTests({
       const ev = e as unknown as { version: number; state: string; status: { error_code: string } };
       events.push(`${ev.version}:${ev.state}:${ev.status.error_code}`);
     });
-    return { backend: server.backend, store: server.store.kind, status: server.getModelStatus('m') };
+    return { backend: server.backend, store: server.store.kind, status: (await server.getModelStatus('m')) };
   },
   predict: async (x) => {
     const r = await server!.predict({ model: 'm', inputs: { 'dense_dense1_input:0': [[Number(x)]] } });
@@ -29,7 +29,7 @@ registerPageTests({
   },
   pollNow: async () => {
     await server!.pollNow();
-    return { status: server!.getModelStatus('m'), source: server!.sourceState('m'), stored: await server!.store.listVersions('m') };
+    return { status: (await server!.getModelStatus('m')), source: (await server!.sourceState('m')), stored: await server!.store.listVersions('m') };
   },
   close: async () => {
     await server?.close();
