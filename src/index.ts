@@ -17,6 +17,16 @@ export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData } f
 export type { TensorDType } from './runtime/dtypes.js';
 export type { BackendName } from './runtime/backends.js';
 
+export type { BatchingParameters, NormalizedBatchingParameters } from './batching/batching-parameters.js';
+export { DEFAULT_BATCHING_PARAMETERS } from './batching/batching-parameters.js';
+export { BatchScheduler } from './batching/batch-scheduler.js';
+export type { Batch, BatchSchedulerOptions, TaskPiece } from './batching/batch-scheduler.js';
+export { BatchingSession } from './batching/batching-session.js';
+export type { BatchingMetricsSink, BatchingSessionOptions } from './batching/batching-session.js';
+export { MetricsRegistry, Counter, Gauge, Histogram, exponentialBuckets, sanitizeMetricName, toPrometheusText } from './metrics/metrics-registry.js';
+export type { MetricsSnapshot, MetricSnapshot, CounterSnapshot, GaugeSnapshot, HistogramSnapshot, ValueSample, HistogramSample, MetricLabels, MetricType } from './metrics/metrics-registry.js';
+export { METRIC_NAMES, ServingMetrics } from './metrics/serving-metrics.js';
+
 export type { ModelStore, StoredVersion, VersionFile, VersionWriter } from './storage/model-store.js';
 export { MemoryModelStore } from './storage/memory-model-store.js';
 export { IndexedDbModelStore } from './storage/indexed-db-model-store.js';
@@ -36,3 +46,7 @@ export { resourcePreservingPolicy } from './core/resource-preserving-policy.js';
 export { ServableStateMonitor } from './core/servable-state-monitor.js';
 export { HttpSource } from './sources/http-source.js';
 export { TfjsModelLoader } from './runtime/tfjs-model-loader.js';
+
+// TF Serving's REST API over Fetch API objects (pages, Service Workers, Node).
+export { handleRestRequest, httpStatusOf, DEFAULT_PROMETHEUS_PATH } from './rest/handler.js';
+export type { RestOptions } from './rest/handler.js';

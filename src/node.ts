@@ -3,3 +3,8 @@ export * from './index.js';
 export { FileSystemModelStore } from './storage/file-system-model-store.js';
 export { publishGraphModel } from './cli/publish.js';
 export type { PublishOptions, PublishResult } from './cli/publish.js';
+export { FileSystemSource, isLocalDirectoryBasePath } from './sources/file-system-source.js';
+export type { FileSystemSourceOptions } from './sources/file-system-source.js';
+export { startRestServer } from './rest/node-http.js';
+export type { RestServer } from './rest/node-http.js';
+export { startServe } from './cli/serve.js';

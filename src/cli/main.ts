@@ -1,5 +1,6 @@
 import { ServingError, messageOf } from '../core/status.js';
 import { publishGraphModel } from './publish.js';
+import { SERVE_USAGE, serve } from './serve.js';
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -14,7 +15,7 @@ Usage:
   tfjs-serving convert <saved_model_dir> <output_dir> [options]     SavedModel → TF.js graph model
   tfjs-serving show --dir <saved_model_dir> [--tag_set serve] [--signature_def NAME] [--all]
   tfjs-serving run --dir <saved_model_dir> --signature_def NAME --inputs ... | --input_exprs ...
-  tfjs-serving help
+${SERVE_USAGE}  tfjs-serving help
 `;
 
 /** Runs one CLI command; returns the process exit code. */
@@ -24,6 +25,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     switch (command) {
       case 'publish':
         return await publish(rest, io);
+      case 'serve':
+        return await serve(rest, io);
       case 'convert':
       case 'show':
       case 'run': {

@@ -9,6 +9,17 @@ export interface BackendOptions {
   wasmPaths?: string;
 }
 
+declare const __TFJS_SERVING_BUNDLED__: boolean | undefined;
+
+/**
+ * Where the WASM binaries are by default: beside the browser bundle (dist/browser/, which this module
+ * is part of once bundled); unbundled, TF.js finds them itself (in Node, in its package).
+ */
+function defaultWasmPaths(): string | undefined {
+  if (typeof __TFJS_SERVING_BUNDLED__ === 'undefined' || !__TFJS_SERVING_BUNDLED__) return undefined;
+  return new URL(/* @vite-ignore */ './', import.meta.url).href;
+}
+
 /** Registers a backend's module; the webgpu backend registers itself only where `navigator.gpu` exists. */
 const registrars: Record<BackendName, (o: BackendOptions) => Promise<void>> = {
   webgpu: async () => {
@@ -17,7 +28,8 @@ const registrars: Record<BackendName, (o: BackendOptions) => Promise<void>> = {
   },
   wasm: async (o) => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    if (o.wasmPaths) wasm.setWasmPaths(o.wasmPaths);
+    const paths = o.wasmPaths ?? defaultWasmPaths();
+    if (paths) wasm.setWasmPaths(paths);
   },
   webgl: async () => undefined,
   cpu: async () => undefined,

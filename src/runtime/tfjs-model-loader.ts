@@ -49,6 +49,7 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
   }
 
   async load(): Promise<TfjsServable> {
+    const startedAt = performance.now();
     const record = await this.record();
     const json = parseGraphModelJson(await this.store.readFile(this.model, this.version, MODEL_JSON), this.where);
     const groups = json.weightsManifest ?? [];
@@ -87,6 +88,8 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
       readSignatures(json, graphModel.inputs, graphModel.outputs),
       record.files.reduce((s, f) => s + f.size, 0),
     );
+    let warmupMicros: number | undefined;
+    let warmupRequests: number | undefined;
     try {
       if (this.options.warmup !== false) {
         const shipped = record.files.some((f) => f.path === WARMUP_FILE);
@@ -94,12 +97,15 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
         const requests = shipped
           ? parseWarmupFile(new TextDecoder().decode(await this.store.readFile(this.model, this.version, WARMUP_FILE)))
           : synthesizeWarmupRequests(servable.signatures.values(), (name) => shapes.get(name.replace(/:\d+$/, '')));
-        await runWarmup(servable, requests, this.where);
+        const warmupStart = performance.now();
+        warmupRequests = await runWarmup(servable, requests, this.where);
+        warmupMicros = micros(warmupStart);
       }
     } catch (e) {
       servable.dispose();
       throw e;
     }
+    servable.loadTimings = { loadMicros: micros(startedAt), warmupMicros, warmupRequests };
     this.servable = servable;
     return servable;
   }
@@ -108,4 +114,8 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
     this.servable?.dispose();
     this.servable = undefined;
   }
+}
+
+function micros(startMs: number): number {
+  return Math.max(0, Math.round((performance.now() - startMs) * 1000));
 }

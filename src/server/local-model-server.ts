@@ -1,3 +1,4 @@
+import type { NormalizedBatchingParameters } from '../batching/batching-parameters.js';
 import { AspiredVersionsManager } from '../core/aspired-versions-manager.js';
 import { availabilityPreservingPolicy } from '../core/availability-preserving-policy.js';
 import { resourcePreservingPolicy } from '../core/resource-preserving-policy.js';
@@ -8,6 +9,8 @@ import { ServableStateMonitor } from '../core/servable-state-monitor.js';
 import { ServingError } from '../core/status.js';
 import type { VersionLabels } from '../core/version-labels.js';
 import { checkLabelsPointAtAvailable, resolveVersionLabel } from '../core/version-labels.js';
+import type { MetricsSnapshot } from '../metrics/metrics-registry.js';
+import { microsSince, ServingMetrics } from '../metrics/serving-metrics.js';
 import type { BackendName } from '../runtime/backends.js';
 import { defaultBackends, selectBackend } from '../runtime/backends.js';
 import { signatureDefJson } from '../runtime/signature.js';
@@ -15,13 +18,16 @@ import { TfjsModelLoader } from '../runtime/tfjs-model-loader.js';
 import type { TfjsServable } from '../runtime/tfjs-servable.js';
 import type { SourceState } from '../sources/http-source.js';
 import { HttpSource } from '../sources/http-source.js';
+import { FileSystemSource, isLocalDirectoryBasePath } from '../sources/file-system-source.js';
+import type { StoreCoordinator } from '../sources/tab-coordinator.js';
+import { originStoreCoordinator } from '../sources/tab-coordinator.js';
 import { IndexedDbModelStore } from '../storage/indexed-db-model-store.js';
 import { MemoryModelStore } from '../storage/memory-model-store.js';
 import type { ModelStore } from '../storage/model-store.js';
 import type { GetModelMetadataResponse, GetModelStatusResponse, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
 import type { ModelServerOptions, NormalizedModelConfig } from './model-server-options.js';
 import type { ModelServer } from './model-server.js';
-import { normalizeModelConfigList } from './model-server-options.js';
+import { batchingParametersFor, normalizeModelConfigList } from './model-server-options.js';
 import { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
 
 interface ServedModel {
@@ -43,7 +49,12 @@ export class LocalModelServer extends EventTarget implements ModelServer {
   private readonly monitor: ServableStateMonitor;
   private readonly models = new Map<string, ServedModel>();
   private closing: Promise<void> | undefined;
+  /** Shares downloads with the origin's other tabs (browsers only). */
+  private readonly coordinator: StoreCoordinator | undefined = originStoreCoordinator();
   private configChain: Promise<unknown> = Promise.resolve();
+  private readonly servingMetrics = new ServingMetrics();
+  /** Batching parameters per config object (undefined: batching off). */
+  private readonly batching = new WeakMap<NormalizedModelConfig, NormalizedBatchingParameters | undefined>();
 
   private constructor(
     private readonly options: ModelServerOptions,
@@ -53,6 +64,7 @@ export class LocalModelServer extends EventTarget implements ModelServer {
   ) {
     super();
     this.store = store;
+    this.servingMetrics.setBackend(backend);
     this.monitor = new ServableStateMonitor();
     const policy = options.aspiredVersionPolicy ?? 'availability-preserving';
     if (policy !== 'availability-preserving' && policy !== 'resource-preserving') {
@@ -77,10 +89,12 @@ export class LocalModelServer extends EventTarget implements ModelServer {
   static async start(options: ModelServerOptions): Promise<LocalModelServer> {
     if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', 'ModelServer.start needs an options object with a modelConfigList');
     const configs = normalizeModelConfigList(options.modelConfigList);
+    for (const config of [undefined, ...configs]) batchingParametersFor(options, config); // INVALID_ARGUMENT before any work
     const backend = await selectBackend(options.backends ?? defaultBackends(), { wasmPaths: options.wasmPaths });
     const store = options.store ?? defaultStore();
     await store.collectGarbage?.();
     const server = new LocalModelServer(options, store, backend);
+    for (const [type, listener] of Object.entries(options.listeners ?? {})) if (listener) server.addEventListener(type, listener);
     try {
       await server.applyConfig(configs);
     } catch (e) {
@@ -90,7 +104,25 @@ export class LocalModelServer extends EventTarget implements ModelServer {
     return server;
   }
 
-  async predict(request: PredictRequest): Promise<PredictResponse> {
+  /**
+   * Runs one prediction. With `enableBatching`, the validated request joins its version's batching
+   * queue and runs batched with others. `options.entrypoint` labels the request in metrics (TF
+   * Serving's `REST` / `GRPC`; default `local`).
+   */
+  async predict(request: PredictRequest, options: { entrypoint?: string } = {}): Promise<PredictResponse> {
+    const startedAt = performance.now();
+    const modelName = typeof request === 'object' && request !== null && typeof request.model === 'string' ? request.model : '';
+    try {
+      const response = await this.predictNow(request);
+      this.servingMetrics.recordRequest(modelName, 'OK', microsSince(startedAt), options.entrypoint ?? 'local');
+      return response;
+    } catch (e) {
+      this.servingMetrics.recordRequest(modelName, ServingError.from(e).code, microsSince(startedAt), options.entrypoint ?? 'local');
+      throw e;
+    }
+  }
+
+  private async predictNow(request: PredictRequest): Promise<PredictResponse> {
     if (typeof request !== 'object' || request === null) throw new ServingError('INVALID_ARGUMENT', 'predict needs a request object {model, inputs, version?, label?, signatureName?}');
     const handle = this.handleFor(request.model, request);
     try {
@@ -101,11 +133,25 @@ export class LocalModelServer extends EventTarget implements ModelServer {
       const servable = handle.servable;
       const signature = servable.signature(request.signatureName, where);
       const inputs = servable.validate(signature, request.inputs, where);
-      const outputs = await servable.run(signature, inputs);
+      // Validated before batching: a bad request fails alone. The handle is held until the batch is done.
+      const batching = this.batchingParametersOf(handle.id.name);
+      const outputs = batching
+        ? await servable.batchingSession(signature, batching, this.servingMetrics.batchingSink(handle.id.name)).run(inputs)
+        : await servable.run(signature, inputs);
       return { model: { name: handle.id.name, version: handle.id.version, signatureName: signature.name }, outputs };
     } finally {
       handle.release();
     }
+  }
+
+  /** A JSON snapshot of the server's metrics, by TF Serving's metric names (`/tensorflow/serving/request_count`, …). */
+  async metrics(): Promise<MetricsSnapshot> {
+    return this.servingMetrics.snapshot();
+  }
+
+  /** The server's metrics in the Prometheus text exposition format, names sanitized as TF Serving does (`:tensorflow:serving:request_count`). */
+  async prometheusMetrics(): Promise<string> {
+    return this.servingMetrics.prometheus();
   }
 
   async getModelStatus(model: string, version?: number): Promise<GetModelStatusResponse> {
@@ -165,6 +211,11 @@ export class LocalModelServer extends EventTarget implements ModelServer {
 
   reloadConfig(options: Pick<ModelServerOptions, 'modelConfigList'>): Promise<void> {
     const configs = normalizeModelConfigList(options?.modelConfigList);
+    try {
+      for (const config of configs) batchingParametersFor(this.options, config); // INVALID_ARGUMENT before any change
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.applyConfig(configs);
   }
 
@@ -172,6 +223,7 @@ export class LocalModelServer extends EventTarget implements ModelServer {
     this.closing ??= (async () => {
       await Promise.all([...this.models.values()].map((m) => m.source.stop()));
       await this.manager.close();
+      this.coordinator?.close();
       await this.store.close?.();
     })();
     return this.closing;
@@ -219,7 +271,22 @@ export class LocalModelServer extends EventTarget implements ModelServer {
   }
 
   private makeSource(config: NormalizedModelConfig): HttpSource<TfjsServable> {
-    const source: HttpSource<TfjsServable> = new HttpSource<TfjsServable>({
+    // A local directory in Node (TF Serving's file-system layout) is polled by the FileSystemSource; URLs
+    // (and everything in browsers) by the HttpSource. Both have the same public surface.
+    const source: HttpSource<TfjsServable> = isLocalDirectoryBasePath(config.basePath)
+      ? (new FileSystemSource<TfjsServable>({
+          name: config.name,
+          basePath: config.basePath,
+          versionPolicy: config.modelVersionPolicy,
+          store: this.store,
+          monitor: this.monitor,
+          loaderFactory: (name, version) => new TfjsModelLoader(this.store, name, version, { warmup: this.options.enableModelWarmup ?? true }),
+          pollIntervalMs: this.options.pollIntervalMs,
+          onProgress: (p) => this.dispatchEvent(new DownloadProgressEvent(p.model, p.version, p.loadedBytes, p.totalBytes)),
+          onError: (e) => this.dispatchEvent(new SourceErrorEvent(config.name, e.code, e.message)),
+          isLoaded: (version) => this.manager.isHeld(config.name, version),
+        }) as unknown as HttpSource<TfjsServable>)
+      : new HttpSource<TfjsServable>({
       name: config.name,
       basePath: config.basePath,
       versionPolicy: config.modelVersionPolicy,
@@ -232,6 +299,7 @@ export class LocalModelServer extends EventTarget implements ModelServer {
       onProgress: (p) => this.dispatchEvent(new DownloadProgressEvent(p.model, p.version, p.loadedBytes, p.totalBytes)),
       onError: (e) => this.dispatchEvent(new SourceErrorEvent(config.name, e.code, e.message)),
       isLoaded: (version) => this.manager.isHeld(config.name, version),
+      coordinator: this.coordinator,
     });
     source.setAspiredVersionsCallback((name, versions) => {
       // A source replaced by reloadConfig must not speak for the model any more.
@@ -257,6 +325,14 @@ export class LocalModelServer extends EventTarget implements ModelServer {
     return this.manager.getServableHandle({ name: model, version: resolved });
   }
 
+  /** The batching parameters of a served model now, or undefined when batching is off. */
+  private batchingParametersOf(model: string): NormalizedBatchingParameters | undefined {
+    const config = this.models.get(model)?.config;
+    if (!config || !this.options.enableBatching) return undefined;
+    if (!this.batching.has(config)) this.batching.set(config, batchingParametersFor(this.options, config));
+    return this.batching.get(config);
+  }
+
   private servedModel(model: string): ServedModel {
     const served = this.models.get(model);
     if (!served) throw new ServingError('NOT_FOUND', `model ${JSON.stringify(model)} is not configured (configured: ${[...this.models.keys()].join(', ') || 'none'})`);
@@ -266,11 +342,29 @@ export class LocalModelServer extends EventTarget implements ModelServer {
   private onStateChange(state: ServableState, previous: ServableState | undefined): void {
     const { name, version } = state.id;
     const isUpdate = this.manager.availableVersions(name).some((v) => v !== version);
+    if (state.managerState === 'AVAILABLE') this.recordLoadTimings(name, version);
     for (const type of ['statechange', state.managerState.toLowerCase()]) {
       this.dispatchEvent(new VersionStateEvent(type, name, version, state.managerState, state.health, previous?.managerState, isUpdate));
     }
     if (state.managerState === 'END') {
       void this.models.get(name)?.source.collectUnwanted().catch(() => undefined);
+    }
+  }
+
+  private recordLoadTimings(name: string, version: number): void {
+    let handle;
+    try {
+      handle = this.manager.getServableHandle({ name, version });
+    } catch {
+      return;
+    }
+    try {
+      const t = handle.servable.loadTimings;
+      if (!t) return;
+      this.servingMetrics.recordLoad(name, version, t.loadMicros);
+      if (t.warmupMicros !== undefined) this.servingMetrics.recordWarmup(name, version, 'OK', t.warmupMicros);
+    } finally {
+      handle.release();
     }
   }
 }

@@ -1,3 +1,5 @@
+import type { BatchingParameters, NormalizedBatchingParameters } from '../batching/batching-parameters.js';
+import { checkBatchingParameters, normalizeBatchingParameters } from '../batching/batching-parameters.js';
 import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
 import { validateVersionPolicy } from '../core/servable-version-policy.js';
 import { ServingError } from '../core/status.js';
@@ -10,7 +12,13 @@ import type { ModelStore } from '../storage/model-store.js';
 export interface ModelConfig {
   /** The model's name in requests and URLs. */
   name: string;
-  /** URL of the model's directory in a repository (it holds `manifest.json`); relative URLs resolve against the page. */
+  /**
+   * URL of the model's directory in a repository (it holds `manifest.json`); relative URLs resolve
+   * against the page. In Node it may also be a local directory (a path or `file:` URL) laid out like
+   * TF Serving's base_path: numeric version directories (`00000123` is 123) holding a TF.js graph model
+   * (`model.json`) or a SavedModel (`saved_model.pb`, converted when imported), polled every
+   * `pollIntervalMs` (default 1000 for directories) by the FileSystemSource.
+   */
   basePath: string;
   /** Only `tfjs` (TF.js graph models). */
   modelPlatform?: 'tfjs';
@@ -18,7 +26,17 @@ export interface ModelConfig {
   modelVersionPolicy?: ServableVersionPolicy;
   /** Labels such as `{stable: 1, canary: 2}`; each may point only at an AVAILABLE version. */
   versionLabels?: VersionLabels;
+  /**
+   * This model's batching parameters, field by field over the server-wide `batchingParameters` (like
+   * TF Serving's per-model `batching_params.pbtxt`). Used only with `enableBatching`.
+   */
+  batchingParameters?: BatchingParameters;
 }
+
+/** Listeners by event type: `statechange`, `start`, `loading`, `available`, `unloading`, `end`, `progress`, `sourceerror`, `workerrestart`. */
+export type ServerEventListeners = Partial<Record<ServerEventType, (event: Event) => void>>;
+
+export type ServerEventType = 'statechange' | 'start' | 'loading' | 'available' | 'unloading' | 'end' | 'progress' | 'sourceerror' | 'workerrestart';
 
 export type AspiredVersionPolicyName = 'availability-preserving' | 'resource-preserving';
 
@@ -48,6 +66,13 @@ export interface ModelServerOptions {
   wasmPaths?: string;
   /** Warm each version up before it becomes AVAILABLE. Default true. */
   enableModelWarmup?: boolean;
+  /**
+   * Batch concurrent predictions of a model version and signature into one run, like TF Serving's
+   * `--enable_batching`. Default false.
+   */
+  enableBatching?: boolean;
+  /** Server-wide batching parameters (TF Serving's `--batching_parameters_file`); TF Serving's defaults where left out. */
+  batchingParameters?: BatchingParameters;
   /** Timeout of each HTTP request of the sources, in ms. Default 30000. */
   requestTimeoutMs?: number;
   /** The fetch to use (default: the global one). Not available with `worker` (functions cannot cross). */
@@ -58,6 +83,11 @@ export interface ModelServerOptions {
    * IndexedDB store).
    */
   worker?: boolean;
+  /**
+   * Event listeners attached before anything loads, so the first download's `progress` and the first
+   * versions' `statechange`/`available` events are seen too (after `start` resolves, use addEventListener).
+   */
+  listeners?: ServerEventListeners;
   /** URL of the worker script (default: `tfjs-serving.worker.js` beside the module). */
   workerUrl?: string | URL;
 }
@@ -67,6 +97,8 @@ export interface NormalizedModelConfig {
   readonly basePath: string;
   readonly modelVersionPolicy: ServableVersionPolicy;
   readonly versionLabels: VersionLabels;
+  /** The model's own batching parameters (checked; merged with the server's at use). */
+  readonly batchingParameters?: BatchingParameters;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -94,6 +126,29 @@ export function normalizeModelConfigList(list: unknown): NormalizedModelConfig[]
       basePath: config.basePath,
       modelVersionPolicy: validateVersionPolicy(config.modelVersionPolicy, config.name),
       versionLabels: validateVersionLabels(config.versionLabels, config.name),
+      ...(config.batchingParameters !== undefined
+        ? { batchingParameters: checkBatchingParameters(config.batchingParameters, `model ${config.name}: batchingParameters`) }
+        : {}),
     };
   });
+}
+
+/**
+ * The batching parameters of a model, or undefined when batching is off: the server's
+ * `batchingParameters` with the model's over them, defaults filled in. INVALID_ARGUMENT names the field.
+ */
+export function batchingParametersFor(
+  options: Pick<ModelServerOptions, 'enableBatching' | 'batchingParameters'>,
+  config?: Pick<NormalizedModelConfig, 'name' | 'batchingParameters'>,
+): NormalizedBatchingParameters | undefined {
+  if (options.enableBatching !== undefined && typeof options.enableBatching !== 'boolean') {
+    throw new ServingError('INVALID_ARGUMENT', `enableBatching must be true or false, got ${JSON.stringify(options.enableBatching)}`);
+  }
+  if (!options.enableBatching) return undefined;
+  return normalizeBatchingParameters(
+    options.batchingParameters,
+    config?.batchingParameters,
+    'batchingParameters',
+    config?.batchingParameters ? `model ${config.name}: batchingParameters` : 'batchingParameters',
+  );
 }

@@ -1,8 +1,8 @@
 import type { VersionLabels } from '../core/version-labels.js';
+import type { MetricsSnapshot } from '../metrics/metrics-registry.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { SourceState } from '../sources/http-source.js';
 import type { GetModelMetadataResponse, GetModelStatusResponse, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
-import { LocalModelServer } from './local-model-server.js';
 import type { ModelServerOptions } from './model-server-options.js';
 
 /**
@@ -37,6 +37,17 @@ export interface ModelServer extends EventTarget {
   versionLabels(model: string): Promise<VersionLabels>;
   /** Names of the configured models. */
   modelNames(): Promise<string[]>;
+  /**
+   * A JSON snapshot of the server's metrics, keyed by TF Serving's metric names: requests by status
+   * (`/tensorflow/serving/request_count`), request latency, batching queue latency and batch sizes,
+   * model load and warmup latency, and the backend in use. See `MetricsSnapshot`.
+   */
+  metrics(): Promise<MetricsSnapshot>;
+  /**
+   * The same metrics in the Prometheus text exposition format (`# HELP`, `# TYPE`, `_bucket{le=…}`,
+   * `_sum`, `_count`), names sanitized as TF Serving's exporter does: `:tensorflow:serving:request_count`.
+   */
+  prometheusMetrics(): Promise<string>;
   /** Stops polling, waits for in-flight requests, unloads everything. */
   close(): Promise<void>;
 }
@@ -58,6 +69,7 @@ export const ModelServer = {
       const { WorkerModelServer } = await import('../../worker/worker-model-server.js');
       return WorkerModelServer.start(options);
     }
+    const { LocalModelServer } = await import('./local-model-server.js');
     return LocalModelServer.start(options);
   },
 };

@@ -9,6 +9,7 @@ import type { ModelStore } from '../storage/model-store.js';
 import { describeFetchError, downloadFile } from './download.js';
 import type { ManifestVersion, ModelManifest } from './manifest.js';
 import { MANIFEST_FILE, parseManifest } from './manifest.js';
+import type { StoreCoordinator } from './tab-coordinator.js';
 
 export interface HttpSourceOptions<T> {
   /** The model (servable stream) name. */
@@ -36,6 +37,8 @@ export interface HttpSourceOptions<T> {
   onCommit?: (version: number) => void;
   /** True while the manager still holds `version` (so it must not be deleted yet). */
   isLoaded?: (version: number) => boolean;
+  /** Shares downloads with other tabs of the origin (one downloads, the others load the commit). */
+  coordinator?: StoreCoordinator;
 }
 
 export interface DownloadProgress {
@@ -88,6 +91,7 @@ export class HttpSource<T> implements Source<T> {
   private lastError: ServingError | undefined;
   private failures = 0;
   private nextDelay: number | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: HttpSourceOptions<T>) {
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
@@ -121,9 +125,26 @@ export class HttpSource<T> implements Source<T> {
   }
 
   async start(): Promise<void> {
+    this.unsubscribe = this.options.coordinator?.onCommit((model) => {
+      if (model === this.name) void this.rescanStore().catch((e) => this.options.onError?.(ServingError.from(e, 'INTERNAL')));
+    });
     this.stored = await this.options.store.listVersions(this.name);
     this.aspire(selectVersions(this.options.versionPolicy, this.stored));
     await this.pollNow();
+  }
+
+  /** Another tab committed a version: aspire from the store what the policy wants, no download. */
+  private async rescanStore(): Promise<void> {
+    if (this.stopped) return;
+    this.stored = await this.options.store.listVersions(this.name);
+    if (this.polling) return; // the poll in progress aspires when it ends
+    this.aspire(this.selectFromStore());
+  }
+
+  /** The versions to aspire among those stored (and published, once a manifest was seen). */
+  private selectFromStore(): number[] {
+    const published = this.manifest ? new Set(this.manifest.versions.map((v) => v.version)) : undefined;
+    return selectVersions(this.options.versionPolicy, this.stored.filter((v) => !published || published.has(v)));
   }
 
   /** Polls at once (and re-arms the timer). Concurrent calls share one poll. */
@@ -142,6 +163,7 @@ export class HttpSource<T> implements Source<T> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.controller.abort(new ServingError('CANCELLED', `source for ${this.name} stopped`));
     await this.polling?.catch(() => undefined);
@@ -175,6 +197,7 @@ export class HttpSource<T> implements Source<T> {
       error = ServingError.from(e, 'UNAVAILABLE');
     }
     if (this.manifest && !this.stopped) {
+      this.stored = await this.options.store.listVersions(this.name); // other tabs may have committed
       const wanted = selectVersions(this.options.versionPolicy, this.manifest.versions.map((v) => v.version));
       this.pending = new Set(wanted);
       for (const v of wanted) {
@@ -190,8 +213,7 @@ export class HttpSource<T> implements Source<T> {
         }
       }
       if (!this.stopped) {
-        const published = new Set(this.manifest.versions.map((v) => v.version));
-        const next = selectVersions(this.options.versionPolicy, this.stored.filter((v) => published.has(v)));
+        const next = this.selectFromStore();
         // A version that failed to download never replaces what serves: keep the current set
         // rather than aspiring nothing while the manifest does list versions.
         if (next.length > 0 || this.manifest.versions.length === 0) this.aspire(next);
@@ -241,6 +263,20 @@ export class HttpSource<T> implements Source<T> {
   }
 
   private async download(entry: ManifestVersion): Promise<void> {
+    const coordinator = this.options.coordinator;
+    if (!coordinator) return this.downloadUnlocked(entry);
+    await coordinator.withLock(`download:${this.name}:${entry.version}`, async () => {
+      // Another tab may have committed it while we waited for the lock.
+      if (await this.options.store.getVersion(this.name, entry.version)) {
+        this.stored = [...new Set([...this.stored, entry.version])].sort((a, b) => a - b);
+        return;
+      }
+      await this.downloadUnlocked(entry);
+      coordinator.announceCommit(this.name, entry.version);
+    });
+  }
+
+  private async downloadUnlocked(entry: ManifestVersion): Promise<void> {
     const { version } = entry;
     const totalBytes = entry.files.reduce((s, f) => s + f.size, 0);
     let loadedBytes = 0;

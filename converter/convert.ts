@@ -1,0 +1,340 @@
+/**
+ * The conversion pipeline: SavedModel → TF.js graph model, in memory.
+ *
+ * read → flatten functions → inline calls → cut at signature inputs (and after
+ * tf.Example parsing) → prune to outputs → freeze variables → strip devices /
+ * debug ops → optimize (constant folding, identity removal, BatchNorm
+ * folding, fusion) → check ops → weights + model.json.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openTensorBundle, type TensorBundle } from './bundle/tensor-bundle.js';
+import { ConverterError } from './errors.js';
+import { GraphCutter, type CutResult, type ParseSpec } from './graph/cut.js';
+import { freezeVariables, makeVariableResolver } from './graph/freeze.js';
+import { nodeMap, parseRef, refString, uniqueName, type FlatFunction, type Graph } from './graph/graph.js';
+import { inlineCalls } from './graph/inline.js';
+import { checkOpsSupported } from './graph/op-support.js';
+import { flattenFunction, makeOpRegistry, type OpRegistry } from './graph/op-defs.js';
+import { optimizeGraph } from './graph/optimize.js';
+import { pruneToOutputs, referencedFunctions, stripControlInputs, stripDevicesAndDebugOps } from './graph/prune.js';
+import type { MetaGraphDef, NodeDef, SignatureDef, TensorInfo } from './proto/messages.js';
+import { readSavedModel, selectMetaGraph, type SavedModelDir } from './savedmodel/read.js';
+import { dtypeFromName, dtypeName, shapeFromProto } from './tensor.js';
+import { buildGraphModel, prefixFunctionConsts, type ConvertedModel } from './writer/graph-model-writer.js';
+import { shapeJson, type Json } from './writer/proto-json.js';
+import type { QuantizationMap } from './writer/quantize.js';
+
+export interface ConvertProgress {
+  stage: 'read' | 'inline' | 'cut' | 'freeze' | 'optimize' | 'check' | 'weights' | 'done';
+  /** 0..1 over the whole conversion. */
+  fraction: number;
+  message: string;
+}
+
+export interface ConvertOptions {
+  /** A SignatureDef key, or 'all' for every serving signature. Default 'serving_default'. */
+  signatureName?: string;
+  /** Tag-set of the MetaGraphDef. Default ['serve']. */
+  tags?: string[];
+  quantization?: QuantizationMap;
+  /** Constant folding, identity removal, BatchNorm folding and op fusion. Default true. */
+  optimize?: boolean;
+  /** Op fusion (_FusedConv2D, _FusedMatMul, FusedDepthwiseConv2dNative). Default true; needs `optimize`. */
+  fuse?: boolean;
+  /** Skip the supported-op check. */
+  skipOpCheck?: boolean;
+  /** Write `userDefinedMetadata.structuredOutputKeys` (sorted output keys), so predict() returns a map. */
+  useStructuredOutputNames?: boolean;
+  /** Extra entries for `userDefinedMetadata`. */
+  metadata?: Record<string, Json>;
+  onProgress?: (p: ConvertProgress) => void;
+}
+
+export interface SignatureSummary {
+  name: string;
+  methodName?: string;
+  inputs: Record<string, { name: string; dtype: string; shape?: number[] }>;
+  outputs: Record<string, { name: string; dtype: string; shape?: number[] }>;
+  parseSpec?: ParseSpec;
+}
+
+export interface ConversionResult extends ConvertedModel {
+  /** The converted signatures; the first is the model's default `signature`. */
+  signatures: SignatureSummary[];
+  /** Signatures that `--signature_name all` could not convert, with the reason. */
+  skippedSignatures: Record<string, string>;
+  stats: { nodes: number; weights: number; weightBytes: number; ms: number; ops: Record<string, number> };
+}
+
+const PREDICT = 'tensorflow/serving/predict';
+const INIT_OP = '__saved_model_init_op';
+
+/** Signature keys that serve requests (not the init op), predict signatures first. */
+export function servingSignatureNames(meta: MetaGraphDef): string[] {
+  const names = Object.keys(meta.signatureDef).filter((k) => k !== INIT_OP && Object.keys(meta.signatureDef[k]!.outputs).length > 0);
+  const rank = (k: string) => (k === 'serving_default' ? 0 : (meta.signatureDef[k]!.methodName ?? PREDICT) === PREDICT ? 1 : 2);
+  return names.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function tensorInfoShape(info: TensorInfo): number[] | undefined {
+  return shapeFromProto(info.tensorShape);
+}
+
+function tensorInfoJson(name: string, info: { dtype: number; shape: number[] | undefined }): Json {
+  return {
+    name,
+    dtype: dtypeName(info.dtype % 100),
+    tensorShape: info.shape ? shapeJson({ dim: info.shape.map((size) => ({ size })) }) : { unknownRank: true },
+  };
+}
+
+interface Prepared {
+  meta: MetaGraphDef;
+  ops: OpRegistry;
+  functions: Map<string, FlatFunction>;
+  bundle: TensorBundle | undefined;
+  generatedBy: string;
+}
+
+function prepare(sm: SavedModelDir, tags: string[]): Prepared {
+  const meta = selectMetaGraph(sm.savedModel, tags, sm.dir);
+  if (!meta.graphDef) throw new ConverterError('INVALID_ARGUMENT', `${sm.dir}: MetaGraphDef [${tags.join(',')}] has no GraphDef`);
+  const lib = meta.graphDef.library?.function ?? [];
+  const ops = makeOpRegistry(meta.metaInfoDef?.strippedOpList?.op ?? [], lib);
+  const functions = new Map<string, FlatFunction>();
+  for (const f of lib) functions.set(f.signature.name, flattenFunction(f, ops));
+  const prefix = join(sm.dir, 'variables', 'variables');
+  const bundle = existsSync(`${prefix}.index`) ? openTensorBundle(prefix) : undefined;
+  return { meta, ops, functions, bundle, generatedBy: meta.metaInfoDef?.tensorflowVersion ?? '' };
+}
+
+function cloneNodes(nodes: readonly NodeDef[]): NodeDef[] {
+  return nodes.map((n) => ({ ...n, input: n.input.slice(), attr: { ...n.attr } }));
+}
+
+/** Converts signatures `sigNames` (already validated) into one graph. */
+function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], opts: ConvertOptions): ConversionResult {
+  const t0 = performance.now();
+  const progress = (stage: ConvertProgress['stage'], fraction: number, message: string) => opts.onProgress?.({ stage, fraction, message });
+  const where = sigNames.length === 1 ? `signature "${sigNames[0]}" of ${sm.dir}` : `${sm.dir}`;
+  const top = cloneNodes(p.meta.graphDef!.node);
+  for (const n of top) p.ops.restoreDefaults(n);
+  const resolver = makeVariableResolver(p.meta, top, p.functions, p.bundle, where);
+
+  progress('inline', 0.1, `inlining function calls (${top.length} nodes, ${p.functions.size} functions)`);
+  const inlined = inlineCalls(top, p.functions);
+  let nodes = inlined.nodes;
+  stripControlInputs(nodes);
+  const byName = nodeMap(nodes);
+  const refOf = (sig: string, info: TensorInfo, kind: string, key: string) => {
+    if (!info.name) {
+      const what = info.cooSparse ? 'a sparse (COO) tensor' : info.compositeTensor ? 'a composite tensor' : 'no tensor name';
+      throw new ConverterError('UNIMPLEMENTED', `signature "${sig}" ${kind} "${key}" is ${what}; only dense tensors are supported`);
+    }
+    const ref = parseRef(inlined.resolve(refString(parseRef(info.name))));
+    if (!byName.has(ref.node)) {
+      throw new ConverterError('NOT_FOUND', `signature "${sig}" ${kind} "${key}" names tensor "${info.name}", which is not in the graph`);
+    }
+    return ref;
+  };
+
+  // Output nodes first (so cutting rewires them too); reuse an Identity that is already the output.
+  progress('cut', 0.2, 'cutting the graph at the signature inputs');
+  const taken = new Set(byName.keys());
+  const outputNodes = new Map<string, Map<string, string>>(); // sig → key → node
+  const protectedNames = new Set<string>();
+  for (const s of sigNames) {
+    const sig = p.meta.signatureDef[s]!;
+    const m = new Map<string, string>();
+    for (const key of Object.keys(sig.outputs).sort()) {
+      const ref = refOf(s, sig.outputs[key]!, 'output', key);
+      const n = byName.get(ref.node)!;
+      if (n.op === 'Identity' && ref.index === 0 && !protectedNames.has(n.name)) {
+        m.set(key, n.name);
+        protectedNames.add(n.name);
+        continue;
+      }
+      const name = uniqueName('Identity', taken);
+      const id: NodeDef = { name, op: 'Identity', input: [refString(ref)], attr: {} };
+      const t = sig.outputs[key]!.dtype;
+      if (t !== undefined) id.attr.T = { type: t % 100 };
+      nodes.push(id);
+      byName.set(name, id);
+      protectedNames.add(name);
+      m.set(key, name);
+    }
+    outputNodes.set(s, m);
+  }
+
+  const cutter = new GraphCutter(nodes, protectedNames);
+  const cuts = new Map<string, CutResult>();
+  for (const s of sigNames) {
+    const sig = p.meta.signatureDef[s]!;
+    const inputs = Object.keys(sig.inputs)
+      .sort()
+      .map((key) => ({ key, info: sig.inputs[key]!, ref: refOf(s, sig.inputs[key]!, 'input', key) }));
+    cuts.set(s, cutter.cutSignature(inputs, `signature "${s}"`));
+  }
+  nodes = cutter.nodes;
+  const allOutputs = new Set<string>();
+  for (const m of outputNodes.values()) for (const v of m.values()) allOutputs.add(v);
+  nodes = pruneToOutputs(nodes, allOutputs);
+
+  progress('freeze', 0.35, 'freezing variables');
+  nodes = freezeVariables(nodes, resolver, where);
+  nodes = stripDevicesAndDebugOps(nodes);
+  nodes = pruneToOutputs(nodes, allOutputs);
+
+  // Functions that stay (control flow bodies): inline their calls too.
+  const kept = new Map<string, FlatFunction>();
+  for (const fname of referencedFunctions(nodes, p.functions)) {
+    const f = p.functions.get(fname)!;
+    const r = inlineCalls(cloneNodes(f.nodes), p.functions);
+    const ret: Record<string, string> = {};
+    for (const [k, v] of Object.entries(f.ret)) ret[k] = r.resolve(v);
+    stripControlInputs(r.nodes);
+    let fnodes = stripDevicesAndDebugOps(r.nodes);
+    fnodes = pruneToOutputs(fnodes, Object.values(ret).map((v) => parseRef(v).node));
+    for (const n of fnodes) {
+      if (n.op === 'ReadVariableOp' || n.op === 'VarHandleOp' || n.op === 'ResourceGather') {
+        throw new ConverterError('UNIMPLEMENTED', `${where}: control-flow function "${fname}" reads variable state inside its body (node "${n.name}"), which is not supported yet`);
+      }
+    }
+    kept.set(fname, { ...f, nodes: fnodes, ret });
+  }
+  const graph: Graph = { nodes, functions: kept };
+
+  // Placeholders reachable from each signature's outputs must be its own inputs.
+  const phNames = new Set(nodes.filter((n) => n.op === 'Placeholder').map((n) => n.name));
+  const summaries: SignatureSummary[] = [];
+  for (const s of sigNames) {
+    const sig: SignatureDef = p.meta.signatureDef[s]!;
+    const cut = cuts.get(s)!;
+    const outs = outputNodes.get(s)!;
+    const reach = new Set(pruneToOutputs(nodes, outs.values()).map((n) => n.name));
+    const own = new Set([...cut.inputs.values()].map((v) => v.placeholder));
+    for (const ph of phNames) {
+      if (reach.has(ph) && !own.has(ph)) {
+        throw new ConverterError(
+          'FAILED_PRECONDITION',
+          `signature "${s}" needs tensor "${ph}", which another signature's inputs cut away; convert these signatures separately`,
+        );
+      }
+    }
+    const summary: SignatureSummary = { name: s, inputs: {}, outputs: {} };
+    if (sig.methodName) summary.methodName = sig.methodName;
+    for (const [key, v] of cut.inputs) {
+      if (!reach.has(v.placeholder)) continue; // e.g. a parsed feature this signature does not use
+      summary.inputs[key] = { name: `${v.placeholder}:0`, dtype: dtypeName(v.dtype), ...(v.shape ? { shape: v.shape } : {}) };
+    }
+    if (cut.parseSpec) {
+      summary.parseSpec = { ...cut.parseSpec, features: cut.parseSpec.features.filter((f) => reach.has(f.placeholder)) };
+    }
+    for (const [key, node] of outs) {
+      const info = sig.outputs[key]!;
+      const shape = tensorInfoShape(info);
+      summary.outputs[key] = { name: `${node}:0`, dtype: dtypeName((info.dtype ?? 1) % 100), ...(shape ? { shape } : {}) };
+    }
+    summaries.push(summary);
+  }
+
+  if (opts.optimize !== false) {
+    progress('optimize', 0.5, `optimizing ${graph.nodes.length} nodes`);
+    optimizeGraph(graph, { keep: allOutputs, fuse: opts.fuse !== false });
+  }
+  progress('check', 0.8, 'checking ops against the TF.js op list');
+  if (!opts.skipOpCheck) checkOpsSupported(graph.nodes, graph.functions.values(), where);
+
+  progress('weights', 0.85, 'collecting weights');
+  prefixFunctionConsts(graph.functions.values());
+  const sigJson = (s: SignatureSummary, withMethod: boolean): Json => {
+    const o: Record<string, Json> = {
+      inputs: Object.fromEntries(
+        Object.entries(s.inputs).map(([k, v]) => [k, tensorInfoJson(v.name, { dtype: dtypeNum(v.dtype), shape: v.shape })]),
+      ),
+      outputs: Object.fromEntries(
+        Object.entries(s.outputs).map(([k, v]) => [k, tensorInfoJson(v.name, { dtype: dtypeNum(v.dtype), shape: v.shape })]),
+      ),
+    };
+    if (withMethod && s.methodName) o.methodName = s.methodName;
+    if (withMethod && s.parseSpec) o.parseSpec = s.parseSpec as unknown as Json;
+    return o;
+  };
+  const main = summaries[0]!;
+  const metadata: Record<string, Json> = { ...(opts.metadata ?? {}) };
+  if (opts.useStructuredOutputNames) metadata.structuredOutputKeys = Object.keys(main.outputs);
+  if (opts.signatureName === 'all' || main.parseSpec || summaries.length > 1) {
+    metadata.signatures = Object.fromEntries(summaries.map((s) => [s.name, sigJson(s, true)]));
+    metadata.defaultSignature = main.name;
+  }
+  const built = buildGraphModel(graph, {
+    generatedBy: p.generatedBy,
+    versions: p.meta.graphDef!.versions,
+    signature: sigJson(main, false),
+    userDefinedMetadata: metadata,
+    ...(opts.quantization ? { quantization: opts.quantization } : {}),
+  });
+  const ops: Record<string, number> = {};
+  for (const n of graph.nodes) ops[n.op] = (ops[n.op] ?? 0) + 1;
+  for (const f of graph.functions.values()) for (const n of f.nodes) ops[n.op] = (ops[n.op] ?? 0) + 1;
+  progress('done', 1, `converted ${summaries.length} signature(s)`);
+  return {
+    ...built,
+    signatures: summaries,
+    skippedSignatures: {},
+    stats: {
+      nodes: graph.nodes.length,
+      weights: built.weightSpecs.length,
+      weightBytes: built.weightData.byteLength,
+      ms: performance.now() - t0,
+      ops,
+    },
+  };
+}
+
+function dtypeNum(name: string): number {
+  return dtypeFromName(name) ?? 0;
+}
+
+/** Converts a SavedModel directory (or an already read one) to a TF.js graph model in memory. */
+export async function convertSavedModel(savedModel: string | SavedModelDir, options: ConvertOptions = {}): Promise<ConversionResult> {
+  const progress = options.onProgress;
+  const sm = typeof savedModel === 'string' ? readSavedModel(savedModel) : savedModel;
+  progress?.({ stage: 'read', fraction: 0.05, message: `read ${sm.dir} (${sm.byteSize} bytes)` });
+  const tags = options.tags ?? ['serve'];
+  const p = prepare(sm, tags);
+  const want = options.signatureName ?? 'serving_default';
+  const available = servingSignatureNames(p.meta);
+  if (want !== 'all') {
+    if (!p.meta.signatureDef[want]) {
+      throw new ConverterError('NOT_FOUND', `${sm.dir} has no signature "${want}" in tag-set [${tags.join(',')}]; available signatures: ${available.join(', ') || '(none)'}`);
+    }
+    return convertSignatures(sm, p, [want], options);
+  }
+  if (available.length === 0) throw new ConverterError('NOT_FOUND', `${sm.dir} has no serving signatures in tag-set [${tags.join(',')}]`);
+  // Convert each signature alone first, so one that cannot be converted is skipped, not fatal.
+  const ok: string[] = [];
+  const skipped: Record<string, string> = {};
+  let firstError: unknown;
+  for (const s of available) {
+    try {
+      convertSignatures(sm, p, [s], { ...options, onProgress: undefined, quantization: undefined });
+      ok.push(s);
+    } catch (e) {
+      if (!(e instanceof ConverterError)) throw e;
+      firstError ??= e;
+      skipped[s] = e.message;
+    }
+  }
+  if (ok.length === 0) throw firstError;
+  const result = convertSignatures(sm, p, ok, options);
+  result.skippedSignatures = skipped;
+  if (Object.keys(skipped).length) {
+    const md = (result.modelJson.userDefinedMetadata ??= {});
+    md.skippedSignatures = skipped;
+  }
+  return result;
+}
+
+export { readSavedModel };

@@ -1,0 +1,29 @@
+/**
+ * Identity removal: consumers of an `Identity` (or `Snapshot` /
+ * `StopGradient`, which are identities at inference time) read its input
+ * directly. Nodes in `keep` (signature outputs) stay.
+ */
+import type { NodeDef } from '../proto/messages.js';
+import { nodeMap, parseRef, refString } from './graph.js';
+
+const IDENTITY_OPS = new Set(['Identity', 'Snapshot', 'StopGradient', 'PreventGradient']);
+
+export function removeIdentities(nodes: readonly NodeDef[], keep: ReadonlySet<string>): NodeDef[] {
+  const byName = nodeMap(nodes);
+  const target = (ref: string): string => {
+    let r = parseRef(ref);
+    for (let i = 0; i < 1000; i++) {
+      const n = byName.get(r.node);
+      if (!n || !IDENTITY_OPS.has(n.op) || keep.has(n.name) || r.index !== 0 || !n.input[0] || n.input[0].startsWith('^')) break;
+      r = parseRef(n.input[0]);
+    }
+    return refString(r);
+  };
+  const out: NodeDef[] = [];
+  for (const n of nodes) {
+    if (IDENTITY_OPS.has(n.op) && !keep.has(n.name)) continue;
+    n.input = n.input.map((i) => (i.startsWith('^') ? i : target(i)));
+    out.push(n);
+  }
+  return out;
+}

@@ -1,0 +1,233 @@
+// TF's batch scheduler queue (shared_batch_scheduler.h), for one model version and signature, with
+// the event loop standing in for the batch threads. Pure logic: it knows sizes and keys, not tensors.
+import { ServingError } from '../core/status.js';
+
+/** Rows `[offset, offset + size)` of a task; a whole task unless large batch splitting cut it. */
+export interface TaskPiece<T> {
+  readonly task: T;
+  readonly offset: number;
+  readonly size: number;
+  /** Rows of the whole task. */
+  readonly taskSize: number;
+}
+
+/** Tasks run together. Only tasks with the same key share a batch. */
+export interface Batch<T> {
+  readonly key: string;
+  readonly pieces: readonly TaskPiece<T>[];
+  /** Rows of all pieces. */
+  readonly size: number;
+}
+
+export interface BatchSchedulerOptions {
+  /** The largest task accepted (TF: input_batch_size_limit). */
+  readonly maxBatchSize: number;
+  /** The largest batch run; equals maxBatchSize unless splitting. */
+  readonly maxExecutionBatchSize: number;
+  readonly batchTimeoutMicros: number;
+  readonly maxEnqueuedBatches: number;
+  readonly numBatchThreads: number;
+  readonly enableLargeBatchSplitting: boolean;
+}
+
+/** Time and timers; tests pass a fake. */
+export interface SchedulerClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: SchedulerClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+interface QueuedBatch<T> {
+  key: string;
+  pieces: TaskPiece<T>[];
+  size: number;
+  /** No more tasks join: full, or a task did not fit. */
+  closed: boolean;
+  /** When its oldest task was enqueued (ms, clock time). */
+  oldest: number;
+}
+
+/**
+ * Collects tasks into batches and hands each batch to `processBatch`, like TF's queue:
+ * - a task joins the open batch of its key if it fits, else that batch closes and a new one opens;
+ * - a batch runs when a "thread" is free and it is closed (full) or its oldest task waited
+ *   `batchTimeoutMicros` (0: at once, after the current synchronous work, so simultaneous requests batch);
+ * - at most `maxEnqueuedBatches` batches wait; a task needing one more is UNAVAILABLE at once;
+ * - a task over `maxBatchSize` rows is INVALID_ARGUMENT; with splitting, a task is cut across the open
+ *   batch and new batches of at most `maxExecutionBatchSize` rows.
+ * `processBatch` owns the outcome of every task it is given and should not reject.
+ */
+export class BatchScheduler<T> {
+  private readonly queue: QueuedBatch<T>[] = [];
+  private running = 0;
+  private kicked = false;
+  private timer: unknown;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private closed = false;
+
+  constructor(
+    private readonly options: BatchSchedulerOptions,
+    private readonly processBatch: (batch: Batch<T>) => Promise<void>,
+    private readonly clock: SchedulerClock = realClock,
+  ) {}
+
+  /** Batches waiting (open or closed, not running). */
+  get numEnqueuedBatches(): number {
+    return this.queue.length;
+  }
+
+  /** Rows waiting in all batches. */
+  get numEnqueuedRows(): number {
+    return this.queue.reduce((s, b) => s + b.size, 0);
+  }
+
+  /** Batches running now. */
+  get numRunningBatches(): number {
+    return this.running;
+  }
+
+  /** Enqueues `size` rows of `task`; throws INVALID_ARGUMENT or UNAVAILABLE (the task is then not enqueued). */
+  schedule(task: T, size: number, key = ''): void {
+    const o = this.options;
+    if (this.closed) throw new ServingError('UNAVAILABLE', 'the batch scheduler is closed: the model version was unloaded');
+    if (!Number.isInteger(size) || size < 1) throw new ServingError('INVALID_ARGUMENT', `Task size ${size} must be a positive integer`);
+    if (size > o.maxBatchSize) {
+      throw new ServingError('INVALID_ARGUMENT', `Task size ${size} is larger than maximum input batch size ${o.maxBatchSize}`);
+    }
+    const limit = o.maxExecutionBatchSize;
+    let open = this.openBatch(key);
+    const now = this.clock.now();
+    if (o.enableLargeBatchSplitting) {
+      const capacity = (o.maxEnqueuedBatches - this.queue.length) * limit + (open ? limit - open.size : 0);
+      if (size > capacity) {
+        throw new ServingError(
+          'UNAVAILABLE',
+          `The batch scheduling queue to which this task was submitted is full; task size is ${size} but scheduling capacity is only ${capacity} (num_enqueued_batches=${this.queue.length}, max_enqueued_batches=${o.maxEnqueuedBatches}, open_batch_size=${open?.size ?? 0}, max_execution_batch_size=${limit})`,
+        );
+      }
+      let offset = 0;
+      while (offset < size) {
+        if (!open || open.size >= limit) {
+          if (open) open.closed = true;
+          open = this.newBatch(key, now);
+        }
+        const n = Math.min(size - offset, limit - open.size);
+        this.add(open, { task, offset, size: n, taskSize: size }, now);
+        offset += n;
+      }
+    } else {
+      if (open && open.size + size > limit) {
+        if (this.queue.length >= o.maxEnqueuedBatches) throw this.full();
+        open.closed = true;
+        open = undefined;
+      }
+      if (!open) {
+        if (this.queue.length >= o.maxEnqueuedBatches) throw this.full();
+        open = this.newBatch(key, now);
+      }
+      this.add(open, { task, offset: 0, size, taskSize: size }, now);
+    }
+    this.kick();
+  }
+
+  /** Stops the scheduler: later tasks are UNAVAILABLE; returns the batches still waiting (their tasks are the caller's to fail). */
+  close(): Batch<T>[] {
+    this.closed = true;
+    this.clearTimer();
+    return this.queue.splice(0).map((b) => ({ key: b.key, pieces: b.pieces, size: b.size }));
+  }
+
+  private full(): ServingError {
+    return new ServingError(
+      'UNAVAILABLE',
+      `The batch scheduling queue to which this task was submitted is full (max_enqueued_batches=${this.options.maxEnqueuedBatches})`,
+    );
+  }
+
+  private openBatch(key: string): QueuedBatch<T> | undefined {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const b = this.queue[i]!;
+      if (b.key === key) return b.closed ? undefined : b;
+    }
+    return undefined;
+  }
+
+  private newBatch(key: string, now: number): QueuedBatch<T> {
+    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now };
+    this.queue.push(b);
+    return b;
+  }
+
+  private add(batch: QueuedBatch<T>, piece: TaskPiece<T>, now: number): void {
+    if (batch.pieces.length === 0) batch.oldest = now;
+    batch.pieces.push(piece);
+    batch.size += piece.size;
+    if (batch.size >= this.options.maxExecutionBatchSize) batch.closed = true;
+  }
+
+  /** Dispatches after the current synchronous work, so requests made together land in one batch. */
+  private kick(): void {
+    if (this.kicked || this.closed) return;
+    this.kicked = true;
+    queueMicrotask(() => {
+      this.kicked = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    if (this.closed) return;
+    const timeoutMs = this.options.batchTimeoutMicros / 1000;
+    while (this.running < this.options.numBatchThreads && this.queue.length > 0) {
+      const now = this.clock.now();
+      const i = this.queue.findIndex((b) => b.closed || now - b.oldest >= timeoutMs);
+      if (i < 0) break;
+      const [b] = this.queue.splice(i, 1);
+      this.start({ key: b!.key, pieces: b!.pieces, size: b!.size });
+    }
+    this.armTimer(timeoutMs);
+  }
+
+  private start(batch: Batch<T>): void {
+    this.running++;
+    let done: Promise<void>;
+    try {
+      done = this.processBatch(batch);
+    } catch (e) {
+      done = Promise.reject(e);
+    }
+    void done.catch(() => undefined).finally(() => {
+      this.running--;
+      this.kick();
+    });
+  }
+
+  /** Wakes up when the oldest waiting batch times out, if a thread is free for it. */
+  private armTimer(timeoutMs: number): void {
+    if (this.running >= this.options.numBatchThreads || this.queue.length === 0) {
+      this.clearTimer();
+      return;
+    }
+    const at = Math.min(...this.queue.map((b) => b.oldest)) + timeoutMs;
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.dispatch();
+    }, Math.max(0, at - this.clock.now()));
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+}

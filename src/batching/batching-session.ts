@@ -1,0 +1,246 @@
+// TF Serving's BatchingSession for one model version and signature: validated requests join a
+// BatchScheduler queue, each batch runs once on concatenated inputs, and its outputs are split back.
+import { ServingError } from '../core/status.js';
+import type { ValidatedInput } from '../runtime/input-validation.js';
+import type { SignatureSpec } from '../runtime/signature.js';
+import type { TensorOutput } from '../runtime/tensor.js';
+import type { Batch, SchedulerClock, TaskPiece } from './batch-scheduler.js';
+import { BatchScheduler, realClock } from './batch-scheduler.js';
+import type { FlatValues } from './batch-tensors.js';
+import { concatValues, copyRows, padTo, rowSizeOf, rows } from './batch-tensors.js';
+import type { NormalizedBatchingParameters } from './batching-parameters.js';
+import { paddedBatchSize } from './batching-parameters.js';
+
+/** Where a batching session reports (the server's metrics, for one model). */
+export interface BatchingMetricsSink {
+  /** A task waited this long (µs) between joining the queue and its (first) batch starting. */
+  queuingLatency(micros: number): void;
+  /** A batch of `inputSize` rows ran as `processedSize` rows (the difference is padding). */
+  batch(inputSize: number, processedSize: number): void;
+  /** The model ran once on a batch. */
+  wrappedRun(): void;
+}
+
+/** Runs validated inputs of the signature unbatched (the servable's `run`). */
+export type SignatureRunner = (inputs: readonly ValidatedInput[]) => Promise<Record<string, TensorOutput>>;
+
+export interface BatchingSessionOptions {
+  readonly signature: SignatureSpec;
+  /** The graph placeholder's shape of a signature input (by graph tensor name), if known. */
+  readonly graphShape: (tensorName: string) => readonly number[] | undefined;
+  readonly run: SignatureRunner;
+  readonly parameters: NormalizedBatchingParameters;
+  readonly metrics?: BatchingMetricsSink;
+  readonly clock?: SchedulerClock;
+}
+
+type Outputs = Record<string, TensorOutput>;
+
+interface Task {
+  readonly inputs: readonly ValidatedInput[];
+  readonly size: number;
+  readonly enqueuedAt: number;
+  started: boolean;
+  settled: boolean;
+  rowsDone: number;
+  readonly parts: Array<{ offset: number; outputs: Outputs }>;
+  readonly resolve: (o: Outputs) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
+ * One batching queue. A request is batched when every input's graph placeholder has an unknown batch
+ * dimension (`[-1, …]`) and all its inputs share dim 0; otherwise it runs alone, at once. Requests
+ * whose inputs differ in a non-batch dimension (or dtype) never share a batch (unless
+ * `padVariableLengthInputs`). When a batched run's outputs do not all have dim 0 equal to the batch
+ * size (a scalar, a reduction), the batch is re-run request by request and the signature is run
+ * unbatched from then on (`unbatchedReason` says why).
+ */
+export class BatchingSession {
+  /** True when the signature's inputs allow batching at all. */
+  readonly batchable: boolean;
+  private unsplittable: string | undefined;
+  private readonly scheduler: BatchScheduler<Task>;
+  private readonly clock: SchedulerClock;
+  private readonly p: NormalizedBatchingParameters;
+
+  constructor(private readonly options: BatchingSessionOptions) {
+    this.p = options.parameters;
+    this.clock = options.clock ?? realClock;
+    const { signature } = options;
+    const notBatchable = signature.inputs.find((spec) => {
+      const shape = options.graphShape(spec.name) ?? spec.shape;
+      return shape === undefined || shape.length === 0 || shape[0]! >= 0;
+    });
+    this.batchable = signature.inputs.length > 0 && notBatchable === undefined;
+    if (!this.batchable) {
+      this.unsplittable = notBatchable ? `input ${JSON.stringify(notBatchable.key)} has no unknown batch dimension` : 'the signature has no inputs';
+    }
+    this.scheduler = new BatchScheduler<Task>(this.p, (batch) => this.processBatch(batch), this.clock);
+  }
+
+  /** Why requests of this signature run unbatched, or undefined while they are batched. */
+  get unbatchedReason(): string | undefined {
+    return this.unsplittable;
+  }
+
+  /** Batches waiting in the queue. */
+  get numEnqueuedBatches(): number {
+    return this.scheduler.numEnqueuedBatches;
+  }
+
+  /**
+   * Runs one validated request, batched with others where it can be. Rejects at once with
+   * UNAVAILABLE when the queue is full, INVALID_ARGUMENT when the request has more rows than
+   * `maxBatchSize`.
+   */
+  run(inputs: readonly ValidatedInput[]): Promise<Outputs> {
+    if (this.unsplittable !== undefined) return this.options.run(inputs);
+    const size = inputs[0]?.shape[0];
+    if (size === undefined || size === 0 || inputs.some((i) => i.shape[0] !== size)) return this.options.run(inputs);
+    const key = inputs.map((i) => `${i.dtype}${this.p.padVariableLengthInputs ? `/rank${i.shape.length}` : `/${i.shape.slice(1).join('x')}`}`).join('|');
+    return new Promise<Outputs>((resolve, reject) => {
+      const task: Task = { inputs, size, enqueuedAt: this.clock.now(), started: false, settled: false, rowsDone: 0, parts: [], resolve, reject };
+      this.scheduler.schedule(task, size, key);
+    });
+  }
+
+  /** Stops the queue; tasks still waiting fail with UNAVAILABLE (none do when callers hold their handle). */
+  close(): void {
+    for (const batch of this.scheduler.close()) {
+      for (const piece of batch.pieces) this.fail(piece.task, new ServingError('UNAVAILABLE', 'the model version was unloaded while the request waited in its batching queue'));
+    }
+  }
+
+  private async processBatch(batch: Batch<Task>): Promise<void> {
+    const startedAt = this.clock.now();
+    for (const { task } of batch.pieces) {
+      if (task.started) continue;
+      task.started = true;
+      this.options.metrics?.queuingLatency(Math.max(0, Math.round((startedAt - task.enqueuedAt) * 1000)));
+    }
+    // A task that failed in an earlier piece needs none of its other pieces.
+    const live = batch.pieces.filter((p) => !p.task.settled);
+    if (live.length === 0) return;
+    if (this.unsplittable !== undefined) return this.runAlone(live);
+    const inputSize = live.reduce((s, p) => s + p.size, 0);
+    const processed = paddedBatchSize(inputSize, this.p.allowedBatchSizes);
+    this.options.metrics?.batch(inputSize, processed);
+    this.options.metrics?.wrappedRun();
+    let outputs: Outputs;
+    try {
+      const only = live[0]!;
+      if (live.length === 1 && processed === inputSize && only.size === only.taskSize) {
+        this.deliver(only, await this.options.run(only.task.inputs));
+        return;
+      }
+      outputs = await this.options.run(this.merge(live, inputSize, processed));
+    } catch (e) {
+      for (const p of live) this.fail(p.task, e);
+      return;
+    }
+    const bad = Object.entries(outputs).find(([, o]) => o.shape.length === 0 || o.shape[0] !== processed);
+    if (bad) {
+      this.unsplittable = `output ${JSON.stringify(bad[0])} has shape [${bad[1].shape.join(',')}], whose dim 0 is not the batch size ${processed}`;
+      return this.runAlone(live);
+    }
+    let row = 0;
+    for (const piece of live) {
+      this.deliver(piece, splitOutputs(outputs, row, piece.size));
+      row += piece.size;
+    }
+  }
+
+  /** Runs each piece on its own (the signature's outputs cannot be split by row). */
+  private async runAlone(pieces: readonly TaskPiece<Task>[]): Promise<void> {
+    for (const piece of pieces) {
+      const task = piece.task;
+      if (task.settled) continue;
+      try {
+        if (piece.size === piece.taskSize) {
+          this.deliver(piece, await this.options.run(task.inputs));
+        } else {
+          // Part of a split request: outputs that cannot be split by row cannot be joined by row either, so
+          // the whole request runs alone, and its other pieces find it settled.
+          const outputs = await this.options.run(task.inputs);
+          if (!task.settled) {
+            task.settled = true;
+            task.resolve(outputs);
+          }
+        }
+      } catch (e) {
+        this.fail(task, e);
+      }
+    }
+  }
+
+  /** Concatenates the pieces' inputs along dim 0 and pads to `processed` rows with copies of the first row. */
+  private merge(pieces: readonly TaskPiece<Task>[], inputSize: number, processed: number): ValidatedInput[] {
+    const first = pieces[0]!.task.inputs;
+    return first.map((input, j) => {
+      let rest = input.shape.slice(1);
+      if (this.p.padVariableLengthInputs) {
+        for (const p of pieces) rest = rest.map((d, k) => Math.max(d, p.task.inputs[j]!.shape[k + 1]!));
+      }
+      const rowSize = rowSizeOf([0, ...rest]);
+      const parts: FlatValues[] = [];
+      for (const p of pieces) {
+        const t = p.task.inputs[j]!;
+        let values = t.values as FlatValues;
+        const target = [t.shape[0]!, ...rest];
+        if (this.p.padVariableLengthInputs) values = padTo(values, t.shape, target, firstValue(values), t.dtype);
+        parts.push(rows(values, rowSize, p.offset, p.offset + p.size));
+      }
+      if (processed > inputSize) {
+        const padRow = rows(parts[0]!, rowSize, 0, 1);
+        for (let i = inputSize; i < processed; i++) parts.push(padRow);
+      }
+      return { spec: input.spec, dtype: input.dtype, shape: [processed, ...rest], values: concatValues(parts, input.dtype) };
+    });
+  }
+
+  private deliver(piece: TaskPiece<Task>, outputs: Outputs): void {
+    const task = piece.task;
+    if (task.settled) return;
+    task.parts.push({ offset: piece.offset, outputs });
+    task.rowsDone += piece.size;
+    if (task.rowsDone < task.size) return;
+    task.settled = true;
+    if (task.parts.length === 1) {
+      task.resolve(outputs);
+      return;
+    }
+    task.parts.sort((a, b) => a.offset - b.offset);
+    const joined: Outputs = {};
+    for (const [key, o] of Object.entries(task.parts[0]!.outputs)) {
+      const pieces = task.parts.map((p) => p.outputs[key]!);
+      joined[key] = {
+        dtype: o.dtype,
+        shape: [pieces.reduce((s, x) => s + x.shape[0]!, 0), ...o.shape.slice(1)],
+        data: concatValues(pieces.map((x) => x.data), o.dtype),
+      };
+    }
+    task.resolve(joined);
+  }
+
+  private fail(task: Task, error: unknown): void {
+    if (task.settled) return;
+    task.settled = true;
+    task.reject(error);
+  }
+}
+
+function firstValue(values: FlatValues): string | number {
+  if (Array.isArray(values)) return values[0] ?? '';
+  return values.length ? values[0]! : 0;
+}
+
+/** Rows `[row, row + size)` of every output, copied. */
+function splitOutputs(outputs: Outputs, row: number, size: number): Outputs {
+  const out: Outputs = {};
+  for (const [key, o] of Object.entries(outputs)) {
+    const rowSize = rowSizeOf(o.shape);
+    out[key] = { dtype: o.dtype, shape: [size, ...o.shape.slice(1)], data: copyRows(o.data, rowSize, row, row + size) };
+  }
+  return out;
+}

@@ -1,0 +1,13 @@
+// The browser bundle's entry (dist/browser/tfjs-serving.js): light on the page; the serving core and
+// TF.js load in the worker (or on demand with `worker: false`).
+export { ModelServer } from './server/model-server.js';
+export type { ModelServerOptions, ModelConfig, AspiredVersionPolicyName } from './server/model-server-options.js';
+export type { PredictRequest, PredictResponse, GetModelStatusResponse, GetModelMetadataResponse, VersionSelector } from './server/api-types.js';
+export { VersionStateEvent, DownloadProgressEvent, SourceErrorEvent } from './server/version-state-event.js';
+export { ServingError } from './core/status.js';
+export type { Status, StatusCode } from './core/status.js';
+export type { ManagerState } from './core/servable-state.js';
+export type { ServableVersionPolicy } from './core/servable-version-policy.js';
+export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData } from './runtime/tensor.js';
+export type { BackendName } from './runtime/backends.js';
+export type { SourceState } from './sources/http-source.js';

@@ -1,0 +1,262 @@
+// `tfjs-serving serve`: a drop-in for `tensorflow_model_server` (REST only) for models TF.js can run.
+import { readFile } from 'node:fs/promises';
+import { ServingError, messageOf } from '../core/status.js';
+import type { BatchingParameters } from '../batching/batching-parameters.js';
+import type { BackendName } from '../runtime/backends.js';
+import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
+import { LocalModelServer } from '../server/local-model-server.js';
+import { FileSystemModelStore } from '../storage/file-system-model-store.js';
+import type { RestServer } from '../rest/node-http.js';
+import { startRestServer } from '../rest/node-http.js';
+import type { CliIo } from './main.js';
+
+export const SERVE_USAGE = `  tfjs-serving serve [--rest_api_port 8501] --model_name NAME --model_base_path URL_OR_DIR
+  tfjs-serving serve [--rest_api_port 8501] --model_config_file models.json
+      Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics. A base path is a
+      repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
+      graph models (model.json) or SavedModels (saved_model.pb, converted on load). Other flags:
+      --rest_api_host 0.0.0.0  --rest_api_timeout_in_ms 30000  --rest_api_enable_cors_support
+      --file_system_poll_wait_seconds 1  --model_config_file_poll_wait_seconds 0
+      --enable_batching  --batching_parameters_file FILE  --enable_model_warmup true
+      --max_num_load_retries 5  --load_retry_interval_micros 60000000  --num_load_threads 1
+      --allow_version_labels_for_unavailable_models  --model_store_dir DIR  --backend wasm|cpu
+`;
+
+interface Flags {
+  [name: string]: string | undefined;
+}
+
+const BOOLEAN_FLAGS = new Set(['rest_api_enable_cors_support', 'enable_batching', 'enable_model_warmup', 'allow_version_labels_for_unavailable_models']);
+const VALUE_FLAGS = new Set([
+  'rest_api_port',
+  'rest_api_host',
+  'rest_api_timeout_in_ms',
+  'model_name',
+  'model_base_path',
+  'model_config_file',
+  'model_config_file_poll_wait_seconds',
+  'file_system_poll_wait_seconds',
+  'batching_parameters_file',
+  'max_num_load_retries',
+  'load_retry_interval_micros',
+  'num_load_threads',
+  'model_store_dir',
+  'backend',
+  // Accepted for compatibility and ignored (no gRPC here).
+  'port',
+  'grpc_channel_arguments',
+  'tensorflow_session_parallelism',
+  'tensorflow_intra_op_parallelism',
+  'tensorflow_inter_op_parallelism',
+]);
+
+/** Parses TF Serving style flags: `--name=value`, `--name value`, and bare `--bool` / `--nobool`. */
+export function parseServeFlags(args: string[]): Flags {
+  const flags: Flags = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--?([A-Za-z0-9_]+)(?:=(.*))?$/.exec(a);
+    if (!m) throw new ServingError('INVALID_ARGUMENT', `serve takes only --flags, got ${JSON.stringify(a)}`);
+    let name = m[1]!;
+    let value = m[2];
+    if (!BOOLEAN_FLAGS.has(name) && !VALUE_FLAGS.has(name) && name.startsWith('no') && BOOLEAN_FLAGS.has(name.slice(2))) {
+      name = name.slice(2);
+      value = 'false';
+    }
+    if (BOOLEAN_FLAGS.has(name)) {
+      if (value === undefined && (args[i + 1] === 'true' || args[i + 1] === 'false')) value = args[++i];
+      value ??= 'true';
+      if (value !== 'true' && value !== 'false') throw new ServingError('INVALID_ARGUMENT', `--${name} takes true or false, got ${JSON.stringify(value)}`);
+    } else if (VALUE_FLAGS.has(name)) {
+      if (value === undefined) value = args[++i];
+      if (value === undefined) throw new ServingError('INVALID_ARGUMENT', `--${name} needs a value`);
+    } else {
+      throw new ServingError('INVALID_ARGUMENT', `unknown flag --${name}\n\nUsage:\n${SERVE_USAGE}`);
+    }
+    flags[name] = value;
+  }
+  return flags;
+}
+
+function num(flags: Flags, name: string, fallback: number, { min = 0, integer = true } = {}): number {
+  const s = flags[name];
+  if (s === undefined) return fallback;
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+    throw new ServingError('INVALID_ARGUMENT', `--${name} needs a${integer ? 'n integer' : ' number'} >= ${min}, got ${JSON.stringify(s)}`);
+  }
+  return n;
+}
+
+/** Reads a model config file: JSON `{"model_config_list": [...]}`, `{"modelConfigList": [...]}` or a bare list. */
+export async function readModelConfigFile(path: string): Promise<ModelConfig[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ServingError('NOT_FOUND', `--model_config_file ${path} cannot be read: ${messageOf(e)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ServingError('INVALID_ARGUMENT', `--model_config_file ${path} is not JSON (${messageOf(e)}); expected {"model_config_list": [{"name", "base_path", ...}]}`);
+  }
+  const obj = json as { model_config_list?: unknown; modelConfigList?: unknown; config?: unknown } | unknown[];
+  let list = Array.isArray(obj) ? obj : (obj?.model_config_list ?? obj?.modelConfigList);
+  // TF Serving's text proto nests the configs one level deeper: model_config_list { config { … } }.
+  if (list && !Array.isArray(list) && typeof list === 'object' && Array.isArray((list as { config?: unknown }).config)) list = (list as { config: unknown[] }).config;
+  if (!Array.isArray(list)) throw new ServingError('INVALID_ARGUMENT', `--model_config_file ${path}: expected {"model_config_list": [...]}`);
+  return list.map((c) => camelConfig(c));
+}
+
+function camelConfig(c: unknown): ModelConfig {
+  if (typeof c !== 'object' || c === null) return c as ModelConfig;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) out[camel(k)] = k === 'model_version_policy' || k === 'version_labels' ? camelDeep(v, k === 'version_labels') : v;
+  return out as unknown as ModelConfig;
+}
+
+function camel(s: string): string {
+  return s.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+}
+
+function camelDeep(v: unknown, keepKeys: boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => camelDeep(x, false));
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [keepKeys ? k : camel(k), camelDeep(x, false)]));
+}
+
+/** Reads `--batching_parameters_file`: JSON, or TF Serving's text proto (`max_batch_size { value: 128 }`). */
+export async function readBatchingParameters(path: string): Promise<BatchingParameters> {
+  const text = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw new ServingError('NOT_FOUND', `--batching_parameters_file ${path} cannot be read: ${messageOf(e)}`);
+  });
+  if (text.trim().startsWith('{') && text.includes('"')) {
+    const json = JSON.parse(text) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(json).map(([k, v]) => [camel(k), v])) as BatchingParameters;
+  }
+  const out: Record<string, unknown> = {};
+  const re = /([a-z_]+)\s*(?::\s*([^\s{}]+)|\{\s*value\s*:\s*([^\s{}]+)\s*\})/g;
+  for (const m of text.replace(/#.*$/gm, '').matchAll(re)) {
+    const key = camel(m[1]!);
+    const raw = (m[2] ?? m[3])!;
+    const value = raw === 'true' ? true : raw === 'false' ? false : Number(raw.replace(/"/g, ''));
+    if (typeof value === 'number' && Number.isNaN(value)) throw new ServingError('INVALID_ARGUMENT', `--batching_parameters_file ${path}: ${m[1]} has a bad value ${raw}`);
+    if (key === 'allowedBatchSizes') (out.allowedBatchSizes as number[] | undefined) ? (out.allowedBatchSizes as number[]).push(value as number) : (out.allowedBatchSizes = [value]);
+    else out[key] = value;
+  }
+  return out as BatchingParameters;
+}
+
+/** Builds the ModelServer options the flags describe. */
+export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
+  let modelConfigList: ModelConfig[];
+  if (flags.model_config_file !== undefined) {
+    modelConfigList = await readModelConfigFile(flags.model_config_file);
+  } else {
+    if (!flags.model_base_path) throw new ServingError('INVALID_ARGUMENT', `serve needs --model_base_path (with --model_name, default "default") or --model_config_file\n\nUsage:\n${SERVE_USAGE}`);
+    modelConfigList = [{ name: flags.model_name ?? 'default', basePath: flags.model_base_path }];
+  }
+  const pollSeconds = num(flags, 'file_system_poll_wait_seconds', 1, { min: -Infinity, integer: false });
+  const options: ModelServerOptions = {
+    modelConfigList,
+    // TF Serving: 0 polls once, a negative value never polls again (tests only).
+    pollIntervalMs: pollSeconds > 0 ? Math.round(pollSeconds * 1000) : 0,
+    enableModelWarmup: flags.enable_model_warmup !== 'false',
+    maxNumLoadRetries: num(flags, 'max_num_load_retries', 5),
+    loadRetryIntervalMs: Math.round(num(flags, 'load_retry_interval_micros', 60_000_000) / 1000),
+    numLoadThreads: Math.max(1, num(flags, 'num_load_threads', 1)),
+    allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models === 'true',
+  };
+  if (flags.model_store_dir) options.store = new FileSystemModelStore(flags.model_store_dir);
+  if (flags.backend) options.backends = flags.backend.split(',') as BackendName[];
+  if (flags.enable_batching === 'true') {
+    options.enableBatching = true;
+    if (flags.batching_parameters_file) options.batchingParameters = await readBatchingParameters(flags.batching_parameters_file);
+  }
+  return options;
+}
+
+export interface ServeHandle {
+  readonly server: LocalModelServer;
+  readonly rest: RestServer;
+  /** Stops accepting, lets in-flight requests finish, closes the model server. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts the model server and its REST API (what `serve` runs until a signal). */
+export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> {
+  const options = await serveOptions(flags);
+  const server = await LocalModelServer.start(options);
+  for (const config of options.modelConfigList) {
+    const status = await server.getModelStatus(config.name).catch(() => undefined);
+    const available = status?.model_version_status.filter((s) => s.state === 'AVAILABLE').map((s) => s.version) ?? [];
+    io.stderr(`Model ${config.name} (${config.basePath}): ${available.length ? `serving version(s) ${available.join(', ')}` : 'no version AVAILABLE yet'}\n`);
+  }
+  const port = num(flags, 'rest_api_port', 8501);
+  let rest: RestServer;
+  try {
+    rest = await startRestServer(server, {
+      port,
+      host: flags.rest_api_host ?? '0.0.0.0',
+      cors: flags.rest_api_enable_cors_support === 'true',
+      timeoutMs: num(flags, 'rest_api_timeout_in_ms', 30_000),
+    });
+  } catch (e) {
+    await server.close();
+    throw new ServingError('UNAVAILABLE', `cannot listen on port ${port}: ${messageOf(e)}`, { cause: e });
+  }
+  let stopReload: (() => void) | undefined;
+  const reloadSeconds = num(flags, 'model_config_file_poll_wait_seconds', 0, { integer: false });
+  if (flags.model_config_file && reloadSeconds > 0) {
+    let last = JSON.stringify(options.modelConfigList);
+    const timer = setInterval(() => {
+      void readModelConfigFile(flags.model_config_file!)
+        .then(async (list) => {
+          const next = JSON.stringify(list);
+          if (next === last) return;
+          last = next;
+          await server.reloadConfig({ modelConfigList: list });
+          io.stderr(`Reloaded ${flags.model_config_file}\n`);
+        })
+        .catch((e: unknown) => io.stderr(`Reloading ${flags.model_config_file} failed: ${messageOf(e)}\n`));
+    }, reloadSeconds * 1000);
+    stopReload = () => clearInterval(timer);
+  }
+  io.stderr(`Exporting HTTP/REST API at:${flags.rest_api_host ?? 'localhost'}:${rest.port} ...\n`);
+  let done: Promise<void> | undefined;
+  return {
+    server,
+    rest,
+    shutdown() {
+      done ??= (async () => {
+        stopReload?.();
+        await rest.close();
+        await server.close();
+      })();
+      return done;
+    },
+  };
+}
+
+/** `tfjs-serving serve …`: runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */
+export async function serve(args: string[], io: CliIo): Promise<number> {
+  const flags = parseServeFlags(args);
+  const handle = await startServe(flags, io);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      io.stderr(`Received ${signal}: finishing ${handle.rest.inFlight} in-flight request(s) and shutting down\n`);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await handle.shutdown();
+  io.stderr('Server shut down\n');
+  // Nothing should be left, but a backend may keep a handle open: do not hang after a clean shutdown.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+  return 0;
+}

@@ -1,0 +1,124 @@
+// The metrics TF Serving exports, under TF Serving's names, recorded by one model server.
+import type { StatusCode } from '../core/status.js';
+import type { BatchingMetricsSink } from '../batching/batching-session.js';
+import { exponentialBuckets, MetricsRegistry } from './metrics-registry.js';
+import type { MetricsSnapshot } from './metrics-registry.js';
+
+/** TF Serving's names of the metrics a `LocalModelServer` records. */
+export const METRIC_NAMES = {
+  /** counter {model_name, status}: requests by final status code name (`OK`, `INVALID_ARGUMENT`, …). */
+  requestCount: '/tensorflow/serving/request_count',
+  /** histogram µs {model_name, API, entrypoint}: wall time of a request, queueing included. */
+  requestLatency: '/tensorflow/serving/request_latency',
+  /** histogram µs {model_name}: time a task waited in a batching queue before its batch ran. */
+  queuingLatency: '/tensorflow/serving/batching_session/queuing_latency',
+  /** histogram {model_name}: rows of each batch before padding. */
+  inputBatchSize: '/tensorflow/serving/batching_session/input_batch_size',
+  /** histogram {model_name}: rows of each batch as executed (after padding). */
+  processedBatchSize: '/tensorflow/serving/batching_session/processed_batch_size',
+  /** histogram {model_name, execution_batch_size}: padding rows added to each batch. */
+  paddingSize: '/tensorflow/serving/batching_session/padding_size',
+  /** counter: runs of the model on a batch (TF: calls of the wrapped session). */
+  wrappedRunCount: '/tensorflow/serving/batching_session/wrapped_run_count',
+  /** histogram µs {model_name, model_version}: loading a version, warmup included. */
+  modelLoadLatency: '/tensorflow/serving/model_load_latency',
+  /** histogram µs {model_name, model_version, status}: replaying warmup requests. */
+  modelWarmupLatency: '/tensorflow/serving/model_warmup_latency',
+  /** gauge {backend}: 1 for the TF.js backend predictions run on. */
+  backend: '/tensorflow/serving/backend',
+} as const;
+
+/** TF Serving's latency buckets: `Buckets::Exponential(10, 1.8, 33)` µs (10 µs … ~20 minutes). */
+export const LATENCY_BUCKETS_MICROS = exponentialBuckets(10, 1.8, 33);
+/** TF Serving's queuing latency buckets: `Buckets::Exponential(100, 1.2, 52)` µs (100 µs … ~1 s). */
+export const QUEUING_BUCKETS_MICROS = exponentialBuckets(100, 1.2, 52);
+/** Batch sizes: 1, 2, 4, … 8192. */
+export const BATCH_SIZE_BUCKETS = exponentialBuckets(1, 2, 14);
+
+/** Records the serving metrics of one server into its own registry. */
+export class ServingMetrics {
+  readonly registry = new MetricsRegistry();
+  private readonly requestCount = this.registry.counter(METRIC_NAMES.requestCount, 'The total number of requests.', ['model_name', 'status']);
+  private readonly requestLatency = this.registry.histogram(
+    METRIC_NAMES.requestLatency,
+    'Distribution of wall time (in microseconds) for Tensorflow Serving request.',
+    ['model_name', 'API', 'entrypoint'],
+    LATENCY_BUCKETS_MICROS,
+  );
+  private readonly queuingLatency = this.registry.histogram(
+    METRIC_NAMES.queuingLatency,
+    'Distribution of wall time spent (in microseconds) in queuing',
+    ['model_name'],
+    QUEUING_BUCKETS_MICROS,
+  );
+  private readonly inputBatchSize = this.registry.histogram(METRIC_NAMES.inputBatchSize, 'Tracks the batch size distribution on the inputs.', ['model_name'], BATCH_SIZE_BUCKETS);
+  private readonly processedBatchSize = this.registry.histogram(
+    METRIC_NAMES.processedBatchSize,
+    'Tracks the batch size distribution on processing.',
+    ['model_name'],
+    BATCH_SIZE_BUCKETS,
+  );
+  private readonly paddingSize = this.registry.histogram(
+    METRIC_NAMES.paddingSize,
+    'Tracks the padding size distribution on batches.',
+    ['model_name', 'execution_batch_size'],
+    [0, ...BATCH_SIZE_BUCKETS],
+  );
+  private readonly wrappedRunCount = this.registry.counter(METRIC_NAMES.wrappedRunCount, 'Total count of run calls on the wrapped session', ['model_name']);
+  private readonly loadLatency = this.registry.histogram(
+    METRIC_NAMES.modelLoadLatency,
+    'Distribution of wall time (in microseconds) for loading a model version, warmup included.',
+    ['model_name', 'model_version'],
+    LATENCY_BUCKETS_MICROS,
+  );
+  private readonly warmupLatency = this.registry.histogram(
+    METRIC_NAMES.modelWarmupLatency,
+    'Distribution of wall time (in microseconds) for warming up the model.',
+    ['model_name', 'model_version', 'status'],
+    LATENCY_BUCKETS_MICROS,
+  );
+  private readonly backendGauge = this.registry.gauge(METRIC_NAMES.backend, 'The TF.js backend predictions run on (1 for the one in use).', ['backend']);
+
+  recordRequest(model: string, status: StatusCode, latencyMicros: number, entrypoint: string, api = 'predict'): void {
+    this.requestCount.increment({ model_name: model, status });
+    this.requestLatency.observe({ model_name: model, API: api, entrypoint }, latencyMicros);
+  }
+
+  recordLoad(model: string, version: number, loadMicros: number): void {
+    this.loadLatency.observe({ model_name: model, model_version: String(version) }, loadMicros);
+  }
+
+  recordWarmup(model: string, version: number, status: StatusCode, micros: number): void {
+    this.warmupLatency.observe({ model_name: model, model_version: String(version), status }, micros);
+  }
+
+  setBackend(backend: string): void {
+    this.backendGauge.set({ backend }, 1);
+  }
+
+  /** A sink for one model's batching queues. */
+  batchingSink(model: string): BatchingMetricsSink {
+    return {
+      queuingLatency: (micros) => this.queuingLatency.observe({ model_name: model }, micros),
+      batch: (inputSize, processedSize) => {
+        this.inputBatchSize.observe({ model_name: model }, inputSize);
+        this.processedBatchSize.observe({ model_name: model }, processedSize);
+        this.paddingSize.observe({ model_name: model, execution_batch_size: String(processedSize) }, processedSize - inputSize);
+      },
+      wrappedRun: () => this.wrappedRunCount.increment({ model_name: model }),
+    };
+  }
+
+  snapshot(): MetricsSnapshot {
+    return this.registry.snapshot();
+  }
+
+  prometheus(): string {
+    return this.registry.prometheus();
+  }
+}
+
+/** Microseconds since `startMs` (a `performance.now()` reading). */
+export function microsSince(startMs: number): number {
+  return Math.max(0, Math.round((performance.now() - startMs) * 1000));
+}

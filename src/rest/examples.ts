@@ -1,0 +1,157 @@
+// Classify and regress over REST: TF Serving's `examples` (+ `context`) JSON turned into feature
+// tensors through the parse spec the converter records for signatures that parse tf.Example, and
+// the classification / regression results written as TF Serving writes them.
+import { ServingError } from '../core/status.js';
+import type { TensorOutput } from '../runtime/tensor.js';
+import type { JsonValue, WritableJson } from './json.js';
+import { RawJson, formatDecimal, stringifyJson } from './json.js';
+import type { JsonTensor } from './tensor-json.js';
+import { decodeBase64Object, isBase64Object, jsonForError, jsonTypeString } from './tensor-json.js';
+
+/** One dense feature of a parse spec (the converter's `userDefinedMetadata.signatures[S].parseSpec`). */
+export interface ParsedFeatureSpec {
+  /** Feature key in the tf.Example; also the signature input key it feeds. */
+  readonly key: string;
+  readonly dtype: 'float32' | 'int32' | 'string' | 'bool';
+  /** Shape of one example's value (no batch dimension). */
+  readonly shape: readonly number[];
+  /** Flat default when the feature is missing; null when it is required. */
+  readonly defaultValue: ReadonlyArray<number | string> | null;
+}
+
+export interface ParseSpecJson {
+  readonly serializedInputKey?: string;
+  readonly op?: string;
+  readonly features: readonly ParsedFeatureSpec[];
+}
+
+type Example = Map<string, Array<number | string>>;
+
+function invalid(message: string): ServingError {
+  return new ServingError('INVALID_ARGUMENT', message);
+}
+
+/** MakeExampleFromJsonObject: `{feature: value | [values]}` → feature values. */
+function exampleFromJson(v: JsonValue): Example {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`Example must be JSON object but got JSON ${jsonTypeString(v)}`);
+  const example: Example = new Map();
+  for (const [name, content] of Object.entries(v)) {
+    const values: Array<number | string> = [];
+    for (const x of Array.isArray(content) ? content : [content]) {
+      if (x === null || Array.isArray(x)) throw invalid(`Feature: ${name} has element with unexpected JSON type: ${jsonTypeString(x)}`);
+      if (typeof x === 'boolean') values.push(x ? 1 : 0);
+      else if (typeof x === 'object') {
+        if (!isBase64Object(x)) throw invalid(`Feature: ${name} has element with unexpected JSON type: ${jsonTypeString(x)}`);
+        values.push(decodeBase64Object(x));
+      } else values.push(x);
+    }
+    example.set(name, values);
+  }
+  return example;
+}
+
+/**
+ * FillClassifyRegressRequestFromJson: reads `context` and `examples` (the body must already be an
+ * object whose signature_name was checked). Context features are merged into every example; an
+ * example's own value wins.
+ */
+export function examplesFromJson(body: { [key: string]: JsonValue }, method: 'classify' | 'regress'): Example[] {
+  const context = 'context' in body ? exampleFromJson(body.context!) : undefined;
+  if (!('examples' in body)) throw invalid(`JSON Value: ${jsonForError(body)} When method is ${method}, key 'examples' is expected and was not found`);
+  const examples = body.examples!;
+  if (!Array.isArray(examples)) throw invalid(`JSON Value: ${jsonForError(body)} Expecting 'examples' value to be an list/array`);
+  if (examples.length === 0) throw invalid(`JSON Value: ${jsonForError(body)} 'examples' value is an empty array`);
+  return examples.map((e) => {
+    const ex = exampleFromJson(e);
+    return context ? new Map([...context, ...ex]) : ex;
+  });
+}
+
+/** Batches the examples into one tensor per feature, like ParseExample with the recorded spec. */
+export function featureTensors(examples: readonly Example[], spec: ParseSpecJson): Record<string, JsonTensor & { dtype: ParsedFeatureSpec['dtype'] }> {
+  const out: Record<string, JsonTensor & { dtype: ParsedFeatureSpec['dtype'] }> = {};
+  for (const f of spec.features) {
+    const per = f.shape.reduce((a, b) => a * b, 1);
+    const data: Array<number | string | boolean> = [];
+    examples.forEach((ex, i) => {
+      const values = ex.get(f.key) ?? f.defaultValue;
+      if (values === null || values === undefined) {
+        throw invalid(`Name: <unknown>, Feature: ${f.key} (data type: ${tfTypeName(f.dtype)}) is required but could not be found. (example ${i})`);
+      }
+      if (values.length !== per) {
+        throw invalid(`Name: <unknown>, Key: ${f.key}, Index: ${i}.  Number of ${tfTypeName(f.dtype)} values != expected.  Values size: ${values.length} but output shape: [${f.shape.join(',')}]`);
+      }
+      for (const v of values) {
+        const ok = f.dtype === 'string' ? typeof v === 'string' : typeof v === 'number' && (f.dtype !== 'int32' || Number.isInteger(v));
+        if (!ok) {
+          throw invalid(`Name: <unknown>, Feature: ${f.key}.  Data types don't match. Expected type: ${tfTypeName(f.dtype)}, got ${JSON.stringify(v)} (example ${i})`);
+        }
+        data.push(f.dtype === 'bool' ? v !== 0 : v);
+      }
+    });
+    out[f.key] = { dtype: f.dtype, shape: [examples.length, ...f.shape], data };
+  }
+  return out;
+}
+
+function tfTypeName(dtype: ParsedFeatureSpec['dtype']): string {
+  return dtype === 'string' ? 'string' : dtype === 'float32' ? 'float' : 'int64';
+}
+
+function toNumbers(t: TensorOutput): number[] {
+  return Array.from(t.data as ArrayLike<number>, Number);
+}
+
+/** TF Serving's classifier post-processing: `classes` and/or `scores`, each [batch, num_classes]. */
+export function classifyResponseJson(outputs: Record<string, TensorOutput>, batch: number, signatureName: string): string {
+  const classes = outputs.classes;
+  const scores = outputs.scores;
+  if (!classes && !scores) {
+    throw invalid(`Expected classification signature ${JSON.stringify(signatureName)} outputs to contain at least one of "classes" or "scores"; it has: ${Object.keys(outputs).join(', ') || 'none'}`);
+  }
+  for (const [name, t] of [['classes', classes], ['scores', scores]] as const) {
+    if (!t) continue;
+    if (t.shape.length !== 2 || t.shape[0] !== batch) {
+      throw invalid(`Expected ${name} Tensor shape: [batch_size num_classes] (batch_size ${batch}) but got [${t.shape.join(',')}]`);
+    }
+  }
+  if (classes && classes.dtype !== 'string') throw invalid(`Expected classes Tensor of DT_STRING. Got: ${classes.dtype}`);
+  if (scores && scores.dtype !== 'float32') throw invalid(`Expected scores Tensor of DT_FLOAT. Got: ${scores.dtype}`);
+  if (classes && scores && classes.shape[1] !== scores.shape[1]) {
+    throw invalid(`Tensors class and score should match in shape. Got [${classes.shape.join(',')}] and [${scores.shape.join(',')}]`);
+  }
+  const k = (classes ?? scores)!.shape[1]!;
+  const scoreValues = scores ? toNumbers(scores) : undefined;
+  const results: WritableJson[] = [];
+  for (let i = 0; i < batch; i++) {
+    const row: WritableJson[] = [];
+    for (let j = 0; j < k; j++) {
+      const label = classes ? (classes.data as string[])[i * k + j]! : '';
+      row.push([label, new RawJson(formatDecimal(scoreValues ? scoreValues[i * k + j]! : 0))]);
+    }
+    results.push(row);
+  }
+  return stringifyJson({ results });
+}
+
+/** TF Serving's regressor post-processing: output `outputs`, shaped [batch] or [batch, 1]. */
+export function regressResponseJson(outputs: Record<string, TensorOutput>, batch: number, signatureName: string): string {
+  const keys = Object.keys(outputs);
+  const t = outputs.outputs ?? (keys.length === 1 ? outputs[keys[0]!] : undefined);
+  if (!t) throw invalid(`Expected regression signature ${JSON.stringify(signatureName)} to have an output named "outputs"; it has: ${keys.join(', ') || 'none'}`);
+  if (!(t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1)) || t.shape[0] !== batch) {
+    throw invalid(`Expected output Tensor shape to be either [batch_size] or [batch_size, 1] (batch_size ${batch}) but got [${t.shape.join(',')}]`);
+  }
+  if (t.dtype !== 'float32') throw invalid(`Expected output Tensor of DT_FLOAT. Got: ${t.dtype}`);
+  return stringifyJson({ results: toNumbers(t).map((v) => new RawJson(formatDecimal(v))) });
+}
+
+/** Reads a parse spec out of a model.json's `userDefinedMetadata.signatures[S].parseSpec`. */
+export function parseSpecFromModelJson(modelJson: unknown, signatureName: string): ParseSpecJson | undefined {
+  const sigs = (modelJson as { userDefinedMetadata?: { signatures?: Record<string, { parseSpec?: unknown }> } } | null)?.userDefinedMetadata?.signatures;
+  const spec = sigs?.[signatureName]?.parseSpec as ParseSpecJson | undefined;
+  if (!spec || !Array.isArray(spec.features)) return undefined;
+  return spec;
+}
+
+export type { Example };

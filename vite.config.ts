@@ -1,0 +1,44 @@
+// The browser bundle: `dist/browser/tfjs-serving.js` (import it from a `<script type="module">`), the
+// worker `dist/browser/tfjs-serving.worker.js` beside it, and TF.js's WASM binaries beside both —
+// everything found relative to the module's URL, nothing fetched from a CDN.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineConfig } from 'vite';
+import type { Plugin } from 'vite';
+
+const wasmDir = join(import.meta.dirname, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+
+/** Emits the TF.js WASM binaries next to the bundle. */
+function tfjsWasmBinaries(): Plugin {
+  return {
+    name: 'tfjs-serving:wasm-binaries',
+    generateBundle() {
+      for (const file of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) {
+        this.emitFile({ type: 'asset', fileName: file, source: readFileSync(join(wasmDir, file)) });
+      }
+    },
+  };
+}
+
+export default defineConfig({
+  define: { __TFJS_SERVING_BUNDLED__: 'true' },
+  build: {
+    outDir: 'dist/browser',
+    emptyOutDir: true,
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    reportCompressedSize: false,
+    lib: {
+      entry: { 'tfjs-serving': 'src/browser.ts', 'tfjs-serving.worker': 'worker/tfjs-serving.worker.ts' },
+      formats: ['es'],
+      fileName: (_format, name) => `${name}.js`,
+    },
+    rollupOptions: {
+      // Chunks sit beside the entries, so `new URL('./…', import.meta.url)` finds the worker and the
+      // WASM binaries from any of them.
+      output: { chunkFileNames: '[name]-[hash].js' },
+    },
+  },
+  plugins: [tfjsWasmBinaries()],
+});

@@ -1,0 +1,108 @@
+// The protocol between a page's WorkerModelServer client and the worker hosting the serving core.
+// Types only: nothing here runs. Every request carries an id and its answer carries the same id
+// (no FIFO matching); tensors travel as transferred ArrayBuffers; errors keep their status code.
+
+import type { StatusCode } from '../src/core/status.js';
+import type { ManagerState } from '../src/core/servable-state.js';
+import type { Status } from '../src/core/status.js';
+import type { ModelServer } from '../src/server/model-server.js';
+import type { ModelServerOptions } from '../src/server/model-server-options.js';
+import type { BackendName } from '../src/runtime/backends.js';
+
+/** The ModelServer methods a client may call in the worker, by name. */
+export type ServerMethod = Exclude<keyof ModelServer, 'mode' | 'backend' | keyof EventTarget | 'close'>;
+
+/** Options that can cross to the worker: everything but functions and objects with behaviour. */
+export type WorkerStartOptions = Omit<ModelServerOptions, 'store' | 'fetch' | 'worker' | 'workerUrl' | 'listeners'>;
+
+// Client → worker
+
+export interface StartMessage {
+  readonly kind: 'start';
+  readonly id: number;
+  readonly options: WorkerStartOptions;
+}
+
+export interface CallMessage {
+  readonly kind: 'call';
+  readonly id: number;
+  readonly method: ServerMethod;
+  readonly args: readonly unknown[];
+}
+
+export interface CloseMessage {
+  readonly kind: 'close';
+  readonly id: number;
+}
+
+/** Makes the worker fail as an uncaught error would (chaos testing of the client's recovery). */
+export interface CrashMessage {
+  readonly kind: 'crash';
+  readonly reason: string;
+}
+
+export type ClientMessage = StartMessage | CallMessage | CloseMessage | CrashMessage;
+
+// Worker → client
+
+export interface ReadyMessage {
+  readonly kind: 'ready';
+  readonly id: number;
+  readonly backend: BackendName;
+}
+
+export interface ResultMessage {
+  readonly kind: 'result';
+  readonly id: number;
+  readonly value: unknown;
+}
+
+export interface ErrorMessage {
+  readonly kind: 'error';
+  readonly id: number;
+  readonly code: StatusCode;
+  readonly message: string;
+}
+
+export interface VersionStateEventMessage {
+  readonly kind: 'event';
+  readonly type: 'statechange';
+  readonly model: string;
+  readonly version: number;
+  readonly state: ManagerState;
+  readonly status: Status;
+  readonly previousState: ManagerState | undefined;
+  readonly isUpdate: boolean;
+}
+
+export interface ProgressEventMessage {
+  readonly kind: 'event';
+  readonly type: 'progress';
+  readonly model: string;
+  readonly version: number;
+  readonly loadedBytes: number;
+  readonly totalBytes: number;
+}
+
+export interface SourceErrorEventMessage {
+  readonly kind: 'event';
+  readonly type: 'sourceerror';
+  readonly model: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The worker cannot go on (uncaught error, GPU device lost); the client restarts it. */
+export interface FatalMessage {
+  readonly kind: 'fatal';
+  readonly message: string;
+}
+
+export type WorkerMessage =
+  | ReadyMessage
+  | ResultMessage
+  | ErrorMessage
+  | VersionStateEventMessage
+  | ProgressEventMessage
+  | SourceErrorEventMessage
+  | FatalMessage;

@@ -1,0 +1,10 @@
+// The module Web Worker entry: hosts the serving core for a page's WorkerModelServer client.
+import { WorkerHost } from './worker-host.js';
+import type { HostScope } from './worker-host.js';
+
+const scope = self as unknown as HostScope & {
+  addEventListener(type: 'error' | 'unhandledrejection', l: (e: { message?: string; reason?: unknown }) => void): void;
+};
+const host = new WorkerHost(scope);
+scope.addEventListener('error', (e) => host.fatal(`uncaught error in the worker: ${e.message ?? 'unknown'}`));
+scope.addEventListener('unhandledrejection', (e) => host.fatal(`unhandled rejection in the worker: ${String((e.reason as Error)?.message ?? e.reason)}`));

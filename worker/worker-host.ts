@@ -1,0 +1,138 @@
+import * as tf from '@tensorflow/tfjs';
+import { ServingError, messageOf } from '../src/core/status.js';
+import { LocalModelServer } from '../src/server/local-model-server.js';
+import type { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from '../src/server/version-state-event.js';
+import type { ServerEventListeners } from '../src/server/model-server-options.js';
+import type { ClientMessage, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
+import { transferablesOf } from './transfer.js';
+
+/** What the host needs of the worker global scope (a DedicatedWorkerGlobalScope). */
+export interface HostScope {
+  postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent<ClientMessage>) => void): void;
+  close(): void;
+}
+
+const METHODS: ReadonlySet<string> = new Set<ServerMethod>([
+  'predict',
+  'getModelStatus',
+  'getModelMetadata',
+  'reloadConfig',
+  'pollNow',
+  'whenIdle',
+  'sourceState',
+  'versionLabels',
+  'modelNames',
+  'metrics',
+  'prometheusMetrics',
+]);
+
+/**
+ * Runs a LocalModelServer inside a module Web Worker and answers the client's messages by id.
+ * Anything the server cannot survive (an uncaught error, the GPU device lost) is reported as `fatal`
+ * and the worker closes itself, so the client can start a fresh one.
+ */
+export class WorkerHost {
+  private server: LocalModelServer | undefined;
+  private starting: Promise<LocalModelServer> | undefined;
+
+  constructor(private readonly scope: HostScope) {
+    scope.addEventListener('message', (e) => void this.onMessage(e.data));
+  }
+
+  /** Reports a fatal condition and stops the worker. */
+  fatal(message: string): void {
+    this.scope.postMessage({ kind: 'fatal', message });
+    this.scope.close();
+  }
+
+  private async onMessage(msg: ClientMessage): Promise<void> {
+    switch (msg.kind) {
+      case 'start':
+        return this.reply(msg.id, async () => {
+          const server = await this.start(msg.options);
+          this.scope.postMessage({ kind: 'ready', id: msg.id, backend: server.backend });
+          return undefined;
+        }, false);
+      case 'call':
+        return this.reply(msg.id, async () => {
+          if (!METHODS.has(msg.method)) throw new ServingError('UNIMPLEMENTED', `the worker has no method ${JSON.stringify(msg.method)}`);
+          const server = await this.ready();
+          const fn = (server as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];
+          if (typeof fn !== 'function') throw new ServingError('UNIMPLEMENTED', `this server has no method ${msg.method}`);
+          return fn.apply(server, [...msg.args]);
+        });
+      case 'close':
+        return this.reply(msg.id, async () => {
+          await this.server?.close();
+          this.server = undefined;
+          return undefined;
+        });
+      case 'crash':
+        // Fail as an uncaught exception would: after this turn, outside any handler.
+        setTimeout(() => {
+          throw new Error(msg.reason);
+        });
+        return;
+    }
+  }
+
+  private start(options: WorkerStartOptions): Promise<LocalModelServer> {
+    if (this.starting) return Promise.reject(new ServingError('FAILED_PRECONDITION', 'the worker was already started'));
+    // Forward events from the first moment, so the client sees the first download and loads.
+    this.starting = LocalModelServer.start({ ...options, listeners: this.forwarders() }).then((server) => {
+      this.server = server;
+      this.watchGpu();
+      return server;
+    });
+    return this.starting;
+  }
+
+  private ready(): Promise<LocalModelServer> {
+    if (!this.starting) return Promise.reject(new ServingError('FAILED_PRECONDITION', 'the worker was not started'));
+    return this.starting;
+  }
+
+  private async reply(id: number, run: () => Promise<unknown>, sendResult = true): Promise<void> {
+    try {
+      const value = await run();
+      if (sendResult) this.scope.postMessage({ kind: 'result', id, value }, transferablesOf(value));
+    } catch (e) {
+      const err = ServingError.from(e, 'INTERNAL');
+      this.scope.postMessage({ kind: 'error', id, code: err.code, message: err.message });
+    }
+  }
+
+  private forwarders(): ServerEventListeners {
+    return {
+      statechange: (e) => {
+      const ev = e as VersionStateEvent;
+      this.scope.postMessage({
+        kind: 'event',
+        type: 'statechange',
+        model: ev.model,
+        version: ev.version,
+        state: ev.state,
+        status: ev.status,
+        previousState: ev.previousState,
+        isUpdate: ev.isUpdate,
+      });
+      },
+      progress: (e) => {
+        const ev = e as DownloadProgressEvent;
+        this.scope.postMessage({ kind: 'event', type: 'progress', model: ev.model, version: ev.version, loadedBytes: ev.loadedBytes, totalBytes: ev.totalBytes });
+      },
+      sourceerror: (e) => {
+        const ev = e as SourceErrorEvent;
+        this.scope.postMessage({ kind: 'event', type: 'sourceerror', model: ev.model, code: ev.code, message: ev.message });
+      },
+    };
+  }
+
+  /** On WebGPU, a lost device cannot be recovered in place: report it so the client starts afresh. */
+  private watchGpu(): void {
+    if (tf.getBackend() !== 'webgpu') return;
+    const device = (tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string; reason?: string }> } }).device;
+    void device?.lost?.then((info) => this.fatal(`GPU device lost (${info?.reason ?? 'unknown'}): ${messageOf(info?.message ?? '')}`));
+  }
+}
