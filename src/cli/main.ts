@@ -10,8 +10,9 @@ export interface CliIo {
 const USAGE = `tfjs-serving: TF Serving for TensorFlow.js
 
 Usage:
-  tfjs-serving publish <tfjs_graph_model_dir | model.json> <repository_dir>/<model_name> [--version N]
-      Adds the graph model as a new version (default: highest + 1) and rewrites manifest.json last.
+  tfjs-serving publish <tfjs_graph_model_dir | model.json | saved_model_dir> <repository_dir>/<model_name> [--version N]
+      Adds the model as a new version (default: highest + 1) and rewrites manifest.json last.
+      A SavedModel is converted first, with every serving signature (predict, classify, regress).
   tfjs-serving convert <saved_model_dir> <output_dir> [options]     SavedModel → TF.js graph model
   tfjs-serving show --dir <saved_model_dir> [--tag_set serve] [--signature_def NAME] [--all]
   tfjs-serving run --dir <saved_model_dir> --signature_def NAME --inputs ... | --input_exprs ...
@@ -30,8 +31,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       case 'convert':
       case 'show':
       case 'run': {
-        const converterCli = '../../converter/cli.js'; // TODO(lead): static import once converter/cli.ts lands
-        const { runConverterCli } = (await import(converterCli)) as { runConverterCli: (c: string, a: string[], io: CliIo) => Promise<number> };
+        const { runConverterCli } = await import('../../converter/cli.js');
         return await runConverterCli(command, rest, io);
       }
       case undefined:

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ServingError } from '../core/status.js';
 import { isValidVersion } from '../core/servable-id.js';
@@ -30,11 +31,12 @@ export interface PublishResult {
  * directory and one rename, then rewrites `manifest.json` last, atomically (temporary file + rename),
  * so a poller never sees a half-published version.
  *
- * `source` is a graph model directory holding `model.json`, or the path of the model's JSON file
- * (e.g. `models/emotion.json`).
+ * `source` is a graph model directory holding `model.json`, the path of the model's JSON file
+ * (e.g. `models/emotion.json`), or a TensorFlow SavedModel directory (converted first).
  */
 export async function publishGraphModel(source: string, modelDir: string, options: PublishOptions = {}): Promise<PublishResult> {
   const log = options.log ?? (() => undefined);
+  if (await exists(join(source, 'saved_model.pb'))) return publishSavedModel(source, modelDir, options);
   const { jsonPath, dir } = await locateModelJson(source);
   const jsonBytes = await readFile(jsonPath);
   const json = parseGraphModelJson(jsonBytes, jsonPath);
@@ -92,6 +94,27 @@ export async function publishGraphModel(source: string, modelDir: string, option
   await rename(tmp, manifestPath);
   log(`published ${name} version ${version} (${files.length} files) → ${manifestPath}`);
   return { model: name, version, files, manifestPath };
+}
+
+/**
+ * Converts a SavedModel (every serving signature, so predict, classify and regress can be served by
+ * name) into a temporary graph-model directory and publishes that.
+ */
+async function publishSavedModel(savedModelDir: string, modelDir: string, options: PublishOptions): Promise<PublishResult> {
+  const { convertSavedModel, writeGraphModel } = await import('../../converter/index.js');
+  const log = options.log ?? (() => undefined);
+  const converted = await convertSavedModel(savedModelDir, { signatureName: 'all' });
+  for (const [name, why] of Object.entries(converted.skippedSignatures ?? {})) log(`  skipped signature ${name}: ${String(why)}`);
+  const tmp = await mkdtemp(join(tmpdir(), 'tfjs-serving-publish-'));
+  try {
+    await writeGraphModel(converted, tmp);
+    log(`converted ${savedModelDir} (${converted.signatures.length} signature(s))`);
+    const warmup = join(savedModelDir, WARMUP_FILE);
+    if (await exists(warmup)) await copyFile(warmup, join(tmp, WARMUP_FILE));
+    return await publishGraphModel(tmp, modelDir, options);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 async function locateModelJson(source: string): Promise<{ jsonPath: string; dir: string }> {

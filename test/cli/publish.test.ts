@@ -87,3 +87,37 @@ test('publish refuses bad input with a clear message and exit code 1, leaving th
     await removeTempDirs();
   }
 });
+
+test('publish converts a SavedModel (TF Serving half_plus_two) and the server serves its predict and regress signatures', async () => {
+  const { LocalModelServer, ServingError } = await import('../../src/index.js');
+  const { FileSystemModelStore } = await import('../../src/storage/file-system-model-store.js');
+  const { RepositoryServer } = await import('../helpers/repository-server.js');
+  const savedModel = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'savedmodels', 'tfserving', 'saved_model_half_plus_two_cpu', '00000123');
+  const repo = await tempDir('cli-repo');
+  const http = await RepositoryServer.start(repo);
+  try {
+    const r = await cli('publish', savedModel, join(repo, 'half_plus_two'), '--version', '123');
+    assert.equal(r.code, 0, r.stderr);
+    const server = await LocalModelServer.start({
+      modelConfigList: [{ name: 'half_plus_two', basePath: http.modelUrl('half_plus_two') }],
+      store: new FileSystemModelStore(await tempDir('cli-store')),
+      pollIntervalMs: 0,
+      backends: ['wasm'],
+    });
+    try {
+      const y = await server.predict({ model: 'half_plus_two', inputs: { x: [[1], [2], [5]] } });
+      assert.equal(y.model.version, 123);
+      assert.deepEqual([...(y.outputs.y!.data as Float32Array)], [2.5, 3, 4.5]);
+      const regress = await server.predict({ model: 'half_plus_two', signatureName: 'regress_x_to_y2', inputs: { x: [[2]] } });
+      assert.deepEqual([...(Object.values(regress.outputs)[0]!.data as Float32Array)], [4]);
+      const sigs = Object.keys((await server.getModelMetadata('half_plus_two')).metadata.signature_def.signature_def).sort();
+      assert.deepEqual(sigs, ['classify_x_to_y', 'regress_x2_to_y3', 'regress_x_to_y', 'regress_x_to_y2', 'serving_default']);
+      await assert.rejects(server.predict({ model: 'half_plus_two', signatureName: 'nope', inputs: {} }), (e: InstanceType<typeof ServingError>) => e.code === 'INVALID_ARGUMENT');
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await http.close();
+    await removeTempDirs();
+  }
+});
