@@ -1,72 +1,100 @@
-// npm start: publishes real TF.js graph models shipped in npm (@vladmandic/human, MIT/Apache-2.0) into a
-// static model repository, serves it over HTTP on 127.0.0.1, and serves the models from it with a
-// ModelServer in Node — status, metadata and predictions printed as they happen.
+// npm start: publishes real TF.js graph models shipped in npm (@vladmandic/human: emotion, MIT;
+// facemesh, Apache-2.0) into a static model repository with the CLI's publisher, then serves
+//  - http://127.0.0.1:8080/         the demo page: the built bundle, the Manager in a Web Worker,
+//                                    versions in IndexedDB, live states, backend and latency;
+//  - http://127.0.0.1:8080/repo/    the model repository (any static server would do);
+//  - http://127.0.0.1:8501/v1/...   TF Serving's REST API from a ModelServer in Node (the edge).
 import { createServer } from 'node:http';
-import { readFile, rm, stat } from 'node:fs/promises';
-import { dirname, extname, join, normalize } from 'node:path';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ModelServer, FileSystemModelStore, publishGraphModel } from '../src/node.js';
-import type { VersionStateEvent, DownloadProgressEvent } from '../src/index.js';
+import { FileSystemModelStore, LocalModelServer, publishGraphModel, startRestServer } from '../src/node.js';
+import type { VersionStateEvent } from '../src/index.js';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const repoDir = join(root, '.repository');
 const humanModels = join(root, '..', 'node_modules', '@vladmandic', 'human', 'models');
+const bundleDir = join(root, '..', 'dist', 'browser');
 const port = Number(process.env.PORT ?? 8080);
+const restPort = Number(process.env.REST_PORT ?? 8501);
 
-/** Models of the demo, with their licences (see node_modules/@vladmandic/human/README.md). */
+/** The demo's models and their licences (see node_modules/@vladmandic/human/README.md and LICENSE). */
 const MODELS = [
-  { name: 'emotion', file: 'emotion.json', license: 'MIT (oarriaga/face_classification)' },
-  { name: 'facemesh', file: 'facemesh.json', license: 'Apache-2.0 (MediaPipe)' },
+  { name: 'emotion', file: 'emotion.json', license: 'MIT', origin: 'oarriaga/face_classification, via @vladmandic/human' },
+  { name: 'facemesh', file: 'facemesh.json', license: 'Apache-2.0', origin: 'Google MediaPipe, via @vladmandic/human' },
 ];
 
+await stat(join(bundleDir, 'tfjs-serving.js')).catch(() => {
+  throw new Error('dist/browser is missing: run `npm run build` (npm start does)');
+});
 await rm(repoDir, { recursive: true, force: true });
 for (const m of MODELS) await publishGraphModel(join(humanModels, m.file), join(repoDir, m.name));
+await writeFile(
+  join(repoDir, 'NOTICE.md'),
+  `# Models in this repository\n\nPublished by \`npm start\` from the npm package @vladmandic/human (MIT).\n\n` +
+    MODELS.map((m) => `- \`${m.name}\`: ${m.license} (${m.origin})`).join('\n') +
+    '\n',
+);
 
+const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.md': 'text/plain; charset=utf-8', '.map': 'application/json' };
+const mounts: Array<[string, string]> = [['/lib/', bundleDir], ['/repo/', repoDir], ['/', join(root, 'public')]];
+
+let publishing = Promise.resolve();
 const http = createServer(async (req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-  const file = join(repoDir, path);
-  try {
-    if (!file.startsWith(repoDir) || !(await stat(file)).isFile()) throw new Error('not a file');
-    const type = extname(file) === '.json' ? 'application/json' : 'application/octet-stream';
-    res.writeHead(200, { 'Content-Type': type, 'Access-Control-Allow-Origin': '*', Connection: 'close' }).end(await readFile(file));
-  } catch {
-    res.writeHead(404, { Connection: 'close' }).end('not found');
+  const url = new URL(req.url ?? '/', 'http://x');
+  res.setHeader('Connection', 'close');
+  if (req.method === 'POST' && url.pathname === '/admin/publish') {
+    // What a CI job would do: publish a new version into the repository (files first, manifest last).
+    const model = MODELS.find((m) => m.name === url.searchParams.get('model'));
+    if (!model) return void res.writeHead(404).end('unknown model');
+    publishing = publishing.then(async () => {
+      const r = await publishGraphModel(join(humanModels, model.file), join(repoDir, model.name));
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(`published ${r.model} version ${r.version}`);
+    });
+    return;
   }
+  const path = url.pathname === '/' ? '/index.html' : decodeURIComponent(url.pathname);
+  for (const [prefix, dir] of mounts) {
+    if (!path.startsWith(prefix)) continue;
+    const file = normalize(join(dir, path.slice(prefix.length)));
+    if (!file.startsWith(dir + sep)) break;
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Cache-Control': prefix === '/repo/' ? 'no-cache' : 'max-age=60' });
+      return void res.end(body);
+    } catch {
+      /* next mount */
+    }
+  }
+  res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
 });
 await new Promise<void>((r) => http.listen(port, '127.0.0.1', r));
-const repoUrl = `http://127.0.0.1:${port}`;
-console.log(`model repository: ${repoUrl}/<model>/manifest.json`);
 
-const server = await ModelServer.start({
-  modelConfigList: MODELS.map((m) => ({ name: m.name, basePath: `${repoUrl}/${m.name}` })),
+// The edge: the same core in Node, serving TF Serving's REST API from the same repository.
+const edge = await LocalModelServer.start({
+  modelConfigList: MODELS.map((m) => ({ name: m.name, basePath: `http://127.0.0.1:${port}/repo/${m.name}` })),
   store: new FileSystemModelStore(join(root, '..', '.cache', 'demo-store')),
   pollIntervalMs: 5000,
 });
-server.addEventListener('statechange', (e) => {
+edge.addEventListener('statechange', (e) => {
   const ev = e as VersionStateEvent;
-  console.log(`  ${ev.model} v${ev.version}: ${ev.state}${ev.status.error_code === 'OK' ? '' : ` (${ev.status.error_code}: ${ev.status.error_message})`}`);
+  console.log(`  [edge] ${ev.model} v${ev.version}: ${ev.state}${ev.status.error_code === 'OK' ? '' : ` (${ev.status.error_code}: ${ev.status.error_message})`}`);
 });
-server.addEventListener('progress', (e) => {
-  const p = e as DownloadProgressEvent;
-  if (p.loadedBytes === p.totalBytes) console.log(`  ${p.model} v${p.version}: downloaded ${p.totalBytes} bytes`);
-});
-console.log(`backend: ${server.backend}`);
-for (const m of MODELS) {
-  console.log(`${m.name} (${m.license}):`, JSON.stringify(await server.getModelStatus(m.name)));
-  const meta = (await server.getModelMetadata(m.name)).metadata.signature_def.signature_def as Record<string, { inputs: Record<string, { tensor_shape: { dim: Array<{ size: string }> } }> }>;
-  const [key, info] = Object.entries(meta.serving_default!.inputs)[0]!;
-  const shape = info.tensor_shape.dim.map((d) => (Number(d.size) < 0 ? 1 : Number(d.size)));
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => Math.random());
-  const t0 = performance.now();
-  const r = await server.predict({ model: m.name, inputs: { [key]: { shape, data } } });
-  const ms = (performance.now() - t0).toFixed(1);
-  for (const [k, out] of Object.entries(r.outputs)) {
-    console.log(`  predict v${r.model.version} in ${ms} ms → ${k} [${out.shape}] ${[...out.data].slice(0, 4).map((x) => Number(x).toFixed(3)).join(', ')}…`);
-  }
-}
-console.log(`\nServing. Publish a new version and watch it swap in, e.g.:\n  node bin/tfjs-serving.js publish ${join(humanModels, 'emotion.json')} ${join(repoDir, 'emotion')}\nCtrl-C to stop.`);
+const rest = await startRestServer(edge, { port: restPort, host: '127.0.0.1', cors: true });
+
+console.log(`
+tfjs-serving demo
+  page:        http://127.0.0.1:${port}/            (open it in a browser)
+  repository:  http://127.0.0.1:${port}/repo/emotion/manifest.json
+  REST (edge): http://127.0.0.1:${restPort}/v1/models/emotion       backend ${edge.backend}
+               http://127.0.0.1:${restPort}/monitoring/prometheus/metrics
+Publish a new version and watch both the page and the edge swap it in:
+  node bin/tfjs-serving.js publish ${join(humanModels, 'emotion.json')} ${join(repoDir, 'emotion')}
+Ctrl-C to stop.`);
+
 const stop = async () => {
-  await server.close();
+  await rest.close();
+  await edge.close();
   http.close();
   process.exit(0);
 };

@@ -23,7 +23,10 @@ function defaultWasmPaths(): string | undefined {
 /** Registers a backend's module; the webgpu backend registers itself only where `navigator.gpu` exists. */
 const registrars: Record<BackendName, (o: BackendOptions) => Promise<void>> = {
   webgpu: async () => {
-    if (typeof navigator === 'undefined' || !(navigator as { gpu?: unknown }).gpu) throw new Error('navigator.gpu is not available');
+    const gpu = typeof navigator === 'undefined' ? undefined : (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    if (!gpu) throw new Error('navigator.gpu is not available');
+    // TF.js would fail on a null adapter with a TypeError; say what is really missing.
+    if (!(await gpu.requestAdapter())) throw new Error('navigator.gpu.requestAdapter() found no WebGPU adapter');
     await import('@tensorflow/tfjs-backend-webgpu');
   },
   wasm: async (o) => {

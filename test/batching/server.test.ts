@@ -198,8 +198,8 @@ test('a version unloading while requests wait in its queue: they complete on it,
   const h = await harness();
   try {
     await h.publishDense('m', 1);
-    // The requests wait 1 s for batch-mates: v2 loads and v1 starts unloading meanwhile.
-    const server = await h.start({ enableBatching: true, batchingParameters: { maxBatchSize: 64, batchTimeoutMicros: 1_000_000 } });
+    // The requests wait 0.6 s for batch-mates: v2 loads and v1 starts unloading meanwhile.
+    const server = await h.start({ enableBatching: true, batchingParameters: { maxBatchSize: 64, batchTimeoutMicros: 600_000 } });
     const baseline = tf.memory().numTensors;
     let completed = 0;
     let completedAtUnloading = -1;
@@ -222,9 +222,11 @@ test('a version unloading while requests wait in its queue: they complete on it,
     await swap;
     await server.whenIdle();
     assert.equal(v1End, true);
-    assert.equal((await predictDense(server, 2)).model.version, 2);
-    // Batched work leaves no tensor behind.
-    for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 16 }, (_, i) => rowsOf(server, [i, i + 1])));
+    // Batched work (full batches of 64 rows, so no waiting) on v2 leaves no tensor behind.
+    for (let round = 0; round < 10; round++) {
+      const rs = await Promise.all(Array.from({ length: 32 }, (_, i) => rowsOf(server, [i, i + 1])));
+      assert.ok(rs.every((r, i) => r.model.version === 2 && (r.outputs['Identity:0']!.data as Float32Array)[1] === denseExpected(2, 0, i + 1)));
+    }
     assert.equal(tf.memory().numTensors, baseline, 'one version loaded, as before; nothing left by batches');
     await server.close();
     assert.equal(tf.memory().numTensors, baseline - 2, 'closing disposes the last version');
@@ -251,6 +253,7 @@ test('a swap under batching load: 8 looping callers, zero failures', async () =>
           failures++;
           console.error(e);
         }
+        await new Promise((r) => setImmediate(r));
       }
     });
     await new Promise((r) => setTimeout(r, 30));
