@@ -21,7 +21,8 @@ function tfjsWasmBinaries(): Plugin {
 }
 
 export default defineConfig({
-  define: { __TFJS_SERVING_BUNDLED__: 'true' },
+  // Lib mode leaves process.env.NODE_ENV alone; workbox reads it (production: no dev asserts or logs).
+  define: { __TFJS_SERVING_BUNDLED__: 'true', 'process.env.NODE_ENV': JSON.stringify('production') },
   build: {
     outDir: 'dist/browser',
     emptyOutDir: true,
@@ -30,7 +31,11 @@ export default defineConfig({
     sourcemap: true,
     reportCompressedSize: false,
     lib: {
-      entry: { 'tfjs-serving': 'src/browser.ts', 'tfjs-serving.worker': 'worker/tfjs-serving.worker.ts' },
+      entry: {
+        'tfjs-serving': 'src/browser.ts',
+        'tfjs-serving.worker': 'worker/tfjs-serving.worker.ts',
+        'tfjs-serving.sw': 'worker/tfjs-serving.sw.ts',
+      },
       formats: ['es'],
       fileName: (_format, name) => `${name}.js`,
     },

@@ -45,6 +45,11 @@ export interface LibraryPage {
 export async function openLibraryPage(repoDir: string, options: { webgpu?: boolean; cacheable?: boolean } = {}): Promise<LibraryPage> {
   await ensureLibraryBundle();
   const server = await startStaticServer({ mounts: { '/lib/': BUNDLE_DIR, '/repo/': repoDir }, routes: { '/index.html': { body: PAGE, type: 'text/html; charset=utf-8' } } });
+  // The bundle's Service Worker lives under /lib/ but may control the whole origin.
+  server.hook((req, res) => {
+    if (req.url?.startsWith('/lib/tfjs-serving.sw.js')) res.setHeader('Service-Worker-Allowed', '/');
+    return false;
+  });
   if (options.cacheable) {
     // The app's own files may come from the HTTP cache (so the page can reload offline); the repository may not.
     server.hook((req, res) => {
