@@ -106,6 +106,15 @@ describe('the bundle in a page, the Manager in a Web Worker', { skip: skip ?? fa
       assert.match(err!.message, /input "nope" is not an input of signature "serving_default"/);
       const status = await app.page.evaluate(() => (window as unknown as Win).server.getModelStatus('m'));
       assert.deepEqual(status, { model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }] });
+      // Metrics cross the worker boundary too, in JSON and in Prometheus text.
+      const metrics = await app.page.evaluate(async () => {
+        const s = (window as unknown as Win).server;
+        const m = (await s.metrics()) as Record<string, { samples: Array<{ labels: Record<string, string>; value?: number }> }>;
+        return { counts: m['/tensorflow/serving/request_count']!.samples.map((x) => `${x.labels.status}=${x.value}`).sort(), text: await s.prometheusMetrics() };
+      });
+      assert.deepEqual(metrics.counts, ['INVALID_ARGUMENT=1', 'OK=1']);
+      assert.match(metrics.text, /:tensorflow:serving:request_count\{model_name="m",status="OK"\} 1/);
+      assert.match(metrics.text, /:tensorflow:serving:backend\{backend="wasm"\} 1/);
       await app.page.evaluate(() => (window as unknown as Win).server.close());
     } finally {
       await app.close();

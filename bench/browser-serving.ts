@@ -1,0 +1,163 @@
+/**
+ * Browser serving benchmark: headless Debian Chromium (the test harness's launchBrowser), one page that
+ * imports the built bundle dist/browser/tfjs-serving.js (the library, manager in a Web Worker) and, for the
+ * baseline, plain TF.js bundled into the page. Per backend and model: items/s and p50/p99 latency at each
+ * concurrency for (a) the library with batching on, (b) the library with batching off, (c) plain
+ * `tf.loadGraphModel` + `model.execute` in the page; plus the library with `worker: false` at one caller,
+ * which splits the worker round trip from the library's own cost.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { publishGraphModel } from '../src/cli/publish.js';
+import { buildBrowserBundle, launchBrowser, startStaticServer } from '../test/browser/harness.js';
+import { BUNDLE_DIR, ensureLibraryBundle } from '../test/browser/library-page.js';
+import type { PageBench } from './browser/bench-page.entry.js';
+import { BATCHING_PARAMETERS, HUMAN_MODELS_DIR, log } from './common.js';
+import type { BenchModel, CellOptions, CellResult, ServingRow } from './common.js';
+
+export type BrowserBackend = 'wasm' | 'webgpu';
+
+export interface BrowserServingOptions {
+  backends: readonly BrowserBackend[];
+  models: readonly BenchModel[];
+  concurrencies: readonly number[];
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface BrowserServingResult {
+  rows: ServingRow[];
+  /** Per backend: what the page reported (browser version, adapter), or why the backend was skipped. */
+  notes: string[];
+  /** Largest |library − plain| over the outputs of one item, per backend/model (a sanity check). */
+  maxAbsDiff: Record<string, number>;
+}
+
+export const PLAIN = 'plain TF.js execute (page)';
+export const LIB_BATCHED = 'library, worker, batching on';
+export const LIB_UNBATCHED = 'library, worker, batching off';
+export const LIB_LOCAL = 'library, worker: false, batching off';
+
+export function backendLabel(backend: string): string {
+  return backend === 'webgpu' ? 'webgpu (SwiftShader = CPU emulation; relative only)' : backend === 'wasm' ? 'wasm (SIMD, 1 thread)' : backend;
+}
+
+type Bench = PageBench;
+
+async function call<K extends keyof Bench>(page: Page, name: K, ...args: Parameters<Bench[K]>): Promise<Awaited<ReturnType<Bench[K]>>> {
+  return page.evaluate(
+    ([n, a]) => {
+      const b = (globalThis as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench;
+      return b[n as string]!(...(a as unknown[]));
+    },
+    [name, args] as const,
+  ) as Promise<Awaited<ReturnType<Bench[K]>>>;
+}
+
+export async function runBrowserServing(o: BrowserServingOptions): Promise<BrowserServingResult> {
+  await ensureLibraryBundle();
+  const bundleDir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-page-'));
+  const repoDir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-repo-'));
+  const rows: ServingRow[] = [];
+  const notes: string[] = [];
+  const maxAbsDiff: Record<string, number> = {};
+  try {
+    const t0 = Date.now();
+    // An explicit outDir: the harness's on-disk cache keys on src/ and test/, not bench/.
+    const bundle = await buildBrowserBundle('bench/browser/bench-page.entry.ts', bundleDir);
+    log(`built the bench page in ${Date.now() - t0} ms`);
+    for (const m of o.models) await publishGraphModel(join(HUMAN_MODELS_DIR, `${m.name}.json`), join(repoDir, m.name), { version: 1 });
+    const html = '<!doctype html>\n<meta charset="utf-8">\n<title>tfjs-serving bench</title>\n<script type="module" src="/bench/bench-page.entry.js"></script>\n';
+    const server = await startStaticServer({ mounts: { '/lib/': BUNDLE_DIR, '/repo/': repoDir, '/bench/': bundle.dir }, routes: { '/index.html': { body: html, type: 'text/html; charset=utf-8' } } });
+    try {
+      for (const backend of o.backends) {
+        const browser = await launchBrowser({ webgpu: backend === 'webgpu' });
+        const label = backendLabel(backend);
+        const pageLogs: string[] = [];
+        const open = async () => {
+          const page = await browser.context.newPage();
+          page.on('console', (msg) => {
+            if (msg.type() === 'error') pageLogs.push(msg.text());
+          });
+          page.on('pageerror', (e) => pageLogs.push(e.message));
+          await page.goto(`${server.origin}/index.html`);
+          await page.waitForFunction(() => (globalThis as unknown as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 30_000 });
+          return page;
+        };
+        try {
+          const version = browser.context.browser()?.version() ?? '?';
+          const page = await open();
+          notes.push(`${backend}: Chromium ${version}, headless${backend === 'webgpu' ? ', WebGPU through SwiftShader (Vulkan on the CPU)' : ''}`);
+          for (const m of o.models) {
+            const spec = { name: m.name, inputKey: m.inputKey, shape: m.shape };
+            const cellOpts = (concurrency: number): CellOptions => ({ concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs });
+            const push = (variant: string, cell: CellResult) => {
+              rows.push({ where: 'browser', backend, backendLabel: label, model: m.name, variant, cell });
+              log(`${backend} ${m.name} ${variant} ×${cell.concurrency}: ${cell.itemsPerSec.toFixed(1)} items/s, p50 ${cell.p50Ms.toFixed(2)} ms, p99 ${cell.p99Ms.toFixed(2)} ms${cell.meanBatchSize ? `, mean batch ${cell.meanBatchSize.toFixed(1)}` : ''}`);
+            };
+            try {
+              // (c) plain TF.js in the page.
+              const loaded = await call(page, 'plainLoad', backend, spec);
+              if (loaded.backend !== backend) throw new Error(`plain TF.js runs on ${loaded.backend}, not ${backend}`);
+              const plainOut = await call(page, 'plainOnce');
+              for (const c of o.concurrencies) push(PLAIN, await call(page, 'plainCell', cellOpts(c)));
+
+              // (a) library, batching on.
+              const startedA = await call(page, 'libStart', { backends: [backend], enableBatching: true, batchingParameters: BATCHING_PARAMETERS }, spec);
+              if (startedA.backend !== backend || startedA.mode !== 'worker') throw new Error(`library runs ${startedA.mode} on ${startedA.backend}`);
+              maxAbsDiff[`${backend}/${m.name}`] = diff(plainOut, await call(page, 'libOnce'));
+              for (const c of o.concurrencies) push(LIB_BATCHED, await call(page, 'libCell', cellOpts(c)));
+              await call(page, 'libStop');
+
+              // (b) library, batching off.
+              await call(page, 'libStart', { backends: [backend] }, spec);
+              for (const c of o.concurrencies) push(LIB_UNBATCHED, await call(page, 'libCell', cellOpts(c)));
+              await call(page, 'libStop');
+
+              // The library on the page's thread (worker: false), one caller, in a page without plain TF.js.
+              if (o.concurrencies.includes(1)) {
+                const local = await open();
+                try {
+                  const started = await call(local, 'libStart', { backends: [backend], worker: false }, spec);
+                  if (started.mode !== 'local') throw new Error(`worker: false gave a ${started.mode} server`);
+                  push(LIB_LOCAL, await call(local, 'libCell', cellOpts(1)));
+                  await call(local, 'libStop');
+                } finally {
+                  await local.close();
+                }
+              }
+            } catch (e) {
+              const why = `${backend}/${m.name} skipped: ${(e as Error).message.split('\n')[0]}${pageLogs.length ? ` (page: ${pageLogs.slice(-3).join(' | ')})` : ''}`;
+              notes.push(why);
+              log(why);
+            }
+          }
+        } finally {
+          await browser.close();
+        }
+      }
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await rm(bundleDir, { recursive: true, force: true });
+    await rm(repoDir, { recursive: true, force: true });
+  }
+  return { rows, notes, maxAbsDiff };
+}
+
+/** Largest absolute difference between two sets of outputs, matched by length (output order differs). */
+function diff(a: number[][], b: number[][]): number {
+  const byLen = (x: number[][]) => [...x].sort((p, q) => p.length - q.length);
+  const [sa, sb] = [byLen(a), byLen(b)];
+  if (sa.length !== sb.length) return Infinity;
+  let max = 0;
+  sa.forEach((row, i) => {
+    const other = sb[i]!;
+    if (other.length !== row.length) max = Infinity;
+    else row.forEach((v, j) => (max = Math.max(max, Math.abs(v - other[j]!))));
+  });
+  return max;
+}

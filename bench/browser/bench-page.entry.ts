@@ -1,0 +1,216 @@
+/**
+ * The page side of the browser serving benchmark (bench/browser-serving.ts drives it with playwright).
+ *
+ * The page imports the built library bundle (`/lib/tfjs-serving.js`, the way an app does; its manager runs
+ * in a Web Worker by default) at run time, and bundles its own copy of TF.js for the baseline: plain
+ * `tf.loadGraphModel` + `model.execute` on this page's main thread, with nothing of the library in between.
+ * Both sides get a fresh copy of the same input for every item and wait for every output's `.data()`.
+ */
+// TF.js is imported only by the baseline (plainLoad), so a page that runs the library with `worker: false`
+// holds one copy of TF.js, the library's (two copies in one realm would share TF.js's global engine).
+type Tf = typeof import('@tensorflow/tfjs');
+let tf: Tf;
+type GraphModel = import('@tensorflow/tfjs').GraphModel;
+
+export interface CellOptions {
+  /** Closed-loop callers: each sends its next item as soon as its previous one came back. */
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface CellResult {
+  concurrency: number;
+  items: number;
+  elapsedMs: number;
+  itemsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+export interface ModelSpec {
+  /** Model name in the repository (`/repo/<name>/manifest.json`, `/repo/<name>/1/model.json`). */
+  name: string;
+  /** Input tensor name as the signature knows it (library requests) — e.g. `input_1:0`. */
+  inputKey: string;
+  /** Shape of one item, batch dimension 1 included. */
+  shape: number[];
+}
+
+interface LibServer {
+  readonly backend: string;
+  readonly mode: string;
+  predict(request: { model: string; inputs: Record<string, { dtype: string; shape: number[]; data: Float32Array }> }): Promise<{
+    outputs: Record<string, { shape: number[]; data: ArrayLike<number> }>;
+  }>;
+  metrics(): Promise<Record<string, { type: string; samples: Array<{ labels: Record<string, string>; count?: number; sum?: number; value?: number }> }>>;
+  close(): Promise<void>;
+}
+
+interface Lib {
+  ModelServer: { start(options: Record<string, unknown>): Promise<LibServer> };
+}
+
+let lib: Lib | undefined;
+let server: LibServer | undefined;
+let plainModel: GraphModel | undefined;
+let input: Float32Array = new Float32Array(0);
+let spec: ModelSpec | undefined;
+
+function randomInput(shape: number[]): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  // Deterministic pseudo-random values in [0, 1) so every run feeds the same input.
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = s / 0x80000000;
+  }
+  return data;
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/** Runs `call` from `concurrency` closed-loop callers: a warm-up phase, then a measured one. */
+async function drive(call: () => Promise<void>, o: CellOptions): Promise<CellResult> {
+  const phase = async (ms: number, record: number[] | undefined) => {
+    const t0 = performance.now();
+    const deadline = t0 + ms;
+    let last = t0;
+    const caller = async () => {
+      while (performance.now() < deadline) {
+        const start = performance.now();
+        await call();
+        const end = performance.now();
+        record?.push(end - start);
+        last = Math.max(last, end);
+      }
+    };
+    await Promise.all(Array.from({ length: o.concurrency }, caller));
+    return last - t0;
+  };
+  await phase(o.warmupMs, undefined);
+  const latencies: number[] = [];
+  const elapsedMs = await phase(o.durationMs, latencies);
+  latencies.sort((a, b) => a - b);
+  return {
+    concurrency: o.concurrency,
+    items: latencies.length,
+    elapsedMs,
+    itemsPerSec: (latencies.length / elapsedMs) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
+  };
+}
+
+async function useBackend(backend: string): Promise<void> {
+  if (tf.getBackend() === backend) return;
+  if (backend === 'webgpu') {
+    if (!(await (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter())) {
+      throw new Error('navigator.gpu.requestAdapter() found no WebGPU adapter');
+    }
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } else if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(new URL('/lib/', location.href).href); // the same binaries the library's worker uses
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend(${backend}) failed`);
+  await tf.ready();
+}
+
+const bench = {
+  /** Plain TF.js on this page: loads /repo/<name>/1/model.json on `backend` and warms it once. */
+  async plainLoad(backend: string, model: ModelSpec): Promise<{ backend: string; inputs: string[]; outputs: string[] }> {
+    tf ??= await import('@tensorflow/tfjs');
+    await useBackend(backend);
+    plainModel?.dispose();
+    spec = model;
+    input = randomInput(model.shape);
+    plainModel = await tf.loadGraphModel(`/repo/${model.name}/1/model.json`);
+    await bench.plainOnce();
+    return { backend: tf.getBackend(), inputs: plainModel.inputs.map((i) => i.name), outputs: plainModel.outputs.map((o) => o.name) };
+  },
+
+  async plainOnce(): Promise<number[][]> {
+    const m = plainModel!;
+    const x = tf.tensor(input.slice(), spec!.shape, 'float32');
+    const out = m.execute(x);
+    const outs = Array.isArray(out) ? out : [out];
+    const values = await Promise.all(outs.map((t) => t.data()));
+    x.dispose();
+    tf.dispose(outs);
+    return values.map((v) => Array.from(v as Float32Array));
+  },
+
+  async plainCell(o: CellOptions): Promise<CellResult & { numTensors: number }> {
+    const before = tf.memory().numTensors;
+    const r = await drive(async () => {
+      await bench.plainOnce();
+    }, o);
+    return { ...r, numTensors: tf.memory().numTensors - before };
+  },
+
+  /** Starts the library's ModelServer from the built bundle; resolves when the model is AVAILABLE. */
+  async libStart(options: Record<string, unknown>, model: ModelSpec): Promise<{ backend: string; mode: string; startMs: number }> {
+    lib ??= (await import(/* @vite-ignore */ new URL('/lib/tfjs-serving.js', location.href).href)) as Lib;
+    spec = model;
+    input = randomInput(model.shape);
+    const t0 = performance.now();
+    server = await lib.ModelServer.start({
+      modelConfigList: [{ name: model.name, basePath: new URL(`/repo/${model.name}`, location.href).href }],
+      pollIntervalMs: 0,
+      ...options,
+    });
+    return { backend: server.backend, mode: server.mode, startMs: performance.now() - t0 };
+  },
+
+  async libOnce(): Promise<number[][]> {
+    const r = await server!.predict({
+      model: spec!.name,
+      inputs: { [spec!.inputKey]: { dtype: 'float32', shape: spec!.shape, data: input.slice() } },
+    });
+    return Object.keys(r.outputs)
+      .sort()
+      .map((k) => Array.from(r.outputs[k]!.data));
+  },
+
+  async libCell(o: CellOptions): Promise<CellResult & { batches?: number; meanBatchSize?: number; meanProcessedBatchSize?: number }> {
+    const before = await batchStats();
+    const r = await drive(async () => {
+      await bench.libOnce();
+    }, o);
+    const after = await batchStats();
+    const batches = after.count - before.count;
+    return {
+      ...r,
+      ...(batches > 0
+        ? { batches, meanBatchSize: (after.sum - before.sum) / batches, meanProcessedBatchSize: (after.processedSum - before.processedSum) / batches }
+        : {}),
+    };
+  },
+
+  async libStop(): Promise<void> {
+    await server?.close();
+    server = undefined;
+  },
+};
+
+/** Batches run so far and the rows in them, from the server's TF Serving batching metrics. */
+async function batchStats(): Promise<{ count: number; sum: number; processedSum: number }> {
+  const m = await server!.metrics();
+  const hist = (name: string) => (m[name]?.samples ?? []).reduce((a, s) => ({ count: a.count + (s.count ?? 0), sum: a.sum + (s.sum ?? 0) }), { count: 0, sum: 0 });
+  const input = hist('/tensorflow/serving/batching_session/input_batch_size');
+  const processed = hist('/tensorflow/serving/batching_session/processed_batch_size');
+  return { count: input.count, sum: input.sum, processedSum: processed.sum };
+}
+
+(globalThis as unknown as { bench: typeof bench; benchReady: boolean }).bench = bench;
+(globalThis as unknown as { benchReady: boolean }).benchReady = true;
+
+export type PageBench = typeof bench;
