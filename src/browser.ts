@@ -10,6 +10,6 @@ export type { ManagerState } from './core/servable-state.js';
 export type { ServableVersionPolicy } from './core/servable-version-policy.js';
 export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData } from './runtime/tensor.js';
 export type { BackendName } from './runtime/backends.js';
-export type { SourceState } from './sources/http-source.js';
+export type { SourceState, ModelSource, DownloadProgress } from './sources/model-source.js';
 export { handleRestRequest } from './rest/handler.js';
 export { answerServiceWorkerRequests, registerRestServiceWorker } from './rest/service-worker-bridge.js';

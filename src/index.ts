@@ -32,7 +32,7 @@ export { MemoryModelStore } from './storage/memory-model-store.js';
 export { IndexedDbModelStore } from './storage/indexed-db-model-store.js';
 
 export type { ModelManifest, ManifestVersion } from './sources/manifest.js';
-export type { SourceState } from './sources/http-source.js';
+export type { SourceState, ModelSource, DownloadProgress } from './sources/model-source.js';
 
 // The serving core, for building custom sources and loaders.
 export { AspiredVersionsManager } from './core/aspired-versions-manager.js';

@@ -2,7 +2,7 @@ import type { VersionLabels } from '../src/core/version-labels.js';
 import type { MetricsSnapshot } from '../src/metrics/metrics-registry.js';
 import { ServingError } from '../src/core/status.js';
 import type { BackendName } from '../src/runtime/backends.js';
-import type { SourceState } from '../src/sources/http-source.js';
+import type { SourceState } from '../src/sources/model-source.js';
 import type { GetModelMetadataResponse, GetModelStatusResponse, PredictRequest, PredictResponse, VersionSelector } from '../src/server/api-types.js';
 import type { ModelServer } from '../src/server/model-server.js';
 import type { ModelServerOptions } from '../src/server/model-server-options.js';

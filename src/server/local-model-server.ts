@@ -16,7 +16,7 @@ import { defaultBackends, selectBackend } from '../runtime/backends.js';
 import { signatureDefJson } from '../runtime/signature.js';
 import { TfjsModelLoader } from '../runtime/tfjs-model-loader.js';
 import type { TfjsServable } from '../runtime/tfjs-servable.js';
-import type { SourceState } from '../sources/http-source.js';
+import type { DownloadProgress, ModelSource, SourceState } from '../sources/model-source.js';
 import { HttpSource } from '../sources/http-source.js';
 import { FileSystemSource, isLocalDirectoryBasePath } from '../sources/file-system-source.js';
 import type { StoreCoordinator } from '../sources/tab-coordinator.js';
@@ -32,7 +32,7 @@ import { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from './ve
 
 interface ServedModel {
   config: NormalizedModelConfig;
-  source: HttpSource<TfjsServable>;
+  source: ModelSource<TfjsServable>;
   labels: VersionLabels;
 }
 
@@ -270,37 +270,24 @@ export class LocalModelServer extends EventTarget implements ModelServer {
     for (const [name, labels] of newLabels) this.models.get(name)!.labels = labels;
   }
 
-  private makeSource(config: NormalizedModelConfig): HttpSource<TfjsServable> {
-    // A local directory in Node (TF Serving's file-system layout) is polled by the FileSystemSource; URLs
-    // (and everything in browsers) by the HttpSource. Both have the same public surface.
-    const source: HttpSource<TfjsServable> = isLocalDirectoryBasePath(config.basePath)
-      ? (new FileSystemSource<TfjsServable>({
-          name: config.name,
-          basePath: config.basePath,
-          versionPolicy: config.modelVersionPolicy,
-          store: this.store,
-          monitor: this.monitor,
-          loaderFactory: (name, version) => new TfjsModelLoader(this.store, name, version, { warmup: this.options.enableModelWarmup ?? true }),
-          pollIntervalMs: this.options.pollIntervalMs,
-          onProgress: (p) => this.dispatchEvent(new DownloadProgressEvent(p.model, p.version, p.loadedBytes, p.totalBytes)),
-          onError: (e) => this.dispatchEvent(new SourceErrorEvent(config.name, e.code, e.message)),
-          isLoaded: (version) => this.manager.isHeld(config.name, version),
-        }) as unknown as HttpSource<TfjsServable>)
-      : new HttpSource<TfjsServable>({
+  private makeSource(config: NormalizedModelConfig): ModelSource<TfjsServable> {
+    const common = {
       name: config.name,
       basePath: config.basePath,
       versionPolicy: config.modelVersionPolicy,
       store: this.store,
       monitor: this.monitor,
-      loaderFactory: (name, version) => new TfjsModelLoader(this.store, name, version, { warmup: this.options.enableModelWarmup ?? true }),
+      loaderFactory: (name: string, version: number) => new TfjsModelLoader(this.store, name, version, { warmup: this.options.enableModelWarmup ?? true }),
       pollIntervalMs: this.options.pollIntervalMs,
-      requestTimeoutMs: this.options.requestTimeoutMs,
-      fetch: this.options.fetch,
-      onProgress: (p) => this.dispatchEvent(new DownloadProgressEvent(p.model, p.version, p.loadedBytes, p.totalBytes)),
-      onError: (e) => this.dispatchEvent(new SourceErrorEvent(config.name, e.code, e.message)),
-      isLoaded: (version) => this.manager.isHeld(config.name, version),
-      coordinator: this.coordinator,
-    });
+      onProgress: (p: DownloadProgress) => this.dispatchEvent(new DownloadProgressEvent(p.model, p.version, p.loadedBytes, p.totalBytes)),
+      onError: (e: ServingError) => this.dispatchEvent(new SourceErrorEvent(config.name, e.code, e.message)),
+      isLoaded: (version: number) => this.manager.isHeld(config.name, version),
+    };
+    // A local directory in Node (TF Serving's file-system layout) is polled by the FileSystemSource;
+    // URLs (and everything in browsers) by the HttpSource.
+    const source: ModelSource<TfjsServable> = isLocalDirectoryBasePath(config.basePath)
+      ? new FileSystemSource<TfjsServable>(common)
+      : new HttpSource<TfjsServable>({ ...common, requestTimeoutMs: this.options.requestTimeoutMs, fetch: this.options.fetch, coordinator: this.coordinator });
     source.setAspiredVersionsCallback((name, versions) => {
       // A source replaced by reloadConfig must not speak for the model any more.
       if (this.models.get(name)?.source === source) this.manager.setAspiredVersions(name, versions);

@@ -1,7 +1,7 @@
 import type { VersionLabels } from '../core/version-labels.js';
 import type { MetricsSnapshot } from '../metrics/metrics-registry.js';
 import type { BackendName } from '../runtime/backends.js';
-import type { SourceState } from '../sources/http-source.js';
+import type { SourceState } from '../sources/model-source.js';
 import type { GetModelMetadataResponse, GetModelStatusResponse, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
 import type { ModelServerOptions } from './model-server-options.js';
 

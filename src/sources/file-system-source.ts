@@ -8,7 +8,7 @@ import type { StatusCode } from '../core/status.js';
 import { ServingError, messageOf } from '../core/status.js';
 import { expectedWeightBytes, parseGraphModelJson } from '../runtime/graph-model-artifacts.js';
 import type { ModelStore, VersionFile } from '../storage/model-store.js';
-import type { DownloadProgress, SourceState } from './http-source.js';
+import type { DownloadProgress, ModelSource, SourceState } from './model-source.js';
 
 export interface FileSystemSourceOptions<T> {
   /** The model (servable stream) name. */
@@ -67,7 +67,7 @@ interface FileEntry {
  * version directory is never aspired: it is imported only when it converts/validates and did not
  * change while being read, and its error shows in status (START with the code) until it is fixed.
  */
-export class FileSystemSource<T> implements Source<T> {
+export class FileSystemSource<T> implements ModelSource<T> {
   private callback: AspiredVersionsCallback<T> | undefined;
   private readonly pollIntervalMs: number;
   private node: Node | undefined;

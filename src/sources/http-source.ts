@@ -3,7 +3,8 @@ import type { Loader } from '../core/loader.js';
 import type { ServableStateMonitor } from '../core/servable-state-monitor.js';
 import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
 import { selectVersions } from '../core/servable-version-policy.js';
-import type { AspiredVersionsCallback, Source } from '../core/source.js';
+import type { AspiredVersionsCallback } from '../core/source.js';
+import type { DownloadProgress, ModelSource, SourceState } from './model-source.js';
 import { ServingError, isQuotaError, messageOf } from '../core/status.js';
 import type { ModelStore } from '../storage/model-store.js';
 import { describeFetchError, downloadFile } from './download.js';
@@ -41,27 +42,6 @@ export interface HttpSourceOptions<T> {
   coordinator?: StoreCoordinator;
 }
 
-export interface DownloadProgress {
-  readonly model: string;
-  readonly version: number;
-  readonly loadedBytes: number;
-  readonly totalBytes: number;
-}
-
-/** What a source has seen: for status pages and tests. */
-export interface SourceState {
-  readonly name: string;
-  readonly basePath: string;
-  /** Versions listed by the last manifest fetched this session (undefined before the first success). */
-  readonly publishedVersions: readonly number[] | undefined;
-  readonly storedVersions: readonly number[];
-  readonly aspiredVersions: readonly number[];
-  readonly lastPollTime: number | undefined;
-  readonly lastError: { code: string; message: string } | undefined;
-  readonly consecutiveFailures: number;
-  readonly nextPollDelayMs: number | undefined;
-}
-
 /**
  * A Source that polls a model's `manifest.json` on any static HTTP server (conditional GET with
  * ETag), downloads versions the version policy wants into the local store — verified by size and
@@ -69,7 +49,7 @@ export interface SourceState {
  * aspired at start with no network at all. A version that fails to download is never aspired; its
  * error is published in status and it is retried on the next poll, with exponential back-off.
  */
-export class HttpSource<T> implements Source<T> {
+export class HttpSource<T> implements ModelSource<T> {
   private callback: AspiredVersionsCallback<T> | undefined;
   private readonly fetchFn: typeof fetch;
   private readonly pollIntervalMs: number;

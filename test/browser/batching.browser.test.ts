@@ -41,7 +41,7 @@ function burst(page: Page, n: number, options: Record<string, unknown>, bad = -1
           ? { ok: true, version: s.value.model.version, values: [...(s.value.outputs['Identity:0']!.data as Float32Array)] }
           : { ok: false, code: (s.reason as { code: string }).code, message: (s.reason as Error).message },
       );
-      const m = (await server.metrics()) as Record<string, { samples: Array<{ count: number; sum: number }> }>;
+      const m = (await server.metrics()) as unknown as Record<string, { samples: Array<{ count: number; sum: number }> }>;
       const sizes = m['/tensorflow/serving/batching_session/input_batch_size']?.samples[0];
       await server.close();
       return { backend, outcomes, batches: sizes ? { count: sizes.count, sum: sizes.sum } : null };

@@ -109,7 +109,7 @@ describe('the bundle in a page, the Manager in a Web Worker', { skip: skip ?? fa
       // Metrics cross the worker boundary too, in JSON and in Prometheus text.
       const metrics = await app.page.evaluate(async () => {
         const s = (window as unknown as Win).server;
-        const m = (await s.metrics()) as Record<string, { samples: Array<{ labels: Record<string, string>; value?: number }> }>;
+        const m = (await s.metrics()) as unknown as Record<string, { samples: Array<{ labels: Record<string, string>; value?: number }> }>;
         return { counts: m['/tensorflow/serving/request_count']!.samples.map((x) => `${x.labels.status}=${x.value}`).sort(), text: await s.prometheusMetrics() };
       });
       assert.deepEqual(metrics.counts, ['INVALID_ARGUMENT=1', 'OK=1']);

@@ -1,0 +1,36 @@
+import type { Source } from '../core/source.js';
+
+/** What a source has seen: for status pages and tests. */
+export interface SourceState {
+  readonly name: string;
+  readonly basePath: string;
+  /** Versions listed by the last manifest (or directory listing) seen this session; undefined before the first success. */
+  readonly publishedVersions: readonly number[] | undefined;
+  readonly storedVersions: readonly number[];
+  readonly aspiredVersions: readonly number[];
+  readonly lastPollTime: number | undefined;
+  readonly lastError: { code: string; message: string } | undefined;
+  readonly consecutiveFailures: number;
+  readonly nextPollDelayMs: number | undefined;
+}
+
+/** Download (or import) progress of one version, in bytes. */
+export interface DownloadProgress {
+  readonly model: string;
+  readonly version: number;
+  readonly loadedBytes: number;
+  readonly totalBytes: number;
+}
+
+/**
+ * A Source of one model that brings versions into the local store before aspiring them (the HTTP
+ * source, and the file-system source in Node): it can be polled on demand, reports what it has seen,
+ * and deletes stored versions nothing wants any more.
+ */
+export interface ModelSource<T> extends Source<T> {
+  readonly name: string;
+  pollNow(): Promise<void>;
+  state(): SourceState;
+  /** Deletes stored versions that nothing wants any more and the manager no longer holds. */
+  collectUnwanted(): Promise<void>;
+}
