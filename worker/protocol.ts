@@ -35,9 +35,13 @@ export interface CloseMessage {
   readonly id: number;
 }
 
-/** Makes the worker fail as an uncaught error would (chaos testing of the client's recovery). */
+/**
+ * Chaos testing of the client's recovery: the worker fails as an uncaught exception would (`throw`),
+ * or destroys its WebGPU device so that the device is lost as on a GPU reset (`lose-gpu-device`).
+ */
 export interface CrashMessage {
   readonly kind: 'crash';
+  readonly how: 'throw' | 'lose-gpu-device';
   readonly reason: string;
 }
 

@@ -69,6 +69,10 @@ export class WorkerHost {
           return undefined;
         });
       case 'crash':
+        if (msg.how === 'lose-gpu-device') {
+          this.gpuDevice()?.destroy();
+          return;
+        }
         // Fail as an uncaught exception would: after this turn, outside any handler.
         setTimeout(() => {
           throw new Error(msg.reason);
@@ -131,8 +135,11 @@ export class WorkerHost {
 
   /** On WebGPU, a lost device cannot be recovered in place: report it so the client starts afresh. */
   private watchGpu(): void {
-    if (tf.getBackend() !== 'webgpu') return;
-    const device = (tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string; reason?: string }> } }).device;
-    void device?.lost?.then((info) => this.fatal(`GPU device lost (${info?.reason ?? 'unknown'}): ${messageOf(info?.message ?? '')}`));
+    void this.gpuDevice()?.lost.then((info) => this.fatal(`GPU device lost (${info?.reason ?? 'unknown'}): ${messageOf(info?.message ?? '')}`));
+  }
+
+  private gpuDevice(): { lost: Promise<{ message?: string; reason?: string }>; destroy(): void } | undefined {
+    if (tf.getBackend() !== 'webgpu') return undefined;
+    return (tf.backend() as unknown as { device?: { lost: Promise<{ message?: string; reason?: string }>; destroy(): void } }).device;
   }
 }

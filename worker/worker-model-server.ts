@@ -83,9 +83,12 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
     return this.restarts;
   }
 
-  /** Chaos testing: makes the worker fail as an uncaught exception would. */
-  crashWorkerForTesting(reason = 'crash requested by the client'): void {
-    this.post({ kind: 'crash', reason });
+  /**
+   * Chaos testing of recovery: makes the worker fail as an uncaught exception would, or (on WebGPU)
+   * lose its GPU device. Either way the client restarts the worker.
+   */
+  crashWorkerForTesting(how: 'throw' | 'lose-gpu-device' = 'throw', reason = 'crash requested by the client'): void {
+    this.post({ kind: 'crash', how, reason });
   }
 
   predict(request: PredictRequest): Promise<PredictResponse> {

@@ -206,6 +206,23 @@ describe('the bundle in a page, the Manager in a Web Worker', { skip: skip ?? fa
     }
   });
 
+  test('WebGPU device lost: the worker reports it, a new worker (and device) takes over', async () => {
+    const app = await openLibraryPage(repoDir, { webgpu: true });
+    try {
+      assert.equal((await startServer(app.page, { backends: ['webgpu'] })).backend, 'webgpu');
+      const before = await predict(app.page, 2);
+      await app.page.evaluate(() => ((window as unknown as Win).server as unknown as { crashWorkerForTesting(how: string): void }).crashWorkerForTesting('lose-gpu-device'));
+      await app.page.waitForFunction(() => (window as unknown as Win).events.some((e) => e.startsWith('restart:')));
+      const reason = await app.page.evaluate(() => (window as unknown as Win).events.find((e) => e.startsWith('restart:')));
+      assert.match(reason!, /GPU device lost \(destroyed\)/);
+      const after = await predict(app.page, 2);
+      assert.equal(after.version, before.version);
+      assert.ok(Math.abs(after.y - before.y) < 1e-5);
+    } finally {
+      await app.close();
+    }
+  });
+
   test('two tabs share one store: one downloads a new version, the other loads the commit; no duplicate downloads', async () => {
     const repo2 = await tempDir('tabs-repo');
     await publishGraphModel(await denseModel(1, 0), join(repo2, 'm'), { version: 1 });
