@@ -1,4 +1,4 @@
-import { ServingError, messageOf } from '../core/status.js';
+import { ServingError } from '../core/status.js';
 import { publishGraphModel } from './publish.js';
 import { SERVE_USAGE, serve } from './serve.js';
 
@@ -45,8 +45,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         return 2;
     }
   } catch (e) {
-    const code = e instanceof ServingError ? e.code : 'UNKNOWN';
-    io.stderr(`tfjs-serving ${command}: ${code}: ${messageOf(e)}\n`);
+    const err = ServingError.from(e);
+    io.stderr(`tfjs-serving ${command}: ${err.code}: ${err.message}\n`);
     return 1;
   }
 }

@@ -126,7 +126,8 @@ async function locateModelJson(source: string): Promise<{ jsonPath: string; dir:
   const jsons = (await readdir(source)).filter((f) => f.endsWith('.json'));
   throw new ServingError(
     'NOT_FOUND',
-    `${source} has no ${MODEL_JSON}; pass the model's JSON file itself${jsons.length ? ` (found: ${jsons.slice(0, 8).join(', ')})` : ''}`,
+    `${source} holds neither a TF.js graph model (${MODEL_JSON}) nor a SavedModel (saved_model.pb)` +
+      (jsons.length ? `; if the model's JSON has another name, pass that file (found: ${jsons.slice(0, 8).join(', ')})` : ''),
   );
 }
 

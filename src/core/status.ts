@@ -20,6 +20,11 @@ export type StatusCode =
   | 'DATA_LOSS'
   | 'UNAUTHENTICATED';
 
+const STATUS_CODES: ReadonlySet<StatusCode> = new Set<StatusCode>([
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+]);
+
 /** A status as TF Serving reports it in JSON: `{error_code, error_message}`. */
 export interface Status {
   error_code: StatusCode;
@@ -53,6 +58,11 @@ export class ServingError extends Error {
     }
     if (isQuotaError(error)) {
       return new ServingError('RESOURCE_EXHAUSTED', prefix + messageOf(error), { cause: error });
+    }
+    // Errors of the same family from elsewhere (the converter's ConverterError) keep their code.
+    const own = (error as { code?: unknown } | null)?.code;
+    if (typeof own === 'string' && STATUS_CODES.has(own as StatusCode) && own !== 'OK') {
+      return new ServingError(own as StatusCode, prefix + messageOf(error), { cause: error });
     }
     return new ServingError(code, prefix + messageOf(error), { cause: error });
   }
