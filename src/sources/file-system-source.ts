@@ -1,30 +1,15 @@
-import type { AspiredVersion } from '../core/aspired-versions-manager.js';
-import type { Loader } from '../core/loader.js';
-import type { ServableStateMonitor } from '../core/servable-state-monitor.js';
-import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
-import { selectVersions } from '../core/servable-version-policy.js';
-import type { AspiredVersionsCallback, Source } from '../core/source.js';
 import type { StatusCode } from '../core/status.js';
 import { ServingError, messageOf } from '../core/status.js';
 import { expectedWeightBytes, parseGraphModelJson } from '../runtime/graph-model-artifacts.js';
-import type { ModelStore, VersionFile } from '../storage/model-store.js';
-import type { DownloadProgress, ModelSource, SourceState } from './model-source.js';
+import type { VersionFile } from '../storage/model-store.js';
+import type { StoreImportingSourceOptions } from './store-importing-source.js';
+import { StoreImportingSource } from './store-importing-source.js';
 
-export interface FileSystemSourceOptions<T> {
-  /** The model (servable stream) name. */
-  name: string;
+export interface FileSystemSourceOptions<T> extends StoreImportingSourceOptions<T> {
   /** A local directory (or file: URL) laid out like TF Serving's base_path: one numeric directory per version. */
   basePath: string;
-  versionPolicy: ServableVersionPolicy;
-  store: ModelStore;
-  loaderFactory: (name: string, version: number) => Loader<T>;
-  monitor: ServableStateMonitor;
   /** Poll interval (`--file_system_poll_wait_seconds`); 0 or less polls once. Default 1000. */
   pollIntervalMs?: number;
-  onProgress?: (event: DownloadProgress) => void;
-  onError?: (error: ServingError) => void;
-  onCommit?: (version: number) => void;
-  isLoaded?: (version: number) => boolean;
 }
 
 /** True where `basePath` names a local directory this realm can read: a path or file: URL, in Node. */
@@ -67,51 +52,29 @@ interface FileEntry {
  * version directory is never aspired: it is imported only when it converts/validates and did not
  * change while being read, and its error shows in status (START with the code) until it is fixed.
  */
-export class FileSystemSource<T> implements ModelSource<T> {
-  private callback: AspiredVersionsCallback<T> | undefined;
-  private readonly pollIntervalMs: number;
+export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourceOptions<T>> {
   private node: Node | undefined;
   private dir = '';
+  /** The version directories of the last listing, by version. */
+  private dirs = new Map<number, string>();
   private onDisk: number[] | undefined;
-  private stored: number[] = [];
-  private aspired: number[] = [];
-  private pending = new Set<number>();
   /** Fingerprint of a version directory whose import failed: not retried until it changes. */
   private failed = new Map<number, { fingerprint: string; error: ServingError }>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private stopped = false;
-  private polling: Promise<void> | undefined;
-  private lastPollTime: number | undefined;
-  private lastError: ServingError | undefined;
-  private failures = 0;
 
-  constructor(private readonly options: FileSystemSourceOptions<T>) {
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+  constructor(options: FileSystemSourceOptions<T>) {
+    super(options, { pollIntervalMs: options.pollIntervalMs ?? 1000 });
   }
 
-  get name(): string {
-    return this.options.name;
+  protected override publishedVersions(): number[] | undefined {
+    return this.onDisk ? [...this.onDisk] : undefined;
   }
 
-  setAspiredVersionsCallback(callback: AspiredVersionsCallback<T>): void {
-    this.callback = callback;
+  /** The poll interval while polling goes on (the file system is never backed off). */
+  protected override nextPollDelayMs(): number | undefined {
+    return this.stopped || this.pollIntervalMs <= 0 ? undefined : this.pollIntervalMs;
   }
 
-  state(): SourceState {
-    return {
-      name: this.name,
-      basePath: this.options.basePath,
-      publishedVersions: this.onDisk ? [...this.onDisk] : undefined,
-      storedVersions: [...this.stored],
-      aspiredVersions: [...this.aspired],
-      lastPollTime: this.lastPollTime,
-      lastError: this.lastError && { code: this.lastError.code, message: this.lastError.message },
-      consecutiveFailures: this.failures,
-      nextPollDelayMs: this.stopped || this.pollIntervalMs <= 0 ? undefined : this.pollIntervalMs,
-    };
-  }
-
-  async start(): Promise<void> {
+  protected override async onStart(): Promise<void> {
     const [fs, path, crypto, os, url] = await Promise.all([
       nodeImport<Fs>('node:fs/promises'),
       nodeImport<Path>('node:path'),
@@ -121,83 +84,24 @@ export class FileSystemSource<T> implements ModelSource<T> {
     ]);
     this.node = { fs, path, crypto, os, url };
     this.dir = /^file:/i.test(this.options.basePath) ? url.fileURLToPath(this.options.basePath) : path.resolve(this.options.basePath);
-    this.stored = await this.options.store.listVersions(this.name);
-    await this.pollNow();
   }
 
-  /** Polls at once (and re-arms the timer). Concurrent calls share one poll. */
-  pollNow(): Promise<void> {
-    if (this.stopped || !this.node) return Promise.resolve();
-    if (!this.polling) {
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
-      this.polling = this.poll().finally(() => {
-        this.polling = undefined;
-        this.schedule();
-      });
-    }
-    return this.polling;
+  /** Polls at once (and re-arms the timer); does nothing before the source started. Concurrent calls share one poll. */
+  override pollNow(): Promise<void> {
+    return this.node ? super.pollNow() : Promise.resolve();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.polling?.catch(() => undefined);
+  protected override async listPublished(): Promise<number[]> {
+    this.dirs = await this.listVersionDirs();
+    return [...this.dirs.keys()].sort((a, b) => a - b);
   }
 
-  /** Deletes stored versions that nothing wants any more and the manager no longer holds. */
-  async collectUnwanted(): Promise<void> {
-    const keep = new Set([...this.aspired, ...this.pending]);
-    for (const v of [...this.stored]) {
-      if (keep.has(v) || this.options.isLoaded?.(v)) continue;
-      await this.options.store.deleteVersion(this.name, v);
-      this.stored = this.stored.filter((x) => x !== v);
-    }
+  protected override async beginRound(published: readonly number[]): Promise<void> {
+    this.onDisk = [...published];
   }
 
-  private schedule(): void {
-    if (this.stopped || this.pollIntervalMs <= 0) return;
-    this.timer = setTimeout(() => void this.pollNow(), this.pollIntervalMs);
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private async poll(): Promise<void> {
-    this.lastPollTime = Date.now();
-    let error: ServingError | undefined;
-    const found = await this.listVersionDirs().catch((e: unknown) => {
-      error = ServingError.from(e, 'UNAVAILABLE');
-      return undefined;
-    });
-    if (found && !this.stopped) {
-      this.onDisk = [...found.keys()].sort((a, b) => a - b);
-      const wanted = selectVersions(this.options.versionPolicy, this.onDisk);
-      this.pending = new Set(wanted);
-      for (const v of wanted) {
-        if (this.stored.includes(v) || this.stopped) continue;
-        try {
-          await this.importVersion(v, found.get(v)!);
-        } catch (e) {
-          if (this.stopped) break;
-          const err = ServingError.from(e, 'UNKNOWN');
-          error ??= err;
-        }
-      }
-      if (!this.stopped) {
-        const onDisk = new Set(this.onDisk);
-        const next = selectVersions(this.options.versionPolicy, this.stored.filter((v) => onDisk.has(v)));
-        // A version that failed to import never replaces what serves; no version dirs at all unloads
-        // everything, as in TF Serving.
-        if (next.length > 0 || this.onDisk.length === 0) this.aspire(next);
-      }
-      this.pending = new Set();
-    }
-    this.lastError = error;
-    if (error && !this.stopped) {
-      this.failures++;
-      this.options.onError?.(error);
-    } else {
-      this.failures = 0;
-    }
+  protected override async importVersion(version: number): Promise<void> {
+    await this.importDir(version, this.dirs.get(version)!);
   }
 
   /** Numeric children of the base path (TF Serving's ParseVersionNumber: "00000123" is 123). */
@@ -241,7 +145,7 @@ export class FileSystemSource<T> implements ModelSource<T> {
     return out.sort((a, b) => (a.path < b.path ? -1 : 1));
   }
 
-  private async importVersion(version: number, dir: string): Promise<void> {
+  private async importDir(version: number, dir: string): Promise<void> {
     const fingerprint = JSON.stringify(await this.listFiles(dir));
     const previous = this.failed.get(version);
     if (previous && previous.fingerprint === fingerprint) throw previous.error; // unchanged since it failed
@@ -266,13 +170,13 @@ export class FileSystemSource<T> implements ModelSource<T> {
       }
       this.options.onProgress?.({ model: this.name, version, loadedBytes: totalBytes, totalBytes });
       this.failed.delete(version);
-      this.stored = [...new Set([...this.stored, version])].sort((a, b) => a - b);
+      this.addStored(version);
       this.options.onCommit?.(version);
     } catch (e) {
       const err = ServingError.from(e, codeOf(e), `importing version ${version} of ${this.name} from ${dir}: `);
       // Not retried while the directory stays as it is (a half-written one changes, and is retried).
       if (err.code !== 'UNAVAILABLE') this.failed.set(version, { fingerprint, error: err });
-      this.options.monitor.publish({ id: { name: this.name, version }, managerState: 'START', health: err.toStatus() });
+      this.publishImportError(version, err);
       throw err;
     }
   }
@@ -331,15 +235,6 @@ export class FileSystemSource<T> implements ModelSource<T> {
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
-  }
-
-  private aspire(versions: number[]): void {
-    this.aspired = versions;
-    this.callback?.(
-      this.name,
-      versions.map((version): AspiredVersion<T> => ({ version, loader: this.options.loaderFactory(this.name, version) })),
-    );
-    void this.collectUnwanted().catch((e) => this.options.onError?.(ServingError.from(e, 'INTERNAL', 'deleting unwanted versions: ')));
   }
 }
 

@@ -1,28 +1,14 @@
-import type { AspiredVersion } from '../core/aspired-versions-manager.js';
-import type { Loader } from '../core/loader.js';
-import type { ServableStateMonitor } from '../core/servable-state-monitor.js';
-import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
-import { selectVersions } from '../core/servable-version-policy.js';
-import type { AspiredVersionsCallback } from '../core/source.js';
-import type { DownloadProgress, ModelSource, SourceState } from './model-source.js';
 import { ServingError, isQuotaError, messageOf } from '../core/status.js';
-import type { ModelStore } from '../storage/model-store.js';
 import { describeFetchError, downloadFile } from './download.js';
 import type { ManifestVersion, ModelManifest } from './manifest.js';
 import { MANIFEST_FILE, parseManifest } from './manifest.js';
+import type { StoreImportingSourceOptions } from './store-importing-source.js';
+import { StoreImportingSource } from './store-importing-source.js';
 import type { StoreCoordinator } from './tab-coordinator.js';
 
-export interface HttpSourceOptions<T> {
-  /** The model (servable stream) name. */
-  name: string;
+export interface HttpSourceOptions<T> extends StoreImportingSourceOptions<T> {
   /** URL of the model's directory in the repository (holds manifest.json and one directory per version). */
   basePath: string;
-  versionPolicy: ServableVersionPolicy;
-  store: ModelStore;
-  /** Makes the Loader of one stored version. */
-  loaderFactory: (name: string, version: number) => Loader<T>;
-  /** Where download failures are published (as START with an error), next to the manager's states. */
-  monitor: ServableStateMonitor;
   /** Poll interval; 0 polls once. Default 60000. */
   pollIntervalMs?: number;
   /** Cap of the exponential back-off after errors. Default 10 × pollIntervalMs, at most 1 hour. */
@@ -30,14 +16,6 @@ export interface HttpSourceOptions<T> {
   /** Per-request timeout. Default 30000. */
   requestTimeoutMs?: number;
   fetch?: typeof fetch;
-  /** Reports download progress in bytes. */
-  onProgress?: (event: DownloadProgress) => void;
-  /** Reports a poll that failed (manifest or download). */
-  onError?: (error: ServingError) => void;
-  /** Tells when a poll found something new and when it committed a version. */
-  onCommit?: (version: number) => void;
-  /** True while the manager still holds `version` (so it must not be deleted yet). */
-  isLoaded?: (version: number) => boolean;
   /** Shares downloads with other tabs of the origin (one downloads, the others load the commit). */
   coordinator?: StoreCoordinator;
 }
@@ -49,68 +27,49 @@ export interface HttpSourceOptions<T> {
  * aspired at start with no network at all. A version that fails to download is never aspired; its
  * error is published in status and it is retried on the next poll, with exponential back-off.
  */
-export class HttpSource<T> implements ModelSource<T> {
-  private callback: AspiredVersionsCallback<T> | undefined;
+export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>> {
   private readonly fetchFn: typeof fetch;
-  private readonly pollIntervalMs: number;
   private readonly maxBackoffMs: number;
   private readonly requestTimeoutMs: number;
   private readonly manifestUrl: string;
   private readonly baseUrl: string;
   private manifest: ModelManifest | undefined;
   private etag: string | undefined;
-  private stored: number[] = [];
-  private aspired: number[] = [];
-  /** Versions a poll round is about to aspire: never garbage-collected. */
-  private pending = new Set<number>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly controller = new AbortController();
-  private stopped = false;
-  private polling: Promise<void> | undefined;
-  private lastPollTime: number | undefined;
-  private lastError: ServingError | undefined;
-  private failures = 0;
-  private nextDelay: number | undefined;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly options: HttpSourceOptions<T>) {
+  constructor(options: HttpSourceOptions<T>) {
+    super(options, { pollIntervalMs: options.pollIntervalMs ?? 60_000, aspireStoredAtStart: true, useLastListingOnError: true });
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
-    this.pollIntervalMs = options.pollIntervalMs ?? 60_000;
     this.maxBackoffMs = options.maxBackoffMs ?? Math.min(3_600_000, Math.max(this.pollIntervalMs, 1000) * 10);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.baseUrl = resolveBase(options.basePath);
     this.manifestUrl = new URL(MANIFEST_FILE, this.baseUrl).href;
   }
 
-  get name(): string {
-    return this.options.name;
+  protected override publishedVersions(): number[] | undefined {
+    return this.manifest?.versions.map((v) => v.version).sort((a, b) => a - b);
   }
 
-  setAspiredVersionsCallback(callback: AspiredVersionsCallback<T>): void {
-    this.callback = callback;
-  }
-
-  state(): SourceState {
-    return {
-      name: this.name,
-      basePath: this.options.basePath,
-      publishedVersions: this.manifest?.versions.map((v) => v.version).sort((a, b) => a - b),
-      storedVersions: [...this.stored],
-      aspiredVersions: [...this.aspired],
-      lastPollTime: this.lastPollTime,
-      lastError: this.lastError && { code: this.lastError.code, message: this.lastError.message },
-      consecutiveFailures: this.failures,
-      nextPollDelayMs: this.nextDelay,
-    };
-  }
-
-  async start(): Promise<void> {
+  protected override async onStart(): Promise<void> {
     this.unsubscribe = this.options.coordinator?.onCommit((model) => {
       if (model === this.name) void this.rescanStore().catch((e) => this.options.onError?.(ServingError.from(e, 'INTERNAL')));
     });
+  }
+
+  protected override onStop(): void {
+    this.unsubscribe?.();
+    this.controller.abort(new ServingError('CANCELLED', `source for ${this.name} stopped`));
+  }
+
+  /** Exponential back-off after failed polls, capped at maxBackoffMs. */
+  protected override delayAfter(failures: number): number {
+    return failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** failures);
+  }
+
+  /** Other tabs may have committed versions since the last round. */
+  protected override async beginRound(): Promise<void> {
     this.stored = await this.options.store.listVersions(this.name);
-    this.aspire(selectVersions(this.options.versionPolicy, this.stored));
-    await this.pollNow();
   }
 
   /** Another tab committed a version: aspire from the store what the policy wants, no download. */
@@ -121,91 +80,20 @@ export class HttpSource<T> implements ModelSource<T> {
     this.aspire(this.selectFromStore());
   }
 
-  /** The versions to aspire among those stored (and published, once a manifest was seen). */
-  private selectFromStore(): number[] {
-    const published = this.manifest ? new Set(this.manifest.versions.map((v) => v.version)) : undefined;
-    return selectVersions(this.options.versionPolicy, this.stored.filter((v) => !published || published.has(v)));
+  /** Fetches the manifest (or keeps it on 304 Not Modified) and lists its versions. */
+  protected override async listPublished(): Promise<number[]> {
+    await this.fetchManifest();
+    return this.manifest!.versions.map((v) => v.version);
   }
 
-  /** Polls at once (and re-arms the timer). Concurrent calls share one poll. */
-  pollNow(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (!this.polling) {
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
-      this.polling = this.poll().finally(() => {
-        this.polling = undefined;
-        this.schedule();
-      });
-    }
-    return this.polling;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.unsubscribe?.();
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.controller.abort(new ServingError('CANCELLED', `source for ${this.name} stopped`));
-    await this.polling?.catch(() => undefined);
-  }
-
-  /** Deletes stored versions that nothing wants any more and the manager no longer holds. */
-  async collectUnwanted(): Promise<void> {
-    const keep = new Set([...this.aspired, ...this.pending]);
-    for (const v of [...this.stored]) {
-      if (keep.has(v) || this.options.isLoaded?.(v)) continue;
-      await this.options.store.deleteVersion(this.name, v);
-      this.stored = this.stored.filter((x) => x !== v);
-    }
-  }
-
-  private schedule(): void {
-    if (this.stopped || this.pollIntervalMs <= 0) return;
-    const delay = this.failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** this.failures);
-    this.nextDelay = delay;
-    this.timer = setTimeout(() => void this.pollNow(), delay);
-    // Never keep a Node process alive just to poll.
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private async poll(): Promise<void> {
-    this.lastPollTime = Date.now();
-    let error: ServingError | undefined;
+  protected override async importVersion(version: number): Promise<void> {
+    const entry = this.manifest!.versions.find((x) => x.version === version)!;
     try {
-      await this.fetchManifest();
+      await this.download(entry);
     } catch (e) {
-      error = ServingError.from(e, 'UNAVAILABLE');
-    }
-    if (this.manifest && !this.stopped) {
-      this.stored = await this.options.store.listVersions(this.name); // other tabs may have committed
-      const wanted = selectVersions(this.options.versionPolicy, this.manifest.versions.map((v) => v.version));
-      this.pending = new Set(wanted);
-      for (const v of wanted) {
-        if (this.stored.includes(v) || this.stopped) continue;
-        const entry = this.manifest.versions.find((x) => x.version === v)!;
-        try {
-          await this.download(entry);
-        } catch (e) {
-          const err = ServingError.from(e, 'UNAVAILABLE', `downloading version ${v} of ${this.name}: `);
-          if (this.stopped) break;
-          error ??= err;
-          this.options.monitor.publish({ id: { name: this.name, version: v }, managerState: 'START', health: err.toStatus() });
-        }
-      }
-      if (!this.stopped) {
-        const next = this.selectFromStore();
-        // A version that failed to download never replaces what serves: keep the current set
-        // rather than aspiring nothing while the manifest does list versions.
-        if (next.length > 0 || this.manifest.versions.length === 0) this.aspire(next);
-      }
-      this.pending = new Set();
-    }
-    this.lastError = error;
-    if (error && !this.stopped) {
-      this.failures++;
-      this.options.onError?.(error);
-    } else {
-      this.failures = 0;
+      const err = ServingError.from(e, 'UNAVAILABLE', `downloading version ${version} of ${this.name}: `);
+      if (!this.stopped) this.publishImportError(version, err);
+      throw err;
     }
   }
 
@@ -248,7 +136,7 @@ export class HttpSource<T> implements ModelSource<T> {
     await coordinator.withLock(`download:${this.name}:${entry.version}`, async () => {
       // Another tab may have committed it while we waited for the lock.
       if (await this.options.store.getVersion(this.name, entry.version)) {
-        this.stored = [...new Set([...this.stored, entry.version])].sort((a, b) => a - b);
+        this.addStored(entry.version);
         return;
       }
       await this.downloadUnlocked(entry);
@@ -285,17 +173,8 @@ export class HttpSource<T> implements ModelSource<T> {
       }
       throw e;
     }
-    this.stored = [...new Set([...this.stored, version])].sort((a, b) => a - b);
+    this.addStored(version);
     this.options.onCommit?.(version);
-  }
-
-  private aspire(versions: number[]): void {
-    this.aspired = versions;
-    this.callback?.(
-      this.name,
-      versions.map((version): AspiredVersion<T> => ({ version, loader: this.options.loaderFactory(this.name, version) })),
-    );
-    void this.collectUnwanted().catch((e) => this.options.onError?.(ServingError.from(e, 'INTERNAL', 'deleting unwanted versions: ')));
   }
 
   private timeoutSignal(): { signal: AbortSignal; done: () => void } {
