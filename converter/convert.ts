@@ -186,9 +186,12 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
   nodes = stripDevicesAndDebugOps(nodes);
   nodes = pruneToOutputs(nodes, allOutputs);
 
-  // Functions that stay (control flow bodies): inline their calls too.
+  // Functions that stay (control flow bodies): inline their calls too, then keep what the inlined
+  // bodies still reference (nested control flow), not the functions that were inlined into them.
   const kept = new Map<string, FlatFunction>();
-  for (const fname of referencedFunctions(nodes, p.functions)) {
+  const pending = referencedFunctions(nodes, p.functions, false);
+  for (let k = 0; k < pending.length; k++) {
+    const fname = pending[k]!;
     const f = p.functions.get(fname)!;
     const r = inlineCalls(cloneNodes(f.nodes), p.functions);
     const ret: Record<string, string> = {};
@@ -202,6 +205,7 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
       }
     }
     kept.set(fname, { ...f, nodes: fnodes, ret });
+    for (const g of referencedFunctions(fnodes, p.functions, false)) if (!pending.includes(g)) pending.push(g);
   }
   const graph: Graph = { nodes, functions: kept };
 

@@ -6,6 +6,12 @@
  * `ParseExample(V2)` is cut *after* the parse: each dense feature becomes a
  * Placeholder and the parse spec (keys, dtypes, shapes, defaults) is returned
  * so a runtime can feed features directly.
+ *
+ * Shapes: a signature input that already was a `Placeholder` keeps its declared
+ * shape; a placeholder made at a cut point (a computed tensor, or a parsed
+ * feature) has unknown rank, because TF never checks the shape of a fed tensor
+ * (TF Serving feeds `[3]` to half_plus_two's `x:0`, declared `[-1,1]`). The
+ * declared shape stays in the signature (`CutResult.inputs[*].shape`).
  */
 import { ConverterError } from '../errors.js';
 import type { AttrValue, NodeDef, TensorInfo, TensorShapeProto } from '../proto/messages.js';
@@ -102,9 +108,8 @@ export class GraphCutter {
     const existing = this.placeholders.get(key);
     if (existing) return existing;
     const srcNode = this.byName.get(canon.node);
-    if (srcNode && canon.index === 0 && (srcNode.op === 'Placeholder' || srcNode.op === 'PlaceholderWithDefault')) {
-      this.replaceable.add(srcNode.name);
-    }
+    const fromPlaceholder = !!srcNode && canon.index === 0 && (srcNode.op === 'Placeholder' || srcNode.op === 'PlaceholderWithDefault');
+    if (fromPlaceholder) this.replaceable.add(srcNode.name);
     // Identity nodes that merely forward this tensor are cut away too; their names can be reused.
     for (const n of this.nodes) {
       if (n.op === 'Identity') {
@@ -121,8 +126,12 @@ export class GraphCutter {
     }
     this.taken.add(name);
     const attr: Record<string, AttrValue> = { dtype: { type: dtype % 100 } };
-    const s = shape ?? this.outputShape(canon);
-    if (s) attr.shape = { shape: { dim: s.map((size) => ({ size })) } };
+    // An original Placeholder keeps its declared shape. A cut point (the tensor was computed, e.g. an
+    // Identity of ParseExample) gets unknown rank: TF never checks the shape of a fed tensor, so TF
+    // Serving lets `[3]` through where the signature says `[-1,1]`, and TF.js only checks placeholders
+    // whose shape is known. The signature still records the declared shape (metadata only).
+    const s = fromPlaceholder ? (shape ?? this.outputShape(canon)) : undefined;
+    attr.shape = { shape: s ? { dim: s.map((size) => ({ size })) } : { dim: [], unknownRank: true } };
     const ph: NodeDef = { name, op: 'Placeholder', input: [], attr };
     this.placeholders.set(key, name);
     // Rewire every consumer of the tensor (directly or through Identity chains).

@@ -6,12 +6,15 @@
  * - MatMul + BiasAdd [+ activation] → `_FusedMatMul`;
  * - DepthwiseConv2dNative + BiasAdd [+ Relu|Relu6|Elu], or + activation alone
  *   → `FusedDepthwiseConv2dNative`.
+ * - Keras' PReLU, `Add(Relu(x), Mul(Const -alpha, Relu(Neg(x))))`, → `Prelu(x, alpha)`
+ *   (`fuse_prelu.py`), and a Prelu after a fused op's BiasAdd joins it:
+ *   `fused_ops: [BiasAdd, Prelu]`, `num_args: 2`, inputs `[x, w, bias, alpha]`.
  * The fused node takes the name of the last node it replaces, so consumers
  * are unchanged. Only single-consumer chains in NHWC float32 are fused.
  */
 import type { AttrValue, NodeDef } from '../proto/messages.js';
 import { DT } from '../tensor.js';
-import { attrString, constValue, consumersMap, listAttr, nodeMap, parseRef, encodeUtf8 } from './graph.js';
+import { attrString, constValue, consumersMap, listAttr, makeConst, nodeMap, parseRef, encodeUtf8 } from './graph.js';
 
 const ACTIVATIONS = new Set(['Relu', 'Relu6', 'Elu', 'LeakyRelu', 'Sigmoid']);
 const DEPTHWISE_ACTIVATIONS = new Set(['Relu', 'Relu6', 'Elu']);
@@ -37,6 +40,59 @@ export function normalizeBiasAdds(nodes: NodeDef[]): void {
     n.op = 'BiasAdd';
     n.attr = { T: n.attr.T ?? { type: DT.FLOAT }, data_format: { s: encodeUtf8('NHWC') } };
   }
+}
+
+/**
+ * Keras' PReLU pattern → `Prelu(x, alpha)`, named like the Add (so its consumers are unchanged), with
+ * a new Const `<add>/alpha` = -(the Mul's constant). The replaced Relu/Neg/Mul nodes are left for
+ * pruning (other consumers may still read them). Returns the number of Prelu nodes made.
+ */
+export function fusePrelu(nodes: NodeDef[]): number {
+  const byName = nodeMap(nodes);
+  const src = (ref: string | undefined): NodeDef | undefined => {
+    if (ref === undefined || ref.startsWith('^')) return undefined;
+    const r = parseRef(ref);
+    return r.index === 0 ? byName.get(r.node) : undefined;
+  };
+  const sameTensor = (a: string | undefined, b: string | undefined) =>
+    a !== undefined && b !== undefined && parseRef(a).node === parseRef(b).node && parseRef(a).index === parseRef(b).index;
+  let made = 0;
+  const added: NodeDef[] = [];
+  for (const n of nodes) {
+    if ((n.op !== 'Add' && n.op !== 'AddV2') || n.input.length !== 2 || !isFloat(n)) continue;
+    for (const [pi, mi] of [[0, 1], [1, 0]] as const) {
+      const pos = src(n.input[pi]);
+      const mul = src(n.input[mi]);
+      if (pos?.op !== 'Relu' || mul?.op !== 'Mul' || mul.input.length !== 2) continue;
+      const x = pos.input[0];
+      let alphaNode: NodeDef | undefined;
+      let negRelu: NodeDef | undefined;
+      for (const [ci, ri] of [[0, 1], [1, 0]] as const) {
+        const c = src(mul.input[ci]);
+        const r = src(mul.input[ri]);
+        if (c?.op === 'Const' && r?.op === 'Relu') {
+          alphaNode = c;
+          negRelu = r;
+        }
+      }
+      const neg = src(negRelu?.input[0]);
+      if (!alphaNode || neg?.op !== 'Neg' || !sameTensor(neg.input[0], x)) continue;
+      const a = constValue(alphaNode);
+      if (a.dtype !== DT.FLOAT) continue;
+      const alphaName = `${n.name}/alpha`;
+      if (byName.has(alphaName)) continue;
+      const alpha = makeConst(alphaName, { dtype: DT.FLOAT, shape: a.shape.slice(), values: (a.values as Float32Array).map((v) => -v) });
+      added.push(alpha);
+      byName.set(alphaName, alpha);
+      n.op = 'Prelu';
+      n.input = [x!, alphaName];
+      n.attr = { T: n.attr.T ?? { type: DT.FLOAT } };
+      made++;
+      break;
+    }
+  }
+  nodes.unshift(...added);
+  return made;
 }
 
 const fusedOps = (ops: string[]): AttrValue => listAttr({ s: ops.map((o) => encodeUtf8(o)) });
@@ -65,7 +121,9 @@ export function fuseOps(nodes: NodeDef[]): NodeDef[] {
       biasAdd = next;
       next = single(next);
     }
-    const act = next && acts.has(next.op) ? next : undefined;
+    // Prelu joins only after a BiasAdd (num_args 2: bias, alpha), reading it as its input 0.
+    const prelu = biasAdd && next?.op === 'Prelu' && parseRef(next.input[0]!).node === biasAdd.name && next.input[1] ? next : undefined;
+    const act = prelu ?? (next && acts.has(next.op) ? next : undefined);
     if (!biasAdd && !(isDepthwise && act)) continue;
     const last = act ?? biasAdd!;
     const ops = [biasAdd ? 'BiasAdd' : 'NoOp', ...(act ? [act.op] : [])];
@@ -80,11 +138,11 @@ export function fuseOps(nodes: NodeDef[]): NodeDef[] {
       attr.transpose_b ??= { b: false };
     }
     attr.fused_ops = fusedOps(ops);
-    attr.num_args = { i: biasAdd ? 1 : 0 };
+    attr.num_args = { i: (biasAdd ? 1 : 0) + (prelu ? 1 : 0) };
     attr.epsilon = { f: 0 };
     if (act?.op === 'LeakyRelu') attr.leakyrelu_alpha = { f: act.attr.alpha?.f ?? 0.2 };
     const op = base.op === 'Conv2D' ? '_FusedConv2D' : base.op === 'MatMul' ? '_FusedMatMul' : 'FusedDepthwiseConv2dNative';
-    const fused: NodeDef = { name: last.name, op, input: [...base.input.slice(0, 2), ...(biasAdd ? [biasAdd.input[1]!] : [])], attr };
+    const fused: NodeDef = { name: last.name, op, input: [...base.input.slice(0, 2), ...(biasAdd ? [biasAdd.input[1]!] : []), ...(prelu ? [prelu.input[1]!] : [])], attr };
     removed.add(base.name);
     if (biasAdd) removed.add(biasAdd.name);
     if (act) removed.add(act.name);

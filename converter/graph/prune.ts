@@ -27,8 +27,11 @@ export function pruneToOutputs(nodes: readonly NodeDef[], outputs: Iterable<stri
   return nodes.filter((n) => keep.has(n.name));
 }
 
-/** Functions referenced (transitively) through `func` attrs of `nodes`. */
-export function referencedFunctions(nodes: readonly NodeDef[], functions: ReadonlyMap<string, FlatFunction>): string[] {
+/**
+ * Functions referenced through `func` attrs of `nodes` (e.g. a While's `cond` and `body`), in first-use
+ * order; with `transitive`, also those their bodies reference.
+ */
+export function referencedFunctions(nodes: readonly NodeDef[], functions: ReadonlyMap<string, FlatFunction>, transitive = true): string[] {
   const seen = new Set<string>();
   const visit = (ns: readonly NodeDef[]) => {
     for (const n of ns) {
@@ -39,7 +42,7 @@ export function referencedFunctions(nodes: readonly NodeDef[], functions: Readon
           const f = functions.get(fname);
           if (!f) continue;
           seen.add(fname);
-          visit(f.nodes);
+          if (transitive) visit(f.nodes);
         }
       }
     }

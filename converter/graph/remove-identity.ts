@@ -6,7 +6,7 @@
 import type { NodeDef } from '../proto/messages.js';
 import { nodeMap, parseRef, refString } from './graph.js';
 
-const IDENTITY_OPS = new Set(['Identity', 'Snapshot', 'StopGradient', 'PreventGradient']);
+export const IDENTITY_OPS: ReadonlySet<string> = new Set(['Identity', 'Snapshot', 'StopGradient', 'PreventGradient']);
 
 export function removeIdentities(nodes: readonly NodeDef[], keep: ReadonlySet<string>): NodeDef[] {
   const byName = nodeMap(nodes);

@@ -69,6 +69,37 @@ describe('TF Serving TF1 fixtures (VariableV2 / VarHandleOp, ParseExample upstre
     await check(dir, { signatureName: 'regress_x2_to_y3' }, { inputs: [[2, 4], [2, 1]] }, [[4, 5]]);
   });
 
+  it('cut points get unknown rank (TF feed semantics); original Placeholders keep their shape', async () => {
+    type N = { name: string; op: string; attr?: { shape?: { shape?: { dim?: { size: string }[]; unknownRank?: boolean } } } };
+    const phShape = (r: Awaited<ReturnType<typeof convert>>, name: string) =>
+      (r.modelJson.modelTopology.node as unknown as N[]).find((n) => n.name === name && n.op === 'Placeholder')?.attr?.shape?.shape;
+    // half_plus_two's x:0 is an Identity of ParseExample: fed like TF Serving feeds it, any shape runs.
+    const dir = TFS('saved_model_half_plus_two_cpu');
+    const { r } = await check(dir, {}, { x: [[2, 3, 4], [3]] }, [[3, 3.5, 4]]);
+    assert.deepEqual(phShape(r, 'x'), { unknownRank: true });
+    assert.deepEqual(r.signatures[0]!.inputs.x!.shape, [-1, 1], 'the signature keeps the declared shape');
+    assert.deepEqual((r.modelJson.signature as any).inputs.x.tensorShape, { dim: [{ size: '-1' }, { size: '1' }] });
+    await check(dir, {}, { x: [[1, 2, 3, 4], [2, 2]] }, [[2.5, 3, 3.5, 4]]);
+    const model = await load(r);
+    assert.equal(model.inputs[0]!.shape, undefined, 'TF.js sees an unknown-shape input');
+    model.dispose();
+    // Parsed tf.Example features are cut points too.
+    const reg = await convert(dir, { signatureName: 'regress_x_to_y' });
+    assert.deepEqual(phShape(reg, 'x'), { unknownRank: true });
+    assert.deepEqual(reg.signatures[0]!.inputs.x!.shape, [-1, 1]);
+    // x2:0 (regress_x2_to_y3) is an Identity of ParseExample:1 as well.
+    const x2 = await convert(dir, { signatureName: 'regress_x2_to_y3' });
+    assert.deepEqual(phShape(x2, 'x2'), { unknownRank: true });
+    // Real Placeholders: TF2 serving_default_x [1], its x2 signature's input, matrix_half_plus_two x [-1,3,3].
+    const tf2 = await convert(TFS('saved_model_half_plus_two_tf2_cpu'));
+    assert.deepEqual(phShape(tf2, 'serving_default_x'), { dim: [{ size: '1' }] });
+    const tf2x2 = await convert(TFS('saved_model_half_plus_two_tf2_cpu'), { signatureName: 'regress_x2_to_y3' });
+    const tf2In = tf2x2.signatures[0]!.inputs.inputs!.name.replace(/:0$/, '');
+    assert.deepEqual(phShape(tf2x2, tf2In), { dim: [{ size: '1' }] });
+    const matrix = await convert(fixture('tfserving', 'matrix_half_plus_two', '1'));
+    assert.deepEqual(phShape(matrix, 'x'), { dim: [{ size: '-1' }, { size: '3' }, { size: '3' }] });
+  });
+
   it('half_plus_three: y = 0.5x + 3 (no shapes in the signature; SD literally named tensorflow/serving/regress)', async () => {
     await check(TFS('saved_model_half_plus_three'), {}, { x: [[1, 2, 5], [3, 1]] }, [[3.5, 4, 5.5]]);
     await check(TFS('saved_model_half_plus_three'), { signatureName: 'tensorflow/serving/regress' }, { x: [[1, 2, 5], [3, 1]] }, [[3.5, 4, 5.5]]);

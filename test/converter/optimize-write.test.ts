@@ -13,6 +13,11 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { writeGraphModel, type ConversionResult } from '../../converter/index.js';
 import { assertClose, convert, cpuBackend, fixture, load, numTensors, run, TFJS, TFS } from './helpers.js';
+import { encodeUtf8, listAttr, makeConst, type Graph } from '../../converter/graph/graph.js';
+import { checkOpsSupported } from '../../converter/graph/op-support.js';
+import { optimizeGraph } from '../../converter/graph/optimize.js';
+import type { NodeDef } from '../../converter/proto/messages.js';
+import { buildGraphModel } from '../../converter/writer/graph-model-writer.js';
 
 const KWS = fixture('realworld', 'mlcommons__tiny', 'kws_ref_model');
 const LENET = fixture('realworld', 'tensorspace-team__tensorspace', 'tensorflow_model');
@@ -165,5 +170,78 @@ describe('writing model.json and shards', () => {
     assert.ok(ms < 1000, `conversion took ${ms} ms`);
     assert.deepEqual(stages, ['read', 'inline', 'cut', 'freeze', 'optimize', 'check', 'weights', 'done']);
     assert.ok(r.stats.ms < 1000);
+  });
+});
+
+describe('PReLU (Keras pattern) → Prelu, fused into _FusedConv2D / _FusedMatMul', () => {
+  // In-memory graphs through the optimizer, then loaded with the stock loader and compared with the
+  // same graph unoptimized.
+  const F = { type: 1 }; // DT_FLOAT
+  const node = (name: string, op: string, input: string[], attr: Record<string, unknown> = { T: F }): NodeDef => ({ name, op, input, attr: attr as NodeDef['attr'] });
+  const c = (name: string, shape: number[], seed: number): NodeDef =>
+    makeConst(name, { dtype: 1, shape, values: new Float32Array(noise(shape.reduce((a, b) => a * b, 1), seed)) });
+  /** `Add(Relu(pre), Mul(Const -alpha, Relu(Neg(pre))))` after `pre`. */
+  const prelu = (pre: string, alphaShape: number[]): NodeDef[] => [
+    c('neg_alpha', alphaShape, 7),
+    node('pos', 'Relu', [pre]),
+    node('neg_x', 'Neg', [pre]),
+    node('neg_relu', 'Relu', ['neg_x']),
+    node('neg_part', 'Mul', ['neg_alpha', 'neg_relu']),
+    node('prelu', 'AddV2', ['pos', 'neg_part']),
+    node('out', 'Identity', ['prelu']),
+  ];
+  const ph = (name: string, shape: number[]): NodeDef =>
+    node(name, 'Placeholder', [], { dtype: F, shape: { shape: { dim: shape.map((size) => ({ size })) } } });
+  const conv = (): NodeDef[] => [
+    ph('x', [-1, 5, 5, 2]), c('w', [3, 3, 2, 4], 2), c('b', [4], 3),
+    node('conv', 'Conv2D', ['x', 'w'], { T: F, strides: listAttr({ i: [1, 1, 1, 1] }), padding: { s: encodeUtf8('SAME') }, dilations: listAttr({ i: [1, 1, 1, 1] }), data_format: { s: encodeUtf8('NHWC') } }),
+    node('bias', 'BiasAdd', ['conv', 'b']),
+    ...prelu('bias', [1, 1, 4]),
+  ];
+  const dense = (): NodeDef[] => [
+    ph('x', [-1, 6]), c('w', [6, 3], 4), c('b', [3], 5),
+    node('mm', 'MatMul', ['x', 'w']),
+    node('bias', 'AddV2', ['mm', 'b']), // normalized to BiasAdd first
+    ...prelu('bias', [3]),
+  ];
+
+  async function evaluate(nodes: NodeDef[], shape: number[], optimize: boolean): Promise<{ ops: string[]; fused?: NodeDef; y: number[] }> {
+    const graph: Graph = { nodes, functions: new Map() };
+    if (optimize) optimizeGraph(graph, { keep: new Set(['out']), fuse: true });
+    checkOpsSupported(graph.nodes, [], 'test');
+    const built = buildGraphModel(graph, { generatedBy: '', versions: undefined, signature: null });
+    const model = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: built.modelJson.modelTopology as unknown as {}, weightSpecs: built.weightSpecs as tf.io.WeightsManifestEntry[], weightData: built.weightData }));
+    const x = tf.tensor(noise(shape.reduce((a, b) => a * b, 1), 11), shape);
+    const out = model.execute({ x }, 'out') as tf.Tensor;
+    const y = Array.from(out.dataSync());
+    tf.dispose([x, out]);
+    model.dispose();
+    const fused = graph.nodes.find((n) => n.op.startsWith('_Fused'));
+    return { ops: graph.nodes.map((n) => n.op), ...(fused ? { fused } : {}), y };
+  }
+
+  for (const [label, make, shape, op] of [
+    ['Conv2D + BiasAdd + PReLU', conv, [2, 5, 5, 2], '_FusedConv2D'],
+    ['MatMul + Add + PReLU', dense, [4, 6], '_FusedMatMul'],
+  ] as const) {
+    it(`${label} → ${op} with fused_ops [BiasAdd, Prelu], same outputs`, async () => {
+      const plain = await evaluate(make(), [...shape], false);
+      const fused = await evaluate(make(), [...shape], true);
+      assert.deepEqual(fused.ops.filter((o) => o !== 'Const').sort(), ['Identity', 'Placeholder', op].sort(), fused.ops.join(','));
+      const attr = fused.fused!.attr;
+      assert.deepEqual(attr.fused_ops!.list!.s.map((b) => new TextDecoder().decode(b)), ['BiasAdd', 'Prelu']);
+      assert.equal(Number(attr.num_args!.i), 2);
+      assert.deepEqual(fused.fused!.input.slice(2), ['b', 'prelu/alpha']);
+      assert.ok(plain.y.some((v) => v < 0) && plain.y.some((v) => v > 0), 'both PReLU branches exercised');
+      assertClose(fused.y, plain.y, 1e-5, `${label} fused vs unfused`);
+    });
+  }
+
+  it('a PReLU without a fusable producer becomes a standalone Prelu', async () => {
+    const nodes = [ph('x', [-1, 3]), ...prelu('x', [3])];
+    const plain = await evaluate(nodes.map((n) => ({ ...n, input: n.input.slice() })), [4, 3], false);
+    const fused = await evaluate(nodes, [4, 3], true);
+    assert.ok(fused.ops.includes('Prelu') && !fused.ops.includes('Relu'), fused.ops.join(','));
+    assertClose(fused.y, plain.y, 1e-6);
   });
 });

@@ -104,12 +104,27 @@ describe('TF Serving golden pairs (half_plus_two, model "default")', () => {
     assert.deepEqual(r.json, { results: [7, 3] });
   });
 
-  test('predict {"instances":[2.0,3.0,4.0]} and {"inputs":[2.0,3.0,4.0]}: TF.js enforces x:0 [-1,1], so INVALID_ARGUMENT; the [-1,1]-shaped request gives the golden values', async () => {
-    for (const body of [{ instances: [2.0, 3.0, 4.0] }, { inputs: [2.0, 3.0, 4.0] }, { instances: [[1.0, 2.0], [3.0, 4.0]] }]) {
-      const r = await post('/v1/models/default:predict', body);
-      assert.equal(r.status, 400, r.text);
-      assert.match(r.json.error, /input "x" has (rank 1|shape \[2,2\])/);
-    }
+  test('predict {"instances":[2.0,3.0,4.0]} → {"predictions":[3.0,3.5,4.0]} (exact: x:0 is a cut point, fed at any shape as in TF)', async () => {
+    const r = await post('/v1/models/default:predict', '{"instances":[2.0,3.0,4.0]}');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { predictions: [3.0, 3.5, 4.0] });
+    assert.match(r.text, /\[\s*3\.0,\s*3\.5,\s*4\.0\s*\]/);
+  });
+
+  test('predict {"inputs":[2.0,3.0,4.0]} → {"outputs":[3.0,3.5,4.0]} (columnar, exact)', async () => {
+    const r = await post('/v1/models/default:predict', '{"inputs":[2.0,3.0,4.0]}');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { outputs: [3.0, 3.5, 4.0] });
+    assert.match(r.text, /\[\s*3\.0,\s*3\.5,\s*4\.0\s*\]/);
+  });
+
+  test('predict {"instances":[[1.0,2.0],[3.0,4.0]]} → {"predictions":[[2.5,3.0],[3.5,4.0]]} although the signature says [-1,1]', async () => {
+    const r = await post('/v1/models/default:predict', '{"instances":[[1.0,2.0],[3.0,4.0]]}');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { predictions: [[2.5, 3.0], [3.5, 4.0]] });
+  });
+
+  test('predict with the declared [-1,1] shape, by version and signature name; metadata keeps [-1,1]', async () => {
     let r = await post('/v1/models/default:predict', { instances: [[2.0], [3.0], [4.0]] });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { predictions: [[3.0], [3.5], [4.0]] });
@@ -117,6 +132,52 @@ describe('TF Serving golden pairs (half_plus_two, model "default")', () => {
     assert.deepEqual(r.json, { outputs: [[3.0], [3.5], [4.0]] });
     r = await post('/v1/models/default/versions/123:predict', { signature_name: 'serving_default', instances: [[1.0], [3.0]] });
     assert.deepEqual(r.json, { predictions: [[2.5], [3.5]] });
+    // A scalar instance and a scalar columnar input run too (TF feeds them unchecked).
+    r = await post('/v1/models/default:predict', { inputs: 2.0 });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { outputs: 3.0 });
+    const m = await call('GET', '/v1/models/default/metadata');
+    assert.deepEqual(m.json.metadata.signature_def.signature_def.serving_default.inputs.x.tensor_shape.dim.map((d: { size: string }) => d.size), ['-1', '1']);
+  });
+
+  test('predict still checks dtype on a cut-point input: a string for float x is 400', async () => {
+    const r = await post('/v1/models/default:predict', { instances: ['a', 'b'] });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error, /JSON Value: "a" Type: String is not of expected type: float/);
+  });
+});
+
+describe('golden predict pairs through the batching layer', () => {
+  test('cut-point input (unknown rank in the graph) batches on the signature\'s [-1,1]: every answer exact', async () => {
+    const root = await tempDir('rest-batching');
+    await cp(HALF_PLUS_TWO, join(root, 'default', '00000123'), { recursive: true });
+    const batched = await LocalModelServer.start({
+      modelConfigList: [{ name: 'default', basePath: join(root, 'default') }],
+      pollIntervalMs: 0,
+      backends: ['cpu'],
+      enableBatching: true,
+      batchingParameters: { maxBatchSize: 16, batchTimeoutMicros: 20000 },
+    });
+    try {
+      const pairs: Array<[string, unknown]> = [
+        ['{"instances":[2.0,3.0,4.0]}', { predictions: [3.0, 3.5, 4.0] }],
+        ['{"inputs":[2.0,3.0,4.0]}', { outputs: [3.0, 3.5, 4.0] }],
+        ['{"instances":[[1.0,2.0],[3.0,4.0]]}', { predictions: [[2.5, 3.0], [3.5, 4.0]] }],
+        ['{"instances":[[2.0],[4.0]]}', { predictions: [[3.0], [4.0]] }],
+        ['{"instances":[5.0]}', { predictions: [4.5] }],
+        ['{"inputs":2.0}', { outputs: 3.0 }], // a scalar has no batch dimension: it runs alone
+      ];
+      const responses = await Promise.all(
+        pairs.map(([body]) => handleRestRequest(batched, new Request('http://x/v1/models/default:predict', { method: 'POST', body }))),
+      );
+      for (const [i, res] of responses.entries()) {
+        const text = await res.text();
+        assert.equal(res.status, 200, text);
+        assert.deepEqual(parseJson(text), pairs[i]![1], pairs[i]![0]);
+      }
+    } finally {
+      await batched.close();
+    }
   });
 });
 
