@@ -6,7 +6,8 @@
  * `tf.loadGraphModel` + `model.execute` in the page; plus the library with `worker: false` at one caller,
  * which splits the worker round trip from the library's own cost.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -22,7 +23,11 @@ export type BrowserBackend = 'wasm' | 'webgpu';
 export interface BrowserServingOptions {
   backends: readonly BrowserBackend[];
   models: readonly BenchModel[];
+  /** Models for the webgpu backend (SwiftShader is ~100× slower than wasm here, so fewer). Default `models`. */
+  webgpuModels?: readonly BenchModel[];
   concurrencies: readonly number[];
+  /** "Batching on" parameters; default BATCHING_PARAMETERS. */
+  batchingParameters?: Record<string, unknown>;
   warmupMs: number;
   durationMs: number;
 }
@@ -57,7 +62,17 @@ async function call<K extends keyof Bench>(page: Page, name: K, ...args: Paramet
 }
 
 export async function runBrowserServing(o: BrowserServingOptions): Promise<BrowserServingResult> {
-  await ensureLibraryBundle();
+  // A private copy of the bundle: another process (npm test, a build) may rebuild dist/browser meanwhile.
+  const libDir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-lib-'));
+  for (let attempt = 1; ; attempt++) {
+    await ensureLibraryBundle();
+    await cp(BUNDLE_DIR, libDir, { recursive: true, filter: (src) => !src.endsWith('.map') }).catch(() => undefined);
+    if (['tfjs-serving.js', 'tfjs-serving.worker.js'].every((f) => existsSync(join(libDir, f)))) break;
+    if (attempt === 5) throw new Error(`${BUNDLE_DIR} stayed incomplete (a build running elsewhere?)`);
+    await rm(libDir, { recursive: true, force: true });
+    await mkdir(libDir, { recursive: true });
+    await new Promise((r) => setTimeout(r, 5000));
+  }
   const bundleDir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-page-'));
   const repoDir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-repo-'));
   const rows: ServingRow[] = [];
@@ -68,9 +83,10 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
     // An explicit outDir: the harness's on-disk cache keys on src/ and test/, not bench/.
     const bundle = await buildBrowserBundle('bench/browser/bench-page.entry.ts', bundleDir);
     log(`built the bench page in ${Date.now() - t0} ms`);
-    for (const m of o.models) await publishGraphModel(join(HUMAN_MODELS_DIR, `${m.name}.json`), join(repoDir, m.name), { version: 1 });
+    const all = [...new Set([...o.models, ...(o.webgpuModels ?? [])])];
+    for (const m of all) await publishGraphModel(join(HUMAN_MODELS_DIR, `${m.name}.json`), join(repoDir, m.name), { version: 1 });
     const html = '<!doctype html>\n<meta charset="utf-8">\n<title>tfjs-serving bench</title>\n<script type="module" src="/bench/bench-page.entry.js"></script>\n';
-    const server = await startStaticServer({ mounts: { '/lib/': BUNDLE_DIR, '/repo/': repoDir, '/bench/': bundle.dir }, routes: { '/index.html': { body: html, type: 'text/html; charset=utf-8' } } });
+    const server = await startStaticServer({ mounts: { '/lib/': libDir, '/repo/': repoDir, '/bench/': bundle.dir }, routes: { '/index.html': { body: html, type: 'text/html; charset=utf-8' } } });
     try {
       for (const backend of o.backends) {
         const browser = await launchBrowser({ webgpu: backend === 'webgpu' });
@@ -90,7 +106,7 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
           const version = browser.context.browser()?.version() ?? '?';
           const page = await open();
           notes.push(`${backend}: Chromium ${version}, headless${backend === 'webgpu' ? ', WebGPU through SwiftShader (Vulkan on the CPU)' : ''}`);
-          for (const m of o.models) {
+          for (const m of backend === 'webgpu' ? (o.webgpuModels ?? o.models) : o.models) {
             const spec = { name: m.name, inputKey: m.inputKey, shape: m.shape };
             const cellOpts = (concurrency: number): CellOptions => ({ concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs });
             const push = (variant: string, cell: CellResult) => {
@@ -105,7 +121,7 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
               for (const c of o.concurrencies) push(PLAIN, await call(page, 'plainCell', cellOpts(c)));
 
               // (a) library, batching on.
-              const startedA = await call(page, 'libStart', { backends: [backend], enableBatching: true, batchingParameters: BATCHING_PARAMETERS }, spec);
+              const startedA = await call(page, 'libStart', { backends: [backend], enableBatching: true, batchingParameters: o.batchingParameters ?? BATCHING_PARAMETERS }, spec);
               if (startedA.backend !== backend || startedA.mode !== 'worker') throw new Error(`library runs ${startedA.mode} on ${startedA.backend}`);
               maxAbsDiff[`${backend}/${m.name}`] = diff(plainOut, await call(page, 'libOnce'));
               for (const c of o.concurrencies) push(LIB_BATCHED, await call(page, 'libCell', cellOpts(c)));
@@ -143,6 +159,7 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
     }
   } finally {
     await rm(bundleDir, { recursive: true, force: true });
+    await rm(libDir, { recursive: true, force: true });
     await rm(repoDir, { recursive: true, force: true });
   }
   return { rows, notes, maxAbsDiff };

@@ -27,7 +27,7 @@ export const MODELS: Record<BenchModel['name'], BenchModel> = {
 /** TF Serving-style batching parameters used for "batching on" everywhere in the benchmarks. */
 export const BATCHING_PARAMETERS = Object.freeze({
   maxBatchSize: 32,
-  batchTimeoutMicros: 1500,
+  batchTimeoutMicros: 1000,
   allowedBatchSizes: [1, 2, 4, 8, 16, 32],
   maxEnqueuedBatches: 10,
   numBatchThreads: 1,

@@ -181,12 +181,15 @@ export class BatchScheduler<T> {
     });
   }
 
-  private dispatch(): void {
+  /** Starts what is due; `timerFired` means the batch timeout of the oldest batch has passed. */
+  private dispatch(timerFired = false): void {
     if (this.closed) return;
     const timeoutMs = this.options.batchTimeoutMicros / 1000;
     while (this.running < this.options.numBatchThreads && this.queue.length > 0) {
       const now = this.clock.now();
-      const i = this.queue.findIndex((b) => b.closed || now - b.oldest >= timeoutMs);
+      // When our own timer fired, a coarse clock may read a little short of the timeout: allow 1 ms.
+      const due = timeoutMs - (timerFired ? 1 : 0);
+      const i = this.queue.findIndex((b) => b.closed || now - b.oldest >= due);
       if (i < 0) break;
       const [b] = this.queue.splice(i, 1);
       this.start({ key: b!.key, pieces: b!.pieces, size: b!.size });
@@ -218,11 +221,14 @@ export class BatchScheduler<T> {
     if (this.timer !== undefined && this.timerAt <= at) return;
     this.clearTimer();
     this.timerAt = at;
+    // Whole milliseconds: timers round a fractional delay down and clocks are coarse (100 µs or 1 ms in
+    // browsers), so a timer set for the exact remainder can fire a hair early, re-arm, and fall into
+    // the 4 ms clamp browsers put on nested timers.
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.dispatch();
-    }, Math.max(0, at - this.clock.now()));
+      this.dispatch(true);
+    }, Math.max(0, Math.ceil(at - this.clock.now())));
   }
 
   private clearTimer(): void {

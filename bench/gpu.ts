@@ -1,0 +1,305 @@
+/**
+ * Node serving benchmark on TF.js's `webgpu` backend through Dawn (the npm package `webgpu`, the WebGPU
+ * engine inside Chrome): the library's LocalModelServer with batching on and off against plain TF.js
+ * `model.execute` (same realm, same backend, same input, every output's `.data()` awaited), at 1 and 32
+ * closed-loop callers, plus the library's round trip at batch 1 and one caller.
+ *
+ *   node --import tsx bench/gpu.ts [--backend webgpu|wasm|cpu] [--models emotion,facemesh]
+ *        [--seconds 4] [--warmup 1] [--concurrency 1,32] [--json FILE] [--models-dir DIR]
+ *
+ * No WebGPU adapter (a machine without a GPU or without Vulkan): prints a SKIP line and exits 0. A CPU
+ * (fallback) adapter, if Dawn offers one, is used and labelled as such. `--backend wasm` runs the same
+ * comparison on the wasm backend (a check of this script on any machine).
+ *
+ * On a GPU machine (no Node, no npm, no network) it runs from a carry made by bench/pack-gpu.sh, which
+ * bundles it with ../shared/gpu/make-carry.sh and puts the model files beside it (`bench-models/`); the
+ * results land in `$OUT/gpu-bench.json`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BATCHING_PARAMETERS, HUMAN_MODELS_DIR, MODELS, addRatios, drive, layOutModels, overheadRows, overheadTable, servingTable } from './common.js';
+import type { BenchModel, CellOptions, OverheadRow, ServingRow } from './common.js';
+
+export interface GpuBenchResult {
+  status: 'ok' | 'skipped';
+  reason?: string;
+  backend: string;
+  backendLabel: string;
+  adapter?: Record<string, unknown>;
+  rows: ServingRow[];
+  overhead: OverheadRow[];
+  maxAbsDiff: Record<string, number>;
+  notes: string[];
+}
+
+export const PLAIN_NODE = 'plain TF.js execute (Node)';
+export const LIB_NODE_BATCHED = 'library, local, batching on';
+export const LIB_NODE_UNBATCHED = 'library, local, batching off';
+
+interface Args {
+  backend: 'webgpu' | 'wasm' | 'cpu';
+  models: BenchModel[];
+  seconds: number;
+  warmup: number;
+  concurrency: number[];
+  json?: string;
+  modelsDir?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const backend = (get('backend') ?? 'webgpu') as Args['backend'];
+  if (!['webgpu', 'wasm', 'cpu'].includes(backend)) throw new Error(`--backend must be webgpu, wasm or cpu, got ${backend}`);
+  const models = (get('models') ?? 'emotion').split(',').map((n) => {
+    const m = MODELS[n as BenchModel['name']];
+    if (!m) throw new Error(`unknown model ${n}; known: ${Object.keys(MODELS).join(', ')}`);
+    return m;
+  });
+  const out = process.env.OUT;
+  return {
+    backend,
+    models,
+    seconds: Number(get('seconds') ?? 4),
+    warmup: Number(get('warmup') ?? 1),
+    concurrency: (get('concurrency') ?? '1,32').split(',').map(Number),
+    json: get('json') ?? (out ? join(out, 'gpu-bench.json') : undefined),
+    modelsDir: get('models-dir'),
+  };
+}
+
+/** Where the model files are: --models-dir, the carry's bench-models/ beside the bundle, or the npm package. */
+function modelsSource(args: Args): string {
+  if (args.modelsDir) return args.modelsDir;
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const d of [join(here, 'bench-models'), HUMAN_MODELS_DIR]) if (existsSync(d)) return d;
+  throw new Error(`no model files: pass --models-dir (looked in ${join(here, 'bench-models')} and ${HUMAN_MODELS_DIR})`);
+}
+
+/**
+ * Installs `navigator.gpu` from Dawn and asks for an adapter: the real one, or else a fallback (CPU) one.
+ * Returns undefined with the reason when there is none.
+ */
+async function installWebGpu(): Promise<{ adapter: Record<string, unknown>; label: string } | { reason: string }> {
+  let webgpu: { create(flags: string[]): { requestAdapter(o?: { forceFallbackAdapter?: boolean }): Promise<unknown> }; globals: object };
+  try {
+    webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+  } catch (e) {
+    return { reason: `the npm package webgpu is not installed (${(e as Error).message.split('\n')[0]}); npm install --save-dev webgpu` };
+  }
+  Object.assign(globalThis, webgpu.globals);
+  const gpu = webgpu.create([]);
+  const g = globalThis as unknown as { navigator?: object };
+  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+  Object.defineProperty(g.navigator!, 'gpu', { value: gpu, configurable: true });
+  type Adapter = { info?: Record<string, unknown>; isFallbackAdapter?: boolean };
+  let adapter = (await gpu.requestAdapter()) as Adapter | null;
+  let fallback = false;
+  if (!adapter) {
+    adapter = (await gpu.requestAdapter({ forceFallbackAdapter: true })) as Adapter | null;
+    fallback = !!adapter;
+  }
+  if (!adapter) return { reason: 'Dawn found no WebGPU adapter (no GPU, or no Vulkan loader/driver on this machine)' };
+  const info: Record<string, unknown> = {};
+  for (const k of ['vendor', 'architecture', 'device', 'description', 'type', 'backend', 'isFallbackAdapter']) {
+    const v = (adapter.info as Record<string, unknown> | undefined)?.[k];
+    if (v !== undefined && v !== '') info[k] = v;
+  }
+  const cpu = fallback || adapter.isFallbackAdapter === true || info.isFallbackAdapter === true || /cpu|swiftshader|llvmpipe|lavapipe/i.test(JSON.stringify(info));
+  const name = [info.vendor, info.architecture, info.description ?? info.device].filter(Boolean).join(' ') || 'unknown adapter';
+  return { adapter: info, label: cpu ? `webgpu (Dawn, CPU adapter ${name}: emulation, relative only)` : `webgpu (Dawn, ${name})` };
+}
+
+type Tf = typeof import('@tensorflow/tfjs');
+
+/** Plain TF.js: the model.json and its weights read from disk into tf.loadGraphModel. */
+async function loadPlain(tf: Tf, dir: string) {
+  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string;
+    signature?: object;
+    userDefinedMetadata?: object;
+  };
+  const buffers: Uint8Array[] = [];
+  for (const g of json.weightsManifest) for (const p of g.paths) buffers.push(new Uint8Array(await readFile(join(dir, p))));
+  const total = buffers.reduce((a, b) => a + b.byteLength, 0);
+  const weightData = new Uint8Array(total);
+  let at = 0;
+  for (const b of buffers) {
+    weightData.set(b, at);
+    at += b.byteLength;
+  }
+  return tf.loadGraphModel({
+    load: async () => ({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightData: weightData.buffer,
+      ...(json.format ? { format: json.format } : {}),
+      ...(json.signature ? { signature: json.signature } : {}),
+      ...(json.userDefinedMetadata ? { userDefinedMetadata: json.userDefinedMetadata as Record<string, {}> } : {}),
+    }),
+  });
+}
+
+function randomInput(shape: number[]): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = s / 0x80000000;
+  }
+  return data;
+}
+
+export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
+  const args = parseArgs(argv);
+  const notes: string[] = [];
+  let label = args.backend === 'wasm' ? 'wasm (Node, SIMD, 1 thread)' : args.backend;
+  let adapter: Record<string, unknown> | undefined;
+  if (args.backend === 'webgpu') {
+    const got = await installWebGpu();
+    if ('reason' in got) return { status: 'skipped', reason: got.reason, backend: 'webgpu', backendLabel: 'webgpu (Dawn)', rows: [], overhead: [], maxAbsDiff: {}, notes };
+    adapter = got.adapter;
+    label = got.label;
+  }
+  const tf = await import('@tensorflow/tfjs');
+  // The webgpu backend registers itself only if navigator.gpu exists when it is imported: import it now.
+  if (args.backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  if (args.backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend(args.backend))) {
+    return { status: 'skipped', reason: `tf.setBackend('${args.backend}') failed`, backend: args.backend, backendLabel: label, rows: [], overhead: [], maxAbsDiff: {}, notes };
+  }
+  await tf.ready();
+  tf.env().set('IS_TEST', true); // no "use tfjs-node" banner
+  const { LocalModelServer } = await import('../src/server/local-model-server.js');
+
+  const root = await layOutModels(args.models, modelsSource(args));
+  const rows: ServingRow[] = [];
+  const maxAbsDiff: Record<string, number> = {};
+  try {
+    for (const m of args.models) {
+      const input = randomInput(m.shape);
+      const cellOpts = (concurrency: number): CellOptions => ({ concurrency, warmupMs: args.warmup * 1000, durationMs: args.seconds * 1000 });
+      const push = (variant: string, cell: ServingRow['cell']) => {
+        rows.push({ where: 'node', backend: args.backend, backendLabel: label, model: m.name, variant, cell });
+        process.stderr.write(`[gpu] ${m.name} ${variant} ×${cell.concurrency}: ${cell.itemsPerSec.toFixed(1)} items/s, p50 ${cell.p50Ms.toFixed(2)} ms${cell.meanBatchSize ? `, mean batch ${cell.meanBatchSize.toFixed(1)}` : ''}\n`);
+      };
+
+      // Plain TF.js.
+      const model = await loadPlain(tf, join(root, m.name, '1'));
+      const plainOnce = async () => {
+        const x = tf.tensor(input.slice(), m.shape, 'float32');
+        const out = model.execute(x);
+        const outs = Array.isArray(out) ? out : [out];
+        const values = await Promise.all(outs.map((t) => t.data()));
+        x.dispose();
+        tf.dispose(outs);
+        return values.map((v) => Array.from(v as Float32Array));
+      };
+      const plainOut = await plainOnce();
+      for (const c of args.concurrency) push(PLAIN_NODE, await drive(async () => void (await plainOnce()), cellOpts(c)));
+
+      // The library (LocalModelServer), batching on and off.
+      for (const batching of [true, false]) {
+        const server = await LocalModelServer.start({
+          modelConfigList: [{ name: m.name, basePath: join(root, m.name) }],
+          backends: [args.backend],
+          pollIntervalMs: 0,
+          ...(batching ? { enableBatching: true, batchingParameters: BATCHING_PARAMETERS } : {}),
+        });
+        try {
+          if (server.backend !== args.backend) throw new Error(`the library runs on ${server.backend}, not ${args.backend}`);
+          const libOnce = async () => {
+            const r = await server.predict({ model: m.name, inputs: { [m.inputKey]: { dtype: 'float32', shape: m.shape, data: input.slice() } } });
+            return Object.values(r.outputs).map((o) => Array.from(o.data as Float32Array));
+          };
+          if (batching) maxAbsDiff[m.name] = maxDiff(plainOut, await libOnce());
+          const batchStats = async () => {
+            const snap = (await server.metrics()) as unknown as Record<string, { samples?: { count?: number; sum?: number }[] }>;
+            const h = (n: string) => (snap[n]?.samples ?? []).reduce<{ count: number; sum: number }>((a, s) => ({ count: a.count + (s.count ?? 0), sum: a.sum + (s.sum ?? 0) }), { count: 0, sum: 0 });
+            return { input: h('/tensorflow/serving/batching_session/input_batch_size'), processed: h('/tensorflow/serving/batching_session/processed_batch_size') };
+          };
+          for (const c of args.concurrency) {
+            const before = await batchStats();
+            const cell = await drive(async () => void (await libOnce()), cellOpts(c));
+            const after = await batchStats();
+            const batches = after.input.count - before.input.count;
+            if (batches > 0) {
+              cell.batches = batches;
+              cell.meanBatchSize = (after.input.sum - before.input.sum) / batches;
+              cell.meanProcessedBatchSize = (after.processed.sum - before.processed.sum) / batches;
+            }
+            push(batching ? LIB_NODE_BATCHED : LIB_NODE_UNBATCHED, cell);
+          }
+        } finally {
+          await server.close();
+        }
+      }
+      model.dispose();
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  addRatios(rows, PLAIN_NODE);
+  const overhead = overheadRows(rows, PLAIN_NODE, [LIB_NODE_UNBATCHED]);
+  return { status: 'ok', backend: args.backend, backendLabel: label, ...(adapter ? { adapter } : {}), rows, overhead, maxAbsDiff, notes };
+}
+
+function maxDiff(a: number[][], b: number[][]): number {
+  const byLen = (x: number[][]) => [...x].sort((p, q) => p.length - q.length);
+  const [sa, sb] = [byLen(a), byLen(b)];
+  if (sa.length !== sb.length) return Infinity;
+  let max = 0;
+  sa.forEach((row, i) => {
+    const other = sb[i]!;
+    if (other.length !== row.length) max = Infinity;
+    else row.forEach((v, j) => (max = Math.max(max, Math.abs(v - other[j]!))));
+  });
+  return max;
+}
+
+export function printGpuResult(r: GpuBenchResult): void {
+  if (r.status === 'skipped') {
+    console.log(`SKIP node ${r.backend} benchmark: ${r.reason}`);
+    return;
+  }
+  console.log(`\nNode serving on ${r.backendLabel}${r.adapter ? ` — adapter ${JSON.stringify(r.adapter)}` : ''}`);
+  console.log(servingTable(r.rows));
+  console.log(`\nLibrary round trip at batch 1, one caller (Node, no worker):`);
+  console.log(overheadTable(r.overhead));
+  console.log(`library vs plain outputs, max |diff|: ${JSON.stringify(r.maxAbsDiff)}`);
+}
+
+const isMain = (() => {
+  try {
+    return process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (process.argv[1].startsWith('file:') ? fileURLToPath(process.argv[1]) : process.argv[1]);
+  } catch {
+    return false;
+  }
+})();
+
+if (isMain || /bench\.mjs$/.test(process.argv[1] ?? '')) {
+  const argv = process.argv.slice(2);
+  runGpuBench(argv)
+    .then(async (r) => {
+      printGpuResult(r);
+      const json = parseArgs(argv).json;
+      if (json) {
+        await mkdir(dirname(json), { recursive: true });
+        await writeFile(json, JSON.stringify({ ...r, measuredAt: new Date().toISOString(), node: process.version, platform: `${process.platform}-${process.arch}` }, null, 2));
+      }
+      process.exit(0); // Dawn keeps the process alive
+    })
+    .catch((e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,153 @@
+/**
+ * `npm run bench`: every benchmark, printed as tables and written to bench/results/<timestamp>.json and
+ * bench/results/latest.json (git-ignored). Performance is measured here, never in timed tests.
+ *
+ *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
+ *                    [--webgpu-models emotion] [--concurrency 1,32] [--batch-timeout-us 1500] [--converter-runs N] [--skip browser,converter,gpu]
+ *
+ * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on / off vs plain TF.js
+ *    execute in the page, per backend, at each concurrency; the worker round trip at batch 1.
+ * 2. Converter timing: convertSavedModel on the real-world SavedModels, median of N.
+ * 3. Node WebGPU through Dawn (bench/gpu.ts, in a child process): skipped with a line where there is no adapter.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { LIB_BATCHED, LIB_LOCAL, LIB_UNBATCHED, PLAIN, runBrowserServing } from './browser-serving.js';
+import type { BrowserBackend, BrowserServingResult } from './browser-serving.js';
+import { BATCHING_PARAMETERS, BENCH_DIR, MODELS, REPO_ROOT, addRatios, log, overheadRows, overheadTable, servingTable } from './common.js';
+import type { BenchModel, OverheadRow } from './common.js';
+import { converterTable, runConverterTiming } from './converter-timing.js';
+import type { ConverterRow } from './converter-timing.js';
+import type { GpuBenchResult } from './gpu.js';
+import { printGpuResult } from './gpu.js';
+
+function args(argv: string[]) {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const skip = new Set((get('skip') ?? '').split(',').filter(Boolean));
+  return {
+    quick,
+    seconds: Number(get('seconds') ?? (quick ? 1.5 : 4)),
+    warmup: Number(get('warmup') ?? (quick ? 0.5 : 1)),
+    backends: (get('backends') ?? 'wasm,webgpu').split(',') as BrowserBackend[],
+    models: (get('models') ?? 'emotion,facemesh').split(',').map((n) => {
+      const m = MODELS[n as BenchModel['name']];
+      if (!m) throw new Error(`unknown model ${n}; known: ${Object.keys(MODELS).join(', ')}`);
+      return m;
+    }),
+    webgpuModels: (get('webgpu-models') ?? 'emotion').split(',').map((n) => {
+      const m = MODELS[n as BenchModel['name']];
+      if (!m) throw new Error(`unknown model ${n}; known: ${Object.keys(MODELS).join(', ')}`);
+      return m;
+    }),
+    concurrency: (get('concurrency') ?? '1,32').split(',').map(Number),
+    batchingParameters: get('batch-timeout-us') === undefined ? BATCHING_PARAMETERS : { ...BATCHING_PARAMETERS, batchTimeoutMicros: Number(get('batch-timeout-us')) },
+    converterRuns: Number(get('converter-runs') ?? (quick ? 3 : 7)),
+    skip,
+  };
+}
+
+async function runGpuChild(a: ReturnType<typeof args>): Promise<GpuBenchResult | { status: 'failed'; reason: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-gpu-'));
+  const json = join(dir, 'gpu.json');
+  try {
+    const childArgs = ['--import', 'tsx', join(BENCH_DIR, 'gpu.ts'), '--json', json, '--seconds', String(a.seconds), '--warmup', String(a.warmup), '--concurrency', a.concurrency.join(','), '--models', a.models.map((m) => m.name).join(',')];
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, childArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve(c ?? 1);
+      });
+    });
+    if (code !== 0) return { status: 'failed', reason: `bench/gpu.ts exited with ${code}` };
+    return JSON.parse(await readFile(json, 'utf8')) as GpuBenchResult;
+  } catch (e) {
+    return { status: 'failed', reason: (e as Error).message };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const a = args(process.argv.slice(2));
+  const started = Date.now();
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` };
+  log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  const results: Record<string, unknown> = {
+    measuredAt: new Date().toISOString(),
+    machine,
+    settings: { secondsPerCell: a.seconds, warmupSecondsPerCell: a.warmup, concurrency: a.concurrency, batchingParameters: a.batchingParameters, models: a.models.map((m) => ({ name: m.name, shape: m.shape })) },
+  };
+
+  let browser: BrowserServingResult | undefined;
+  let overhead: OverheadRow[] = [];
+  if (!a.skip.has('browser')) {
+    try {
+      browser = await runBrowserServing({ backends: a.backends, models: a.models, webgpuModels: a.webgpuModels, concurrencies: a.concurrency, batchingParameters: a.batchingParameters, warmupMs: a.warmup * 1000, durationMs: a.seconds * 1000 });
+      addRatios(browser.rows, PLAIN);
+      overhead = overheadRows(browser.rows, PLAIN, [LIB_UNBATCHED, LIB_LOCAL, LIB_BATCHED]);
+      results.browser = { ...browser, overhead };
+    } catch (e) {
+      results.browser = { skipped: (e as Error).message };
+      log(`browser benchmark skipped: ${(e as Error).message}`);
+    }
+  }
+
+  let converter: { rows: ConverterRow[]; notes: string[] } | undefined;
+  if (!a.skip.has('converter')) {
+    converter = await runConverterTiming(a.converterRuns);
+    results.converter = converter;
+  }
+
+  let gpu: Awaited<ReturnType<typeof runGpuChild>> | undefined;
+  if (!a.skip.has('gpu')) {
+    gpu = await runGpuChild(a);
+    results.gpu = gpu;
+  }
+  results.totalSeconds = (Date.now() - started) / 1000;
+
+  // Print.
+  console.log(`\ntfjs-serving benchmarks — ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  console.log(`cells: ${a.warmup} s warm-up, then ${a.seconds} s measured; closed-loop callers; batching on = ${JSON.stringify(a.batchingParameters)}`);
+  if (browser) {
+    console.log('\n## Browser serving (headless Chromium)\n');
+    for (const n of browser.notes) console.log(`- ${n}`);
+    console.log('');
+    console.log(servingTable(browser.rows));
+    console.log('\n## Library round trip, batch 1, one caller (vs plain TF.js execute in the page)\n');
+    console.log(overheadTable(overhead));
+    console.log(`\nlibrary vs plain outputs for one item, max |diff|: ${JSON.stringify(browser.maxAbsDiff)}`);
+  } else if (results.browser) console.log(`\nbrowser benchmark skipped: ${(results.browser as { skipped: string }).skipped}`);
+  if (converter) {
+    console.log('\n## Converter (convertSavedModel, in memory, cpu backend for constant folding)\n');
+    console.log(converterTable(converter.rows));
+    for (const n of converter.notes) console.log(`- ${n}`);
+  }
+  if (gpu) {
+    console.log('\n## Node WebGPU through Dawn (bench/gpu.ts)\n');
+    if (gpu.status === 'failed') console.log(`FAILED: ${gpu.reason}`);
+    else printGpuResult(gpu);
+  }
+
+  const dir = join(BENCH_DIR, 'results');
+  await mkdir(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const text = JSON.stringify(results, null, 2);
+  await writeFile(join(dir, `${stamp}.json`), text);
+  await writeFile(join(dir, 'latest.json'), text);
+  console.log(`\nwrote bench/results/${stamp}.json and bench/results/latest.json (${results.totalSeconds} s in all)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
