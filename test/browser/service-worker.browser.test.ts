@@ -9,6 +9,9 @@ import { browserSkipReason } from './harness.js';
 import { openLibraryPage } from './library-page.js';
 import { publishGraphModel } from '../../src/cli/publish.js';
 import { denseExpected, denseModel, removeTempDirs, tempDir } from '../helpers/models.js';
+import { REPO_ROOT } from './harness.js';
+
+const HALF_PLUS_TWO = join(REPO_ROOT, 'test', 'fixtures', 'savedmodels', 'tfserving', 'saved_model_half_plus_two_cpu', '00000123');
 
 const skip = await browserSkipReason();
 
@@ -17,15 +20,24 @@ describe('REST API through the Service Worker', { skip: skip ?? false, timeout: 
   before(async () => {
     repoDir = await tempDir('sw-repo');
     await publishGraphModel(await denseModel(1.5, 0), join(repoDir, 'm'), { version: 7 });
+    // TF Serving's own test model, converted from its SavedModel by publish (every signature kept).
+    await publishGraphModel(HALF_PLUS_TWO, join(repoDir, 'default'), { version: 123 });
   });
   after(removeTempDirs);
 
-  test('fetch("/v1/models/m:predict") is answered on the device, offline too; errors are TF Serving\'s', async () => {
+  test('fetch("/v1/models/…") is answered on the device, offline too: TF Serving\'s golden pairs on half_plus_two, and its errors', async () => {
     const app = await openLibraryPage(repoDir);
     try {
       await app.page.evaluate(async () => {
         const w = window as unknown as { lib: typeof import('../../src/browser.js'); server: unknown };
-        const server = await w.lib.ModelServer.start({ modelConfigList: [{ name: 'm', basePath: '/repo/m' }], pollIntervalMs: 0, backends: ['wasm'] });
+        const server = await w.lib.ModelServer.start({
+          modelConfigList: [
+            { name: 'm', basePath: '/repo/m' },
+            { name: 'default', basePath: '/repo/default' },
+          ],
+          pollIntervalMs: 0,
+          backends: ['wasm'],
+        });
         w.lib.answerServiceWorkerRequests(server);
         await w.lib.registerRestServiceWorker('/lib/tfjs-serving.sw.js');
         w.server = server;
@@ -34,7 +46,8 @@ describe('REST API through the Service Worker', { skip: skip ?? false, timeout: 
         app.page.evaluate(
           async ({ path, body }) => {
             const res = await fetch(path, body === undefined ? undefined : { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
-            return { status: res.status, type: res.headers.get('content-type'), json: await res.json() };
+            const text = await res.text();
+            return { status: res.status, type: res.headers.get('content-type'), text, json: JSON.parse(text) };
           },
           { path, body },
         );
@@ -46,6 +59,25 @@ describe('REST API through the Service Worker', { skip: skip ?? false, timeout: 
       const status = await call('/v1/models/m');
       assert.deepEqual(status.json, { model_version_status: [{ version: '7', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }] });
       const repoRequests = app.server.requests.length;
+
+      // TF Serving's golden request/response pairs (tensorflow_model_server_test.py), answered on the device.
+      const golden: Array<[string, unknown, unknown]> = [
+        ['/v1/models/default:predict', { instances: [2.0, 3.0, 4.0] }, { predictions: [3.0, 3.5, 4.0] }],
+        ['/v1/models/default:predict', { inputs: [2.0, 3.0, 4.0] }, { outputs: [3.0, 3.5, 4.0] }],
+        ['/v1/models/default:predict', { instances: [[1.0, 2.0], [3.0, 4.0]] }, { predictions: [[2.5, 3.0], [3.5, 4.0]] }],
+        ['/v1/models/default:regress', { signature_name: 'regress_x_to_y', examples: [{ x: 2.0 }] }, { results: [3.0] }],
+        ['/v1/models/default:regress', { signature_name: 'regress_x_to_y', examples: [{ x: 80.0 }] }, { results: [42] }],
+        ['/v1/models/default:classify', { signature_name: 'classify_x_to_y', examples: [{ x: 2.0 }] }, { results: [[['', 3.0]]] }],
+      ];
+      for (const [path, body, expected] of golden) {
+        const r = await call(path, body);
+        assert.equal(r.status, 200, `${path} ${JSON.stringify(body)}: ${r.text}`);
+        assert.deepEqual(r.json, expected, `${path} ${JSON.stringify(body)}`);
+      }
+      assert.match((await call('/v1/models/default:predict', { instances: [2.0, 3.0, 4.0] })).text.replace(/\s/g, ''), /^\{"predictions":\[3\.0,3\.5,4\.0\]\}$/);
+      assert.deepEqual((await call('/v1/models/default')).json, {
+        model_version_status: [{ version: '123', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
+      });
 
       await app.browser.context.setOffline(true);
       const offline = await call('/v1/models/m:predict', { instances: [[3]] });
