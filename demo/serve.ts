@@ -60,7 +60,10 @@ const http = createServer(async (req, res) => {
     if (!file.startsWith(dir + sep)) break;
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Cache-Control': prefix === '/repo/' ? 'no-cache' : 'max-age=60' });
+      const headers: Record<string, string> = { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Cache-Control': prefix === '/repo/' ? 'no-cache' : 'max-age=60' };
+      // The bundle's Service Worker lives under /lib/ and may control the whole page.
+      if (file.endsWith('tfjs-serving.sw.js')) headers['Service-Worker-Allowed'] = '/';
+      res.writeHead(200, headers);
       return void res.end(body);
     } catch {
       /* next mount */

@@ -1,5 +1,5 @@
 // The demo app: one module import of the built bundle; the ModelServer runs in a Web Worker.
-import { ModelServer } from '/lib/tfjs-serving.js';
+import { ModelServer, answerServiceWorkerRequests, registerRestServiceWorker } from '/lib/tfjs-serving.js';
 
 const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 const $ = (id) => document.getElementById(id);
@@ -150,6 +150,18 @@ $('burst').addEventListener('click', async () => {
   const ok = results.filter((r) => r.status === 'fulfilled').length;
   const ms = performance.now() - t0;
   $('load-meta').textContent = `${ok}/32 answered in ${ms.toFixed(1)} ms (${((32 / ms) * 1000).toFixed(0)} predictions/s, batched in the worker)`;
+});
+
+// TF Serving's REST API on the device: the bundle's Service Worker hands /v1/... to this page's server.
+answerServiceWorkerRequests(server);
+await registerRestServiceWorker('/lib/tfjs-serving.sw.js');
+$('rest').addEventListener('click', async () => {
+  const res = await fetch('/v1/models/emotion:predict', {
+    method: 'POST',
+    body: JSON.stringify({ instances: [Array.from({ length: 64 }, () => Array.from({ length: 64 }, () => [0.5]))] }),
+  });
+  const text = await res.text();
+  $('rest-out').textContent = `HTTP ${res.status} (answered on the device by the Service Worker and this page's worker)\n${text.slice(0, 600)}`;
 });
 
 await predictEmotion();

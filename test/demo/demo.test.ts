@@ -56,6 +56,10 @@ test('npm start: the demo page serves real models through the worker and swaps a
     assert.ok(states.includes('emotion 2 AVAILABLE'), states.join('; '));
     assert.ok(states.includes('emotion 1 END'), states.join('; '));
 
+    await page.click('#rest');
+    await page.waitForFunction(() => /^HTTP 200/.test(document.querySelector('#rest-out')?.textContent ?? ''));
+    assert.match((await page.textContent('#rest-out')) ?? '', /"predictions"/);
+
     const rest = await fetch(`http://127.0.0.1:${restPort}/v1/models/facemesh`);
     assert.equal(rest.status, 200);
     assert.equal(((await rest.json()) as { model_version_status: Array<{ state: string }> }).model_version_status[0]!.state, 'AVAILABLE');
