@@ -2,7 +2,7 @@
 // TF.js load in the worker (or on demand with `worker: false`).
 export { ModelServer } from './server/model-server.js';
 export type { ModelServerOptions, ModelConfig, AspiredVersionPolicyName } from './server/model-server-options.js';
-export type { PredictRequest, PredictResponse, GetModelStatusResponse, GetModelMetadataResponse, VersionSelector } from './server/api-types.js';
+export type { PredictRequest, PredictResponse, PredictOptions, GetModelStatusResponse, GetModelMetadataResponse, VersionSelector } from './server/api-types.js';
 export { VersionStateEvent, DownloadProgressEvent, SourceErrorEvent } from './server/version-state-event.js';
 export { ServingError } from './core/status.js';
 export type { Status, StatusCode } from './core/status.js';

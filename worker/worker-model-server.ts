@@ -3,7 +3,7 @@ import type { MetricsSnapshot } from '../src/metrics/metrics-registry.js';
 import { ServingError } from '../src/core/status.js';
 import type { BackendName } from '../src/runtime/backends.js';
 import type { SourceState } from '../src/sources/model-source.js';
-import type { GetModelMetadataResponse, GetModelStatusResponse, PredictRequest, PredictResponse, VersionSelector } from '../src/server/api-types.js';
+import type { GetModelMetadataResponse, GetModelStatusResponse, PredictOptions, PredictRequest, PredictResponse, VersionSelector } from '../src/server/api-types.js';
 import type { ModelServer } from '../src/server/model-server.js';
 import type { ModelServerOptions } from '../src/server/model-server-options.js';
 import { normalizeModelConfigList } from '../src/server/model-server-options.js';
@@ -91,9 +91,9 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
     this.post({ kind: 'crash', how, reason });
   }
 
-  predict(request: PredictRequest): Promise<PredictResponse> {
+  predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse> {
     const transfer = this.transferInputs ? transferablesOf(request?.inputs) : [];
-    return this.call('predict', [request], transfer) as Promise<PredictResponse>;
+    return this.call('predict', options ? [request, options] : [request], transfer) as Promise<PredictResponse>;
   }
 
   getModelStatus(model: string, version?: number): Promise<GetModelStatusResponse> {

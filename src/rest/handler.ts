@@ -202,7 +202,7 @@ async function predict(server: ModelServer, model: string, selector: { version?:
   const { format, tensors } = predictInputsFromJson(body, signatureTensors(def.inputs), signatureName);
   const inputs = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as number[] }]));
   // Pinned to the version whose signature read the JSON (a swap in between gives NOT_FOUND, never a mismatch).
-  const response = await server.predict({ model, version, signatureName: name, inputs });
+  const response = await server.predict({ model, version, signatureName: name, inputs }, { entrypoint: 'REST' });
   return predictResponseJson(response.outputs, format);
 }
 
@@ -225,7 +225,7 @@ async function classifyOrRegress(
     }
   }
   const inputs = Object.fromEntries(Object.entries(features).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape, data: t.data as number[] }]));
-  const response = await server.predict({ model, version, signatureName: name, inputs });
+  const response = await server.predict({ model, version, signatureName: name, inputs }, { entrypoint: 'REST' });
   return method === 'classify' ? classifyResponseJson(response.outputs, examples.length, name) : regressResponseJson(response.outputs, examples.length, name);
 }
 

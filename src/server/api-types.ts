@@ -12,6 +12,12 @@ export interface PredictRequest {
   inputs: Record<string, InputValue>;
 }
 
+/** How a prediction is made, for metrics. */
+export interface PredictOptions {
+  /** Where the request came in: `REST`, `local` (the default), … */
+  entrypoint?: string;
+}
+
 export interface PredictResponse {
   /** Which version answered (TF Serving's ModelSpec). */
   model: { name: string; version: number; signatureName: string };

@@ -24,7 +24,7 @@ import { originStoreCoordinator } from '../sources/tab-coordinator.js';
 import { IndexedDbModelStore } from '../storage/indexed-db-model-store.js';
 import { MemoryModelStore } from '../storage/memory-model-store.js';
 import type { ModelStore } from '../storage/model-store.js';
-import type { GetModelMetadataResponse, GetModelStatusResponse, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
+import type { GetModelMetadataResponse, GetModelStatusResponse, PredictOptions, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
 import type { ModelServerOptions, NormalizedModelConfig } from './model-server-options.js';
 import type { ModelServer } from './model-server.js';
 import { batchingParametersFor, normalizeModelConfigList } from './model-server-options.js';
@@ -109,7 +109,7 @@ export class LocalModelServer extends EventTarget implements ModelServer {
    * queue and runs batched with others. `options.entrypoint` labels the request in metrics (TF
    * Serving's `REST` / `GRPC`; default `local`).
    */
-  async predict(request: PredictRequest, options: { entrypoint?: string } = {}): Promise<PredictResponse> {
+  async predict(request: PredictRequest, options: PredictOptions = {}): Promise<PredictResponse> {
     const startedAt = performance.now();
     const modelName = typeof request === 'object' && request !== null && typeof request.model === 'string' ? request.model : '';
     try {

@@ -2,7 +2,7 @@ import type { VersionLabels } from '../core/version-labels.js';
 import type { MetricsSnapshot } from '../metrics/metrics-registry.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { SourceState } from '../sources/model-source.js';
-import type { GetModelMetadataResponse, GetModelStatusResponse, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
+import type { GetModelMetadataResponse, GetModelStatusResponse, PredictOptions, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
 import type { ModelServerOptions } from './model-server-options.js';
 
 /**
@@ -16,8 +16,11 @@ export interface ModelServer extends EventTarget {
   readonly mode: 'local' | 'worker';
   /** The TF.js backend predictions run on. */
   readonly backend: BackendName;
-  /** Runs one prediction on the version the request picks; the version stays loaded until it finishes. */
-  predict(request: PredictRequest): Promise<PredictResponse>;
+  /**
+   * Runs one prediction on the version the request picks; the version stays loaded until it finishes.
+   * `options.entrypoint` labels it in the `request_latency` metric (TF Serving's `REST`/`GRPC`; default `local`).
+   */
+  predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse>;
   /** TF Serving's GetModelStatus: every version seen (newest first), or one version. */
   getModelStatus(model: string, version?: number): Promise<GetModelStatusResponse>;
   /** TF Serving's GetModelMetadata (signature_def) of an AVAILABLE version. */

@@ -218,15 +218,13 @@ describe('predict encoding', () => {
     assert.equal(pre.headers.get('access-control-allow-methods'), 'POST, GET');
   });
 
-  test('Prometheus metrics page', async () => {
+  test('Prometheus metrics page: REST requests are counted with entrypoint="REST"', async () => {
     const r = await fetch(base + '/monitoring/prometheus/metrics');
-    if (typeof (server as { prometheusMetrics?: unknown }).prometheusMetrics !== 'function') {
-      assert.equal(r.status, 404);
-      return;
-    }
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
-    assert.match(await r.text(), /request_count/);
+    const text = await r.text();
+    assert.match(text, /:tensorflow:serving:request_count\{model_name="default",status="OK"\} \d+/);
+    assert.match(text, /:tensorflow:serving:request_latency_count\{model_name="default",API="predict",entrypoint="REST"\} \d+/);
   });
 });
 
