@@ -16,6 +16,7 @@ import { buildBrowserBundle, launchBrowser, startStaticServer } from '../test/br
 import { BUNDLE_DIR, ensureLibraryBundle } from '../test/browser/library-page.js';
 import type { PageBench } from './browser/bench-page.entry.js';
 import { BATCHING_PARAMETERS, HUMAN_MODELS_DIR, log } from './common.js';
+import { maxAbsDiff as outputsDiff } from './measure.js';
 import type { BenchModel, CellOptions, CellResult, ServingRow } from './common.js';
 
 export type BrowserBackend = 'wasm' | 'webgpu';
@@ -123,7 +124,7 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
               // (a) library, batching on.
               const startedA = await call(page, 'libStart', { backends: [backend], enableBatching: true, batchingParameters: o.batchingParameters ?? BATCHING_PARAMETERS }, spec);
               if (startedA.backend !== backend || startedA.mode !== 'worker') throw new Error(`library runs ${startedA.mode} on ${startedA.backend}`);
-              maxAbsDiff[`${backend}/${m.name}`] = diff(plainOut, await call(page, 'libOnce'));
+              maxAbsDiff[`${backend}/${m.name}`] = outputsDiff(plainOut, await call(page, 'libOnce'));
               for (const c of o.concurrencies) push(LIB_BATCHED, await call(page, 'libCell', cellOpts(c)));
               await call(page, 'libStop');
 
@@ -165,16 +166,3 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
   return { rows, notes, maxAbsDiff };
 }
 
-/** Largest absolute difference between two sets of outputs, matched by length (output order differs). */
-function diff(a: number[][], b: number[][]): number {
-  const byLen = (x: number[][]) => [...x].sort((p, q) => p.length - q.length);
-  const [sa, sb] = [byLen(a), byLen(b)];
-  if (sa.length !== sb.length) return Infinity;
-  let max = 0;
-  sa.forEach((row, i) => {
-    const other = sb[i]!;
-    if (other.length !== row.length) max = Infinity;
-    else row.forEach((v, j) => (max = Math.max(max, Math.abs(v - other[j]!))));
-  });
-  return max;
-}

@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+export { drive, percentile, median } from './measure.js';
+export type { CellOptions, CellResult } from './measure.js';
+import type { CellResult } from './measure.js';
+
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(BENCH_DIR, '..');
 
@@ -51,27 +55,6 @@ export async function layOutModels(models: readonly BenchModel[], from = HUMAN_M
   return root;
 }
 
-export interface CellOptions {
-  concurrency: number;
-  warmupMs: number;
-  durationMs: number;
-}
-
-/** One measured cell: closed-loop callers for a fixed duration after a warm-up. */
-export interface CellResult {
-  concurrency: number;
-  items: number;
-  elapsedMs: number;
-  itemsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  meanMs: number;
-  /** Batching on: batches run in the measured window and their mean rows before/after padding. */
-  batches?: number;
-  meanBatchSize?: number;
-  meanProcessedBatchSize?: number;
-}
-
 /** A row of the serving table. */
 export interface ServingRow {
   where: string;
@@ -102,49 +85,6 @@ export interface OverheadRow {
   ratio: number;
   /** p50 − plain p50, ms. */
   diffMs: number;
-}
-
-/** Runs `call` from `concurrency` closed-loop callers (Node side; the page has its own copy). */
-export async function drive(call: () => Promise<void>, o: CellOptions): Promise<CellResult> {
-  const phase = async (ms: number, record: number[] | undefined) => {
-    const t0 = performance.now();
-    const deadline = t0 + ms;
-    let last = t0;
-    const caller = async () => {
-      while (performance.now() < deadline) {
-        const start = performance.now();
-        await call();
-        const end = performance.now();
-        record?.push(end - start);
-        last = Math.max(last, end);
-      }
-    };
-    await Promise.all(Array.from({ length: o.concurrency }, caller));
-    return last - t0;
-  };
-  await phase(o.warmupMs, undefined);
-  const latencies: number[] = [];
-  const elapsedMs = await phase(o.durationMs, latencies);
-  latencies.sort((a, b) => a - b);
-  return {
-    concurrency: o.concurrency,
-    items: latencies.length,
-    elapsedMs,
-    itemsPerSec: (latencies.length / elapsedMs) * 1000,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
-  };
-}
-
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-export function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 0.5);
 }
 
 /** Fills in the ratios of each row against the plain TF.js row with the same where/backend/model/concurrency. */

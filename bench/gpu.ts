@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BATCHING_PARAMETERS, HUMAN_MODELS_DIR, MODELS, addRatios, drive, layOutModels, overheadRows, overheadTable, servingTable } from './common.js';
 import type { BenchModel, CellOptions, OverheadRow, ServingRow } from './common.js';
+import { maxAbsDiff as outputsDiff, randomInput } from './measure.js';
 
 export interface GpuBenchResult {
   status: 'ok' | 'skipped';
@@ -148,17 +149,6 @@ async function loadPlain(tf: Tf, dir: string) {
   });
 }
 
-function randomInput(shape: number[]): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = s / 0x80000000;
-  }
-  return data;
-}
-
 export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
   const args = parseArgs(argv);
   const notes: string[] = [];
@@ -221,7 +211,7 @@ export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
             const r = await server.predict({ model: m.name, inputs: { [m.inputKey]: { dtype: 'float32', shape: m.shape, data: input.slice() } } });
             return Object.values(r.outputs).map((o) => Array.from(o.data as Float32Array));
           };
-          if (batching) maxAbsDiff[m.name] = maxDiff(plainOut, await libOnce());
+          if (batching) maxAbsDiff[m.name] = outputsDiff(plainOut, await libOnce());
           const batchStats = async () => {
             const snap = (await server.metrics()) as unknown as Record<string, { samples?: { count?: number; sum?: number }[] }>;
             const h = (n: string) => (snap[n]?.samples ?? []).reduce<{ count: number; sum: number }>((a, s) => ({ count: a.count + (s.count ?? 0), sum: a.sum + (s.sum ?? 0) }), { count: 0, sum: 0 });
@@ -251,19 +241,6 @@ export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
   addRatios(rows, PLAIN_NODE);
   const overhead = overheadRows(rows, PLAIN_NODE, [LIB_NODE_UNBATCHED]);
   return { status: 'ok', backend: args.backend, backendLabel: label, ...(adapter ? { adapter } : {}), rows, overhead, maxAbsDiff, notes };
-}
-
-function maxDiff(a: number[][], b: number[][]): number {
-  const byLen = (x: number[][]) => [...x].sort((p, q) => p.length - q.length);
-  const [sa, sb] = [byLen(a), byLen(b)];
-  if (sa.length !== sb.length) return Infinity;
-  let max = 0;
-  sa.forEach((row, i) => {
-    const other = sb[i]!;
-    if (other.length !== row.length) max = Infinity;
-    else row.forEach((v, j) => (max = Math.max(max, Math.abs(v - other[j]!))));
-  });
-  return max;
 }
 
 export function printGpuResult(r: GpuBenchResult): void {

@@ -8,26 +8,14 @@
  */
 // TF.js is imported only by the baseline (plainLoad), so a page that runs the library with `worker: false`
 // holds one copy of TF.js, the library's (two copies in one realm would share TF.js's global engine).
+import { drive, randomInput } from '../measure.js';
+import type { CellOptions, CellResult } from '../measure.js';
+
+export type { CellOptions, CellResult };
+
 type Tf = typeof import('@tensorflow/tfjs');
 let tf: Tf;
 type GraphModel = import('@tensorflow/tfjs').GraphModel;
-
-export interface CellOptions {
-  /** Closed-loop callers: each sends its next item as soon as its previous one came back. */
-  concurrency: number;
-  warmupMs: number;
-  durationMs: number;
-}
-
-export interface CellResult {
-  concurrency: number;
-  items: number;
-  elapsedMs: number;
-  itemsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  meanMs: number;
-}
 
 export interface ModelSpec {
   /** Model name in the repository (`/repo/<name>/manifest.json`, `/repo/<name>/1/model.json`). */
@@ -57,57 +45,6 @@ let server: LibServer | undefined;
 let plainModel: GraphModel | undefined;
 let input: Float32Array = new Float32Array(0);
 let spec: ModelSpec | undefined;
-
-function randomInput(shape: number[]): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  // Deterministic pseudo-random values in [0, 1) so every run feeds the same input.
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = s / 0x80000000;
-  }
-  return data;
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-/** Runs `call` from `concurrency` closed-loop callers: a warm-up phase, then a measured one. */
-async function drive(call: () => Promise<void>, o: CellOptions): Promise<CellResult> {
-  const phase = async (ms: number, record: number[] | undefined) => {
-    const t0 = performance.now();
-    const deadline = t0 + ms;
-    let last = t0;
-    const caller = async () => {
-      while (performance.now() < deadline) {
-        const start = performance.now();
-        await call();
-        const end = performance.now();
-        record?.push(end - start);
-        last = Math.max(last, end);
-      }
-    };
-    await Promise.all(Array.from({ length: o.concurrency }, caller));
-    return last - t0;
-  };
-  await phase(o.warmupMs, undefined);
-  const latencies: number[] = [];
-  const elapsedMs = await phase(o.durationMs, latencies);
-  latencies.sort((a, b) => a - b);
-  return {
-    concurrency: o.concurrency,
-    items: latencies.length,
-    elapsedMs,
-    itemsPerSec: (latencies.length / elapsedMs) * 1000,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
-  };
-}
 
 async function useBackend(backend: string): Promise<void> {
   if (tf.getBackend() === backend) return;
