@@ -13,7 +13,7 @@ import type { BackendName } from '../src/runtime/backends.js';
 export type ServerMethod = Exclude<keyof ModelServer, 'mode' | 'backend' | keyof EventTarget | 'close'>;
 
 /** Options that can cross to the worker: everything but functions and objects with behaviour. */
-export type WorkerStartOptions = Omit<ModelServerOptions, 'store' | 'fetch' | 'worker' | 'workerUrl' | 'listeners'>;
+export type WorkerStartOptions = Omit<ModelServerOptions, 'store' | 'fetch' | 'worker' | 'workerUrl' | 'listeners' | 'transferInputs'>;
 
 // Client → worker
 

@@ -53,7 +53,7 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
     this.startOptions = options;
   }
 
-  static async start(options: ModelServerOptions & { transferInputs?: boolean }): Promise<WorkerModelServer> {
+  static async start(options: ModelServerOptions): Promise<WorkerModelServer> {
     if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', 'ModelServer.start needs an options object with a modelConfigList');
     if (options.store || options.fetch) {
       throw new ServingError('INVALID_ARGUMENT', 'store and fetch cannot cross to a worker: leave them out (the worker uses IndexedDB and its own fetch), or pass worker: false');

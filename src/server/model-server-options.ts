@@ -88,6 +88,11 @@ export interface ModelServerOptions {
    * versions' `statechange`/`available` events are seen too (after `start` resolves, use addEventListener).
    */
   listeners?: ServerEventListeners;
+  /**
+   * Worker mode: transfer the input typed arrays' buffers to the worker (no copy; they are detached
+   * after the call). `false` copies them instead. Default true.
+   */
+  transferInputs?: boolean;
   /** URL of the worker script (default: `tfjs-serving.worker.js` beside the module). */
   workerUrl?: string | URL;
 }
