@@ -57,7 +57,9 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
     const weightData: ArrayBuffer[] = [];
     for (const path of groups.flatMap((g) => g.paths)) {
       const bytes = await this.store.readFile(this.model, this.version, path.replace(/^\.\//, ''));
-      weightData.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+      // The store hands out fresh bytes; take their buffer as it is when the view covers it (no copy).
+      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+      weightData.push(whole ? (bytes.buffer as ArrayBuffer) : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer));
     }
     const expected = expectedWeightBytes(weightSpecs);
     const got = weightData.reduce((s, b) => s + b.byteLength, 0);

@@ -26,7 +26,7 @@ export class MemoryModelStore implements ModelStore {
   async readFile(model: string, version: number, path: string): Promise<Uint8Array> {
     const bytes = this.versions.get(key(model, version))?.files.get(path);
     if (!bytes) throw new ServingError('NOT_FOUND', `file ${path} of ${model} version ${version} is not in the store`);
-    return bytes;
+    return bytes.slice(); // callers own what they read, as with the other stores
   }
 
   async beginVersion(model: string, version: number): Promise<VersionWriter> {

@@ -40,7 +40,7 @@ export interface ModelStore {
   listVersions(model: string): Promise<number[]>;
   /** The commit record of a version, or undefined when it is not committed. */
   getVersion(model: string, version: number): Promise<StoredVersion | undefined>;
-  /** Bytes of one file of a committed version. Throws NOT_FOUND when absent. */
+  /** Bytes of one file of a committed version, the caller's to keep (a fresh array). Throws NOT_FOUND when absent. */
   readFile(model: string, version: number, path: string): Promise<Uint8Array>;
   /** Starts writing `version`; nothing becomes visible before `commit`. */
   beginVersion(model: string, version: number): Promise<VersionWriter>;

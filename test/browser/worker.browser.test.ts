@@ -133,12 +133,14 @@ describe('the bundle in a page, the Manager in a Web Worker', { skip: skip ?? fa
     }
   });
 
-  test('falls back to wasm when WebGPU is unavailable', async () => {
+  test('falls back to wasm when WebGPU is unavailable (inputs copied with transferInputs: false)', async () => {
     const app = await openLibraryPage(repoDir);
     try {
       assert.equal(await app.page.evaluate(async () => !!(await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter())), false);
-      assert.deepEqual(await startServer(app.page, { backends: ['webgpu', 'wasm', 'cpu'] }), { mode: 'worker', backend: 'wasm' });
-      assert.equal((await predict(app.page, 2)).y, denseExpected(1, 0, 2));
+      assert.deepEqual(await startServer(app.page, { backends: ['webgpu', 'wasm', 'cpu'], transferInputs: false }), { mode: 'worker', backend: 'wasm' });
+      const r = await predict(app.page, 2);
+      assert.equal(r.y, denseExpected(1, 0, 2));
+      assert.equal(r.inputDetached, false, 'transferInputs: false copies the inputs');
     } finally {
       await app.close();
     }
