@@ -111,7 +111,9 @@ export class LocalModelServer extends EventTarget implements ModelServer {
    */
   async predict(request: PredictRequest, options: PredictOptions = {}): Promise<PredictResponse> {
     const startedAt = performance.now();
-    const modelName = typeof request === 'object' && request !== null && typeof request.model === 'string' ? request.model : '';
+    // Label only configured models: names from bad requests must not grow the metrics without bound.
+    const asked = typeof request === 'object' && request !== null ? request.model : undefined;
+    const modelName = typeof asked === 'string' && this.models.has(asked) ? asked : '(unknown)';
     try {
       const response = await this.predictNow(request);
       this.servingMetrics.recordRequest(modelName, 'OK', microsSince(startedAt), options.entrypoint ?? 'local');
