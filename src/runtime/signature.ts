@@ -36,6 +36,8 @@ interface TensorInfoJson {
   name?: string;
   dtype?: string;
   tensorShape?: { dim?: Array<{ size?: string | number }>; unknownRank?: boolean };
+  /** A resource the model captures itself (a hash table from its initializer): not a request input. */
+  resourceId?: number;
 }
 
 /** A graph input or output as TF.js reports it (`GraphModel.inputs`). */
@@ -63,7 +65,8 @@ export function readSignatures(
   const single = (artifacts.signature ?? artifacts.userDefinedMetadata?.signature) as SignatureJson | undefined;
   if (!out.has(DEFAULT_SERVING_SIGNATURE_DEF_KEY)) {
     if (single && single.inputs && single.outputs) {
-      out.set(DEFAULT_SERVING_SIGNATURE_DEF_KEY, parseSignature(DEFAULT_SERVING_SIGNATURE_DEF_KEY, single));
+      const parsed = parseSignature(DEFAULT_SERVING_SIGNATURE_DEF_KEY, single);
+      out.set(DEFAULT_SERVING_SIGNATURE_DEF_KEY, withStructuredOutputKeys(parsed, artifacts.userDefinedMetadata?.structuredOutputKeys));
     } else if (out.size === 0) {
       out.set(DEFAULT_SERVING_SIGNATURE_DEF_KEY, {
         name: DEFAULT_SERVING_SIGNATURE_DEF_KEY,
@@ -74,6 +77,30 @@ export function readSignatures(
     }
   }
   return out;
+}
+
+/**
+ * The official converter's structured outputs: the signature lists outputs by tensor name and
+ * `structuredOutputKeys` holds the real keys, sorted — which TF gave to `Identity`, `Identity_1`, … in
+ * that order. Matched by tensor name (naturally sorted), not by the JSON order that TF.js 4.22's
+ * `predict` zips them onto (which swaps values when the JSON order differs).
+ */
+function withStructuredOutputKeys(sig: SignatureSpec, keys: unknown): SignatureSpec {
+  if (!Array.isArray(keys) || keys.length !== sig.outputs.length || !keys.every((k) => typeof k === 'string')) return sig;
+  if (!sig.outputs.every((o) => o.key === o.name)) return sig; // the signature already has real keys
+  const sorted = [...sig.outputs].sort((a, b) => naturalCompare(a.name, b.name));
+  return { ...sig, outputs: sorted.map((o, i) => ({ ...o, key: keys[i] as string })) };
+}
+
+/** `Identity:0` < `Identity_1:0` < `Identity_2:0` < `Identity_10:0`. */
+function naturalCompare(a: string, b: string): number {
+  const parts = (s: string) => {
+    const m = /^(.*?)(?:_(\d+))?(?::(\d+))?$/.exec(s)!;
+    return [m[1]!, m[2] === undefined ? -1 : Number(m[2]), m[3] === undefined ? 0 : Number(m[3])] as const;
+  };
+  const [pa, pb] = [parts(a), parts(b)];
+  if (pa[0] !== pb[0]) return pa[0] < pb[0] ? -1 : 1;
+  return pa[1] - pb[1] || pa[2] - pb[2];
 }
 
 function fromGraph(t: GraphTensorInfo): TensorSpec {
@@ -89,7 +116,9 @@ function fromGraph(t: GraphTensorInfo): TensorSpec {
 
 function parseSignature(name: string, sig: SignatureJson): SignatureSpec {
   const parse = (infos: Record<string, TensorInfoJson> | undefined): TensorSpec[] =>
-    Object.entries(infos ?? {}).map(([key, info]) => {
+    Object.entries(infos ?? {})
+      .filter(([, info]) => info?.resourceId === undefined && info?.dtype !== 'DT_RESOURCE')
+      .map(([key, info]) => {
       if (!info || typeof info.name !== 'string') {
         throw new ServingError('INVALID_ARGUMENT', `signature ${name}: tensor ${key} has no graph tensor name`);
       }

@@ -61,7 +61,8 @@ export class TfjsServable {
   async run(signature: SignatureSpec, inputs: readonly ValidatedInput[]): Promise<Record<string, TensorOutput>> {
     if (this.disposed) throw new ServingError('UNAVAILABLE', 'the model version was unloaded');
     const feed: tf.NamedTensorMap = {};
-    for (const i of inputs) feed[i.spec.name] = tf.tensor(i.values as tf.TensorLike, i.shape, i.dtype);
+    const created: tf.Tensor[] = [];
+    for (const i of inputs) created.push((feed[i.spec.name] = tf.tensor(i.values as tf.TensorLike, i.shape, i.dtype)));
     const outputNames = signature.outputs.map((o) => o.name);
     let outputs: tf.Tensor[] = [];
     try {
@@ -79,7 +80,8 @@ export class TfjsServable {
     } catch (e) {
       throw ServingError.from(e, 'INTERNAL', `running signature ${signature.name}: `);
     } finally {
-      tf.dispose(Object.values(feed));
+      // Only what this call made: TF.js adds the model's own captured resources (hash tables) to `feed`.
+      tf.dispose(created);
       // The same tensor can be returned for two outputs, and an output can be a fed input.
       tf.dispose([...new Set(outputs)].filter((t) => !Object.values(feed).includes(t)));
     }

@@ -196,3 +196,36 @@ test('a real model with dynamic ops (human/handtrack) runs through executeAsync 
     await h.close();
   }
 });
+
+test('TF.js test models: a hash table built by the model initializer, and structured output keys mapped right', async () => {
+  const h = await harness();
+  try {
+    const { MATMUL_MODEL_DIR } = await import('../helpers/models.js');
+    const fixtures = join(MATMUL_MODEL_DIR, '..');
+    await publishGraphModel(join(fixtures, 'hash_table_v2'), join(h.repoDir, 'table'));
+    await publishGraphModel(join(fixtures, 'structured_outputs'), join(h.repoDir, 'structured'));
+    const server = await h.start({ models: ['table', 'structured'] });
+    const baseline = tf.memory().numTensors;
+
+    // The resource input (the table) is the model's own: requests give only the keys.
+    const meta = (await server.getModelMetadata('table')).metadata.signature_def.signature_def as Record<string, { inputs: object }>;
+    assert.deepEqual(Object.keys(meta.serving_default!.inputs), ['input']);
+    for (let i = 0; i < 3; i++) {
+      const r = await server.predict({ model: 'table', inputs: { input: ['a', 'b', 'c'] } });
+      assert.equal(r.outputs.output_0!.dtype, 'int32');
+      assert.deepEqual([...(r.outputs.output_0!.data as Int32Array)], [0, 1, -1]);
+    }
+
+    // TF.js 4.22's predict() zips these keys onto the JSON order and swaps a and b; we map by tensor name.
+    const s = await server.predict({ model: 'structured', inputs: { 'input1:0': [[1]], 'input2:0': [[1]], 'input3:0': [[1]] } });
+    const value = (k: string) => (s.outputs[k]!.data as Float32Array)[0]!;
+    assert.deepEqual(Object.keys(s.outputs).sort(), ['a', 'b', 'c']);
+    assert.ok(Math.abs(value('a') - (0.23656249 - 0.57352048)) < 1e-6, `a = ${value('a')}`);
+    assert.ok(Math.abs(value('b') - 0.29097784) < 1e-6, `b = ${value('b')}`);
+    assert.ok(Math.abs(value('c') - value('a') * value('b')) < 1e-6, `c = ${value('c')}`);
+    assert.equal(tf.memory().numTensors, baseline, 'no tensor leaked, and the table itself was not disposed');
+    assert.deepEqual([...((await server.predict({ model: 'table', inputs: { input: ['b'] } })).outputs.output_0!.data as Int32Array)], [1]);
+  } finally {
+    await h.close();
+  }
+});
