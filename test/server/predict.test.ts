@@ -229,3 +229,25 @@ test('TF.js test models: a hash table built by the model initializer, and struct
     await h.close();
   }
 });
+
+test('older converters: a model with no signature is served by its graph inputs; a signature in userDefinedMetadata is read', async () => {
+  const h = await harness();
+  try {
+    const { MATMUL_MODEL_DIR } = await import('../helpers/models.js');
+    await publishGraphModel(join(MATMUL_MODEL_DIR, '..', 'no_signature'), join(h.repoDir, 'dense10'));
+    await publishGraphModel(MATMUL_MODEL_DIR, join(h.repoDir, 'matmul'));
+    const server = await h.start({ models: ['dense10', 'matmul'] });
+    const meta = (await server.getModelMetadata('dense10')).metadata.signature_def.signature_def as Record<string, { inputs: Record<string, { name: string }> }>;
+    assert.deepEqual(Object.keys(meta.serving_default!.inputs), ['dense_dense2_input']);
+    const ones = await server.predict({ model: 'dense10', inputs: { dense_dense2_input: [Array(10).fill(1)] } });
+    const range = await server.predict({ model: 'dense10', inputs: { dense_dense2_input: [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]] } });
+    const only = (r: typeof ones) => (Object.values(r.outputs)[0]!.data as Float32Array)[0]!;
+    assert.ok(Math.abs(only(ones) - 0.99542627) < 1e-5, String(only(ones)));
+    assert.ok(Math.abs(only(range) - -2.3041925) < 1e-5, String(only(range)));
+    const m = await server.predict({ model: 'matmul', inputs: { 'Placeholder:0': [[1, 1], [1, 1]] } });
+    const expected = [0.7567615509033203, -0.18349379301071167, 0.7567615509033203, -0.18349379301071167];
+    [...(m.outputs['MatMul:0']!.data as Float32Array)].forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6));
+  } finally {
+    await h.close();
+  }
+});
