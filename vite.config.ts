@@ -35,6 +35,8 @@ export default defineConfig({
         'tfjs-serving': 'src/browser.ts',
         'tfjs-serving.worker': 'worker/tfjs-serving.worker.ts',
         'tfjs-serving.sw': 'worker/tfjs-serving.sw.ts',
+        // For apps that write their own Service Worker: `registerModelServerRoute` to import in it.
+        'tfjs-serving.sw-route': 'src/rest/service-worker-route.ts',
       },
       formats: ['es'],
       fileName: (_format, name) => `${name}.js`,

@@ -152,9 +152,10 @@ $('burst').addEventListener('click', async () => {
   $('load-meta').textContent = `${ok}/32 answered in ${ms.toFixed(1)} ms (${((32 / ms) * 1000).toFixed(0)} predictions/s, batched in the worker)`;
 });
 
-// TF Serving's REST API on the device: the bundle's Service Worker hands /v1/... to this page's server.
+// The demo's Service Worker (workbox-window registers it): TF Serving's REST API on the device, handed
+// to this page's server, and an app-shell cache so the demo opens offline on the next visit.
 answerServiceWorkerRequests(server);
-await registerRestServiceWorker('/lib/tfjs-serving.sw.js');
+await registerRestServiceWorker('/sw.js');
 $('rest').addEventListener('click', async () => {
   const res = await fetch('/v1/models/emotion:predict', {
     method: 'POST',

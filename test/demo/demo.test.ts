@@ -20,7 +20,7 @@ function freePort(): Promise<number> {
   });
 }
 
-test('npm start: the demo page serves real models through the worker and swaps a published version live', { skip: skip ?? false, timeout: 120_000 }, async () => {
+test('npm start: the demo page serves real models through the worker, swaps a published version live, and opens offline', { skip: skip ?? false, timeout: 120_000 }, async () => {
   await ensureLibraryBundle();
   const [port, restPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'demo', 'serve.ts')], {
@@ -59,6 +59,19 @@ test('npm start: the demo page serves real models through the worker and swaps a
     await page.click('#rest');
     await page.waitForFunction(() => /^HTTP 200/.test(document.querySelector('#rest-out')?.textContent ?? ''));
     assert.match((await page.textContent('#rest-out')) ?? '', /"predictions"/);
+
+    // An offline PWA: one more visit online lets the Service Worker cache the whole app (page, bundle,
+    // worker, WASM); then, with the network off, the demo opens and serves from IndexedDB.
+    await page.reload();
+    await page.waitForFunction(() => (window as unknown as { demo?: { ready: boolean } }).demo?.ready === true, null, { timeout: 60_000 });
+    await browser.context.setOffline(true);
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForFunction(() => (window as unknown as { demo?: { ready: boolean } }).demo?.ready === true, null, { timeout: 60_000 });
+    assert.equal(await page.textContent('#net'), 'offline: serving from IndexedDB');
+    assert.match((await page.textContent('#emotion-meta')) ?? '', /served by version 2 in [\d.]+ ms/);
+    await page.click('#rest');
+    await page.waitForFunction(() => /^HTTP 200/.test(document.querySelector('#rest-out')?.textContent ?? ''));
+    await browser.context.setOffline(false);
 
     const rest = await fetch(`http://127.0.0.1:${restPort}/v1/models/facemesh`);
     assert.equal(rest.status, 200);
