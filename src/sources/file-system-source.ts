@@ -96,8 +96,9 @@ export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourc
     return [...this.dirs.keys()].sort((a, b) => a - b);
   }
 
-  protected override async beginRound(published: readonly number[]): Promise<void> {
+  protected override async beginRound(published: readonly number[]): Promise<undefined> {
     this.onDisk = [...published];
+    return undefined;
   }
 
   protected override async importVersion(version: number): Promise<void> {

@@ -4,6 +4,7 @@ import type { ManifestVersion, ModelManifest } from './manifest.js';
 import { MANIFEST_FILE, parseManifest } from './manifest.js';
 import type { StoreImportingSourceOptions } from './store-importing-source.js';
 import { StoreImportingSource } from './store-importing-source.js';
+import type { VersionFile } from '../storage/model-store.js';
 import type { StoreCoordinator } from './tab-coordinator.js';
 
 export interface HttpSourceOptions<T> extends StoreImportingSourceOptions<T> {
@@ -68,8 +69,27 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
   }
 
   /** Other tabs may have committed versions since the last round. */
-  protected override async beginRound(): Promise<void> {
+  /**
+   * Refreshes what the store holds (other tabs may have committed), and checks that each stored
+   * version the manifest lists has the files the manifest lists: versions are immutable, so a version
+   * republished with other bytes (or a basePath now pointing at another repository) is reported as
+   * FAILED_PRECONDITION, and the stored copy keeps serving.
+   */
+  protected override async beginRound(): Promise<ServingError | undefined> {
     this.stored = await this.options.store.listVersions(this.name);
+    for (const entry of this.manifest?.versions ?? []) {
+      if (!this.stored.includes(entry.version)) continue;
+      const record = await this.options.store.getVersion(this.name, entry.version);
+      const differs = record && describeDifference(record.files, entry.files);
+      if (differs) {
+        return new ServingError(
+          'FAILED_PRECONDITION',
+          `version ${entry.version} of ${this.name} in ${this.manifestUrl} differs from the stored version ${entry.version} (${differs}); ` +
+            'versions are immutable: publish the change as a new version. The stored copy keeps serving.',
+        );
+      }
+    }
+    return undefined;
   }
 
   /** Another tab committed a version: aspire from the store what the policy wants, no download. */
@@ -202,4 +222,16 @@ function resolveBase(basePath: string): string {
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url.href;
+}
+
+/** How two file lists of one version differ, or undefined when they are the same. */
+function describeDifference(stored: readonly VersionFile[], published: readonly VersionFile[]): string | undefined {
+  const byPath = new Map(stored.map((f) => [f.path, f]));
+  for (const f of published) {
+    const mine = byPath.get(f.path);
+    if (!mine) return `${f.path} is new`;
+    if (mine.sha256 !== f.sha256) return `${f.path}: sha256 ${mine.sha256.slice(0, 12)}… stored, ${f.sha256.slice(0, 12)}… published`;
+  }
+  if (stored.length !== published.length) return 'its file list changed';
+  return undefined;
 }

@@ -96,8 +96,13 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
   /** Runs when the source stops, after its timer is cleared and before it waits for the poll in progress. */
   protected onStop(): void {}
 
-  /** Runs at the start of a round that imports from `published` (a listing, or the last one). */
-  protected async beginRound(_published: readonly number[]): Promise<void> {}
+  /**
+   * Runs at the start of a round that imports from `published` (a listing, or the last one). An error
+   * it returns is reported for the round (the round goes on).
+   */
+  protected async beginRound(_published: readonly number[]): Promise<ServingError | undefined> {
+    return undefined;
+  }
 
   /** The delay before the next poll after `failures` consecutive failed rounds. */
   protected delayAfter(_failures: number): number {
@@ -211,7 +216,8 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
       if (this.config.useLastListingOnError) published = this.publishedVersions();
     }
     if (published && !this.stopped) {
-      await this.beginRound(published);
+      const warning = await this.beginRound(published);
+      error ??= warning;
       const wanted = selectVersions(this.options.versionPolicy, published);
       this.pending = new Set(wanted);
       for (const v of wanted) {

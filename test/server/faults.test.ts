@@ -177,3 +177,30 @@ test('back-off: failed polls wait exponentially longer, then return to the inter
     await h.close();
   }
 });
+
+test('a version republished with other bytes is reported (FAILED_PRECONDITION), and the stored copy keeps serving', async () => {
+  const h = await harness();
+  try {
+    await h.publishDense('m', 1);
+    const server = await h.start({});
+    // Rewrite version 1 in place, manifest included: the mistake versions' immutability forbids.
+    const { createHash } = await import('node:crypto');
+    const shard = join(h.repoDir, 'm', '1', 'group1-shard1of1.bin');
+    const bytes = new Uint8Array(new Float32Array([5, 0]).buffer);
+    await writeFile(shard, bytes);
+    const manifestPath = join(h.repoDir, 'm', 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    const file = manifest.versions[0].files.find((f: { path: string }) => f.path === 'group1-shard1of1.bin');
+    file.sha256 = createHash('sha256').update(bytes).digest('hex');
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    await server.pollNow();
+    const source = await server.sourceState('m');
+    assert.equal(source.lastError?.code, 'FAILED_PRECONDITION');
+    assert.match(source.lastError!.message, /version 1 of m in .* differs from the stored version 1 \(group1-shard1of1\.bin: sha256 .* stored, .* published\); versions are immutable/);
+    const r = await predictDense(server, 2);
+    assert.equal(r.model.version, 1);
+    assert.equal(r.outputs['Identity:0']!.data[0], 2, 'still the stored bytes (y = 1·x)');
+  } finally {
+    await h.close();
+  }
+});
