@@ -21,7 +21,7 @@ export class FileSystemModelStore implements ModelStore {
   /**
    * @param root the cache directory (created on first write)
    * @param stagingTtlMs staged downloads older than this are garbage; younger ones may belong to
-   *   another process sharing the directory. Default 1 hour.
+   *   another process sharing the directory; 0 collects every staged download. Default 1 hour.
    */
   constructor(
     readonly root: string,
@@ -107,7 +107,7 @@ export class FileSystemModelStore implements ModelStore {
       const staging = join(this.root, m, STAGING);
       for (const entry of await readdir(staging).catch(() => [] as string[])) {
         const s = await stat(join(staging, entry)).catch(() => undefined);
-        if (s && s.mtimeMs < cutoff) await rm(join(staging, entry), { recursive: true, force: true });
+        if (s && (this.stagingTtlMs <= 0 || s.mtimeMs < cutoff)) await rm(join(staging, entry), { recursive: true, force: true });
       }
       await rm(join(this.root, m, TRASH), { recursive: true, force: true });
     }
