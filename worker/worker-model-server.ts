@@ -13,6 +13,9 @@ import { transferablesOf } from './transfer.js';
 
 /** File name of the worker script, next to this module in dist/ and in the browser bundle. */
 const WORKER_FILE = './tfjs-serving.worker.js';
+/** A worker that dies more often than this within the window is not restarted again. */
+const MAX_RESTARTS_PER_WINDOW = 5;
+const RESTART_WINDOW_MS = 60_000;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -42,6 +45,12 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
   private startOptions: WorkerStartOptions;
   private closed = false;
   private restarts = 0;
+  /** True once a worker answered `start`: before that a death is a failed start, not a crash. */
+  private started = false;
+  /** When workers died lately (ms), to stop restarting one that keeps dying. */
+  private deaths: number[] = [];
+  /** Set when workers keep dying: every call fails with this, no more restarts. */
+  private broken: string | undefined;
   private backendName: BackendName = 'cpu';
 
   private constructor(
@@ -164,6 +173,7 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
     if (from !== this.worker) return; // a dead worker's last words
     switch (msg.kind) {
       case 'ready':
+        this.started = true;
         this.backendName = msg.backend;
         this.settle(msg.id, (p) => p.resolve(undefined));
         return;
@@ -191,8 +201,22 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
   }
 
   private onWorkerDeath(worker: Worker, reason: string): void {
-    if (worker !== this.worker || this.closed) return;
+    // One death can be told twice (the worker's own `fatal`, then its `error` event): count it once.
+    if (worker !== this.worker || this.closed || this.broken) return;
     worker.terminate();
+    if (!this.started) {
+      // The first worker never came up (a wrong workerUrl, a script that fails to load): no restarts.
+      this.closed = true;
+      this.failPending(`the tfjs-serving worker could not start from ${this.workerUrl.href}: ${reason}`);
+      return;
+    }
+    const now = Date.now();
+    this.deaths = [...this.deaths.filter((t) => now - t < RESTART_WINDOW_MS), now];
+    if (this.deaths.length > MAX_RESTARTS_PER_WINDOW) {
+      this.broken = `the tfjs-serving worker died ${this.deaths.length} times within ${RESTART_WINDOW_MS / 1000} s and is not restarted again; last: ${reason}`;
+      this.failPending(this.broken);
+      return;
+    }
     this.failPending(`${reason}; the request was lost and a new worker is starting`);
     this.restarts++;
     this.dispatchEvent(new WorkerRestartEvent(reason));
@@ -214,6 +238,7 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
   }
 
   private async call(method: ServerMethod, args: unknown[], transfer: Transferable[] = []): Promise<unknown> {
+    if (this.broken) throw new ServingError('UNAVAILABLE', this.broken);
     if (this.closed) throw new ServingError('FAILED_PRECONDITION', 'the server is closed');
     await this.ready;
     return this.request({ kind: 'call', id: this.nextId++, method, args }, transfer);

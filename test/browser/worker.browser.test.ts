@@ -121,6 +121,27 @@ describe('the bundle in a page, the Manager in a Web Worker', { skip: skip ?? fa
     }
   });
 
+  test('a worker that cannot start fails start() with UNAVAILABLE naming its URL (no restart loop)', async () => {
+    const app = await openLibraryPage(repoDir);
+    try {
+      const err = await app.page.evaluate(async () => {
+        const w = window as unknown as Win;
+        try {
+          await w.lib.ModelServer.start({ modelConfigList: [{ name: 'm', basePath: '/repo/m' }], workerUrl: '/lib/no-such-worker.js' });
+          return null;
+        } catch (e) {
+          return { code: (e as { code: string }).code, message: (e as Error).message };
+        }
+      });
+      assert.equal(err?.code, 'UNAVAILABLE');
+      assert.match(err!.message, /the tfjs-serving worker could not start from http:\/\/127\.0\.0\.1:\d+\/lib\/no-such-worker\.js/);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(app.server.requests.filter((r) => r.includes('no-such-worker')).length, 1, 'tried once, not in a loop');
+    } finally {
+      await app.close();
+    }
+  });
+
   test('predict on WebGPU (SwiftShader) through the worker', async () => {
     const app = await openLibraryPage(repoDir, { webgpu: true });
     try {
@@ -203,6 +224,34 @@ describe('the bundle in a page, the Manager in a Web Worker', { skip: skip ?? fa
       const after = await predict(app.page, 2);
       assert.equal(after.y, denseExpected(after.version, 0, 2));
       assert.equal(await app.page.evaluate(() => ((window as unknown as Win).server as unknown as { workerRestarts: number }).workerRestarts), 1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a worker that keeps dying is not restarted forever: calls then fail with UNAVAILABLE saying why', async () => {
+    const app = await openLibraryPage(repoDir);
+    try {
+      await startServer(app.page, { backends: ['wasm'] });
+      for (let i = 1; i <= 6; i++) {
+        await app.page.evaluate(() => ((window as unknown as Win).server as unknown as { crashWorkerForTesting(): void }).crashWorkerForTesting());
+        if (i <= 5) await app.page.waitForFunction((n) => (window as unknown as Win).events.filter((e) => e.startsWith('restart:')).length >= n, i);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const err = await app.page.evaluate(async () => {
+        try {
+          await (window as unknown as Win).server.predict({ model: 'm', inputs: { 'dense_dense1_input:0': [[1]] } });
+          return null;
+        } catch (e) {
+          return { code: (e as { code: string }).code, message: (e as Error).message };
+        }
+      });
+      assert.equal(err?.code, 'UNAVAILABLE');
+      assert.match(err!.message, /died 6 times within 60 s and is not restarted again; last: .*crash requested by the client/);
+      const restarts = await app.page.evaluate(() => (window as unknown as Win).events.filter((e) => e.startsWith('restart:')).length);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await app.page.evaluate(() => (window as unknown as Win).events.filter((e) => e.startsWith('restart:')).length), restarts, 'no more restarts');
     } finally {
       await app.close();
     }
