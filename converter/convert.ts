@@ -18,6 +18,7 @@ import { checkOpsSupported } from './graph/op-support.js';
 import { flattenFunction, makeOpRegistry, type OpRegistry } from './graph/op-defs.js';
 import { optimizeGraph } from './graph/optimize.js';
 import { pruneToOutputs, referencedFunctions, stripControlInputs, stripDevicesAndDebugOps } from './graph/prune.js';
+import { extractTables, initRoots, renameClashingConsts, TABLE_OPS } from './graph/tables.js';
 import type { MetaGraphDef, NodeDef, SignatureDef, TensorInfo } from './proto/messages.js';
 import { readSavedModel, selectMetaGraph, type SavedModelDir } from './savedmodel/read.js';
 import { dtypeFromName, dtypeName, shapeFromProto } from './tensor.js';
@@ -54,7 +55,8 @@ export interface ConvertOptions {
 export interface SignatureSummary {
   name: string;
   methodName?: string;
-  inputs: Record<string, { name: string; dtype: string; shape?: number[] }>;
+  /** A `resourceId` input (a table) is fed by the model's own initializer, not by requests. */
+  inputs: Record<string, { name: string; dtype: string; shape?: number[]; resourceId?: number }>;
   outputs: Record<string, { name: string; dtype: string; shape?: number[] }>;
   parseSpec?: ParseSpec;
 }
@@ -125,6 +127,8 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
   progress('inline', 0.1, `inlining function calls (${top.length} nodes, ${p.functions.size} functions)`);
   const inlined = inlineCalls(top, p.functions);
   let nodes = inlined.nodes;
+  // Tables: their fills hang off the init op by control edges, so keep a copy with them.
+  const withControl = nodes.some((n) => TABLE_OPS.has(n.op)) ? cloneNodes(nodes) : undefined;
   stripControlInputs(nodes);
   const byName = nodeMap(nodes);
   const refOf = (sig: string, info: TensorInfo, kind: string, key: string) => {
@@ -207,10 +211,12 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
     kept.set(fname, { ...f, nodes: fnodes, ret });
     for (const g of referencedFunctions(fnodes, p.functions, false)) if (!pending.includes(g)) pending.push(g);
   }
+  const tableInfo = withControl ? extractTables(nodes, withControl, initRoots(p.meta), where) : undefined;
+  const tableIds = new Map((tableInfo?.tables ?? []).map((t) => [t.placeholder, t.resourceId]));
   const graph: Graph = { nodes, functions: kept };
 
   // Placeholders reachable from each signature's outputs must be its own inputs.
-  const phNames = new Set(nodes.filter((n) => n.op === 'Placeholder').map((n) => n.name));
+  const phNames = new Set(nodes.filter((n) => n.op === 'Placeholder' && !tableIds.has(n.name)).map((n) => n.name));
   const summaries: SignatureSummary[] = [];
   for (const s of sigNames) {
     const sig: SignatureDef = p.meta.signatureDef[s]!;
@@ -232,6 +238,10 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
       if (!reach.has(v.placeholder)) continue; // e.g. a parsed feature this signature does not use
       summary.inputs[key] = { name: `${v.placeholder}:0`, dtype: dtypeName(v.dtype), ...(v.shape ? { shape: v.shape } : {}) };
     }
+    // Tables: resource inputs the model feeds itself from its initializer (keyed by tensor name, as TF.js's converter does).
+    for (const [ph, resourceId] of tableIds) {
+      if (reach.has(ph)) summary.inputs[`${ph}:0`] = { name: `${ph}:0`, dtype: 'DT_RESOURCE', shape: [], resourceId };
+    }
     if (cut.parseSpec) {
       summary.parseSpec = { ...cut.parseSpec, features: cut.parseSpec.features.filter((f) => reach.has(f.placeholder)) };
     }
@@ -248,14 +258,23 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
     optimizeGraph(graph, { keep: allOutputs, fuse: opts.fuse !== false });
   }
   progress('check', 0.8, 'checking ops against the TF.js op list');
-  if (!opts.skipOpCheck) checkOpsSupported(graph.nodes, graph.functions.values(), where);
+  if (!opts.skipOpCheck) checkOpsSupported([...graph.nodes, ...(tableInfo?.initializer.nodes ?? [])], graph.functions.values(), where);
 
   progress('weights', 0.85, 'collecting weights');
   prefixFunctionConsts(graph.functions.values());
+  if (tableInfo) {
+    const taken = new Set(graph.nodes.map((n) => n.name));
+    for (const f of graph.functions.values()) for (const n of f.nodes) taken.add(n.name);
+    renameClashingConsts(tableInfo.initializer, taken);
+  }
   const sigJson = (s: SignatureSummary, withMethod: boolean): Json => {
     const o: Record<string, Json> = {
       inputs: Object.fromEntries(
-        Object.entries(s.inputs).map(([k, v]) => [k, tensorInfoJson(v.name, { dtype: dtypeNum(v.dtype), shape: v.shape })]),
+        Object.entries(s.inputs).map(([k, v]) => {
+          const j = tensorInfoJson(v.name, { dtype: dtypeNum(v.dtype), shape: v.shape }) as Record<string, Json>;
+          if (v.resourceId !== undefined) j.resourceId = v.resourceId;
+          return [k, j];
+        }),
       ),
       outputs: Object.fromEntries(
         Object.entries(s.outputs).map(([k, v]) => [k, tensorInfoJson(v.name, { dtype: dtypeNum(v.dtype), shape: v.shape })]),
@@ -278,6 +297,18 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
     signature: sigJson(main, false),
     userDefinedMetadata: metadata,
     ...(opts.quantization ? { quantization: opts.quantization } : {}),
+    ...(tableInfo
+      ? {
+          initializer: {
+            nodes: tableInfo.initializer.nodes,
+            signature: {
+              outputs: Object.fromEntries(
+                tableInfo.initializer.outputs.map((o) => [o.name, { name: o.name, dtype: 'DT_RESOURCE', tensorShape: {}, resourceId: o.resourceId }]),
+              ),
+            },
+          },
+        }
+      : {}),
   });
   const ops: Record<string, number> = {};
   for (const n of graph.nodes) ops[n.op] = (ops[n.op] ?? 0) + 1;

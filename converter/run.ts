@@ -46,6 +46,8 @@ export function loadGraphModelFromResult(r: ConversionResult): tf.GraphModel<tf.
       convertedBy: r.modelJson.convertedBy,
       signature: r.modelJson.signature as unknown as {},
       ...(r.modelJson.userDefinedMetadata ? { userDefinedMetadata: r.modelJson.userDefinedMetadata as unknown as {} } : {}),
+      ...(r.modelJson.modelInitializer ? { modelInitializer: r.modelJson.modelInitializer as unknown as {} } : {}),
+      ...(r.modelJson.initializerSignature ? { initializerSignature: r.modelJson.initializerSignature as unknown as {} } : {}),
     }),
   );
 }

@@ -31,6 +31,9 @@ export interface GraphModelJson {
   signature: Json;
   modelTopology: { node: Json[]; library?: { function: Json[] }; versions: Json };
   userDefinedMetadata?: Record<string, Json>;
+  /** The graph TF.js runs once at load (tables); its outputs feed the signature's `resourceId` inputs. */
+  modelInitializer?: { node: Json[]; versions: Json };
+  initializerSignature?: Json;
   weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
 }
 
@@ -99,6 +102,8 @@ export interface BuildOptions {
   signature: Json;
   userDefinedMetadata?: Record<string, Json>;
   quantization?: QuantizationMap;
+  /** `modelInitializer` nodes (their Consts become weights too) and `initializerSignature`. */
+  initializer?: { nodes: NodeDef[]; signature: Json };
 }
 
 /** Builds model.json (with single-file weight paths) and the weight bytes. */
@@ -131,6 +136,7 @@ export function buildGraphModel(graph: Graph, opts: BuildOptions): ConvertedMode
   };
   addConsts(graph.nodes);
   for (const f of graph.functions.values()) addConsts(f.nodes);
+  if (opts.initializer) addConsts(opts.initializer.nodes);
   const data = new Uint8Array(total);
   let o = 0;
   for (const c of chunks) {
@@ -150,6 +156,10 @@ export function buildGraphModel(graph: Graph, opts: BuildOptions): ConvertedMode
     modelTopology: topology,
     weightsManifest: [{ paths: shardPaths(total, DEFAULT_SHARD_SIZE), weights: specs }],
   };
+  if (opts.initializer) {
+    modelJson.modelInitializer = { node: opts.initializer.nodes.map(nodeJson), versions };
+    modelJson.initializerSignature = opts.initializer.signature;
+  }
   if (opts.userDefinedMetadata && Object.keys(opts.userDefinedMetadata).length) modelJson.userDefinedMetadata = opts.userDefinedMetadata;
   return { modelJson, weightSpecs: specs, weightData: data.buffer };
 }

@@ -36,6 +36,8 @@ export async function load(r: ConversionResult): Promise<tf.GraphModel> {
       format: r.modelJson.format,
       signature: r.modelJson.signature as unknown as {},
       ...(r.modelJson.userDefinedMetadata ? { userDefinedMetadata: r.modelJson.userDefinedMetadata as unknown as {} } : {}),
+      ...(r.modelJson.modelInitializer ? { modelInitializer: r.modelJson.modelInitializer as unknown as {} } : {}),
+      ...(r.modelJson.initializerSignature ? { initializerSignature: r.modelJson.initializerSignature as unknown as {} } : {}),
     }),
   );
 }
