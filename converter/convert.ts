@@ -12,6 +12,7 @@ import { openTensorBundle, type TensorBundle } from './bundle/tensor-bundle.js';
 import { ConverterError } from './errors.js';
 import { GraphCutter, type CutResult, type ParseSpec } from './graph/cut.js';
 import { freezeVariables, makeVariableResolver } from './graph/freeze.js';
+import { freezeControlFlowVariables } from './graph/freeze-control-flow.js';
 import { nodeMap, parseRef, refString, uniqueName, type FlatFunction, type Graph } from './graph/graph.js';
 import { inlineCalls } from './graph/inline.js';
 import { checkOpsSupported } from './graph/op-support.js';
@@ -203,13 +204,14 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
     stripControlInputs(r.nodes);
     let fnodes = stripDevicesAndDebugOps(r.nodes);
     fnodes = pruneToOutputs(fnodes, Object.values(ret).map((v) => parseRef(v).node));
-    for (const n of fnodes) {
-      if (n.op === 'ReadVariableOp' || n.op === 'VarHandleOp' || n.op === 'ResourceGather') {
-        throw new ConverterError('UNIMPLEMENTED', `${where}: control-flow function "${fname}" reads variable state inside its body (node "${n.name}"), which is not supported yet`);
-      }
-    }
-    kept.set(fname, { ...f, nodes: fnodes, ret });
+    // Own copies of the signature (freezing variables read in the body retypes arguments).
+    kept.set(fname, { ...f, inputArgs: f.inputArgs.slice(), outputArgs: f.outputArgs.slice(), argAttr: { ...f.argAttr }, nodes: fnodes, ret });
     for (const g of referencedFunctions(fnodes, p.functions, false)) if (!pending.includes(g)) pending.push(g);
+  }
+  // Variables the loops and branches read: the handle inputs become values, the bodies read them.
+  if (kept.size) {
+    freezeControlFlowVariables(nodes, kept, where);
+    nodes = pruneToOutputs(nodes, allOutputs);
   }
   const tableInfo = withControl ? extractTables(nodes, withControl, initRoots(p.meta), where) : undefined;
   const tableIds = new Map((tableInfo?.tables ?? []).map((t) => [t.placeholder, t.resourceId]));

@@ -8,6 +8,7 @@ import type { Status } from '../src/core/status.js';
 import type { ModelServer } from '../src/server/model-server.js';
 import type { ModelServerOptions } from '../src/server/model-server-options.js';
 import type { BackendName } from '../src/runtime/backends.js';
+import type { RestOptions } from '../src/rest/handler.js';
 
 /** The ModelServer methods a client may call in the worker, by name. */
 export type ServerMethod = Exclude<keyof ModelServer, 'mode' | 'backend' | keyof EventTarget | 'close'>;
@@ -45,7 +46,27 @@ export interface CrashMessage {
   readonly reason: string;
 }
 
-export type ClientMessage = StartMessage | CallMessage | CloseMessage | CrashMessage;
+/** A TF Serving REST request answered in the worker, next to the store (the Service Worker route's path). */
+export interface RestMessage {
+  readonly kind: 'rest';
+  readonly id: number;
+  readonly request: SerializedHttpMessage & { readonly url: string; readonly method: string };
+  readonly options?: RestOptions;
+}
+
+/** An HTTP request or response as plain data; the body moves as a transferred ArrayBuffer. */
+export interface SerializedHttpMessage {
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: ArrayBuffer | null;
+}
+
+/** The answer to a RestMessage (sent as a ResultMessage's value). */
+export interface SerializedResponse extends SerializedHttpMessage {
+  readonly status: number;
+  readonly body: ArrayBuffer;
+}
+
+export type ClientMessage = StartMessage | CallMessage | CloseMessage | CrashMessage | RestMessage;
 
 // Worker → client
 

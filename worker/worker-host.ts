@@ -3,7 +3,8 @@ import { ServingError, messageOf } from '../src/core/status.js';
 import { LocalModelServer } from '../src/server/local-model-server.js';
 import type { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from '../src/server/version-state-event.js';
 import type { ServerEventListeners } from '../src/server/model-server-options.js';
-import type { ClientMessage, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
+import { handleRestRequest } from '../src/rest/handler.js';
+import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
 import { transferablesOf } from './transfer.js';
 
 /** What the host needs of the worker global scope (a DedicatedWorkerGlobalScope). */
@@ -61,6 +62,13 @@ export class WorkerHost {
           const fn = (server as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];
           if (typeof fn !== 'function') throw new ServingError('UNIMPLEMENTED', `this server has no method ${msg.method}`);
           return fn.apply(server, [...msg.args]);
+        });
+      case 'rest':
+        return this.reply(msg.id, async () => {
+          const server = await this.ready();
+          const { url, method, headers, body } = msg.request;
+          const response = await handleRestRequest(server, new Request(url, { method, headers: headers as [string, string][], body }), msg.options);
+          return { status: response.status, headers: [...response.headers], body: await response.arrayBuffer() } satisfies SerializedResponse;
         });
       case 'close':
         return this.reply(msg.id, async () => {

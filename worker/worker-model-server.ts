@@ -1,5 +1,6 @@
 import type { VersionLabels } from '../src/core/version-labels.js';
 import type { MetricsSnapshot } from '../src/metrics/metrics-registry.js';
+import type { RestOptions } from '../src/rest/handler.js';
 import { ServingError } from '../src/core/status.js';
 import type { BackendName } from '../src/runtime/backends.js';
 import type { SourceState } from '../src/sources/model-source.js';
@@ -8,7 +9,7 @@ import type { ModelServer } from '../src/server/model-server.js';
 import type { ModelServerOptions } from '../src/server/model-server-options.js';
 import { normalizeModelConfigList } from '../src/server/model-server-options.js';
 import { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from '../src/server/version-state-event.js';
-import type { ClientMessage, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
+import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
 import { transferablesOf } from './transfer.js';
 
 /** File name of the worker script, next to this module in dist/ and in the browser bundle. */
@@ -103,6 +104,22 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
   predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse> {
     const transfer = this.transferInputs ? transferablesOf(request?.inputs) : [];
     return this.call('predict', options ? [request, options] : [request], transfer) as Promise<PredictResponse>;
+  }
+
+  /**
+   * Answers a TF Serving REST request in the worker, where the version's files are (so classify and
+   * regress read the converter's exact parse spec) and off the page's thread.
+   */
+  async handleRest(request: Request, options?: RestOptions): Promise<Response> {
+    if (this.broken) throw new ServingError('UNAVAILABLE', this.broken);
+    if (this.closed) throw new ServingError('FAILED_PRECONDITION', 'the server is closed');
+    await this.ready;
+    const body = request.method === 'GET' || request.method === 'HEAD' ? null : await request.arrayBuffer();
+    const answer = (await this.request(
+      { kind: 'rest', id: this.nextId++, request: { url: request.url, method: request.method, headers: [...request.headers], body }, options },
+      body ? [body] : [],
+    )) as SerializedResponse;
+    return new Response(answer.body, { status: answer.status, headers: answer.headers as [string, string][] });
   }
 
   getModelStatus(model: string, version?: number): Promise<GetModelStatusResponse> {

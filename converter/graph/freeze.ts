@@ -18,6 +18,8 @@ import { decodeTrackableObjectGraph, type MetaGraphDef, type NodeDef } from '../
 import { DT, dtypeName, type HostTensor } from '../tensor.js';
 import { attrString, constValue, makeConst, nodeMap, parseRef, type FlatFunction } from './graph.js';
 
+const CONTROL_FLOW_OP_NAMES = new Set(['While', 'StatelessWhile', 'If', 'StatelessIf']);
+
 export const VARIABLE_OPS = new Set(['VariableV2', 'Variable', 'VarHandleOp']);
 
 /** Ops that mutate state: a graph that needs them cannot be a TF.js graph model. */
@@ -224,7 +226,8 @@ export function freezeVariables(nodes: NodeDef[], resolver: VariableResolver, wh
   // Any other consumer of a resource handle cannot run in TF.js.
   const frozen = new Set(out.filter((n) => n.op === 'Const').map((n) => n.name));
   for (const n of out) {
-    if (n.op === 'Identity' || n.op === 'GatherV2') continue;
+    // Control-flow ops taking a handle are frozen into their bodies later (freeze-control-flow.ts).
+    if (n.op === 'Identity' || n.op === 'GatherV2' || CONTROL_FLOW_OP_NAMES.has(n.op)) continue;
     for (const i of n.input) {
       if (i.startsWith('^')) continue;
       const src = parseRef(i).node;

@@ -1,6 +1,7 @@
 import { Workbox } from 'workbox-window';
 import type { ModelServer } from '../server/model-server.js';
-import { handleRestRequest } from './handler.js';
+import { ServingError } from '../core/status.js';
+import { handleRestRequest, httpStatusOf } from './handler.js';
 import type { RestOptions } from './handler.js';
 import type { RestRequestMessage, RestResponseMessage } from './service-worker-protocol.js';
 
@@ -15,7 +16,16 @@ export function answerServiceWorkerRequests(server: ModelServer, options: RestOp
     const port = e.ports[0];
     if (!port) return;
     const { url, method, headers, body } = e.data;
-    const response = await handleRestRequest(server, new Request(url, { method, headers: headers as [string, string][], body }), options);
+    const request = new Request(url, { method, headers: headers as [string, string][], body });
+    // A worker client answers in its worker (next to the store, off this thread); a local server here.
+    const inWorker = (server as Partial<{ handleRest(r: Request, o: RestOptions): Promise<Response> }>).handleRest;
+    let response: Response;
+    try {
+      response = inWorker ? await inWorker.call(server, request, options) : await handleRestRequest(server, request, options);
+    } catch (err) {
+      const e2 = ServingError.from(err, 'UNAVAILABLE');
+      response = new Response(JSON.stringify({ error: e2.message }), { status: httpStatusOf(e2.code), headers: { 'Content-Type': 'application/json' } });
+    }
     const bytes = await response.arrayBuffer();
     const message: RestResponseMessage = { type: 'tfjs-serving:rest-response', status: response.status, headers: [...response.headers], body: bytes };
     port.postMessage(message, [bytes]);
