@@ -7,11 +7,12 @@
  * fetches of model.json and its shards, and run with `executeAsync`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { encodeTensorBundle } from '../../bench/fixtures/saved-model-writer.js';
 import { convertSavedModel, writeGraphModel, type ConversionResult, type ConvertOptions, type SavedModelDir } from '../../converter/index.js';
 import type { ArgDef, AttrValue, FunctionDef, NodeDef, OpDef, SignatureDef, TensorProto } from '../../converter/proto/messages.js';
 import { DT } from '../../converter/tensor.js';
@@ -276,5 +277,150 @@ describe('functional control flow (StatelessWhile / StatelessIf kept with their 
     const want = expected(1.5, 3, false);
     assertClose([got.acc, got.out], [want.acc, want.out], 1e-6);
     model.dispose();
+  });
+});
+
+// ------------------------------------------------------------ variables read inside bodies
+const R = DT.RESOURCE;
+const SCALE = 1.5;
+const BIAS = [10, 20];
+
+/**
+ * TF2-style captured variables: `serving_default` calls `__inference_serve_vars(x, n, p, scale, bias)`,
+ * the last two being the captured `VarHandleOp`s. Inside: `acc = x; n times: acc = acc * scale` as a
+ * StatelessWhile whose loop vars include the `scale` handle (through an Identity), the body reading it in
+ * a function it calls (`mul_by_var_fn`, `ReadVariableOp(h)`) and passing the handle through; then
+ * `out = p ? acc + bias : acc - reverse(bias)` as a StatelessIf taking the `bias` handle (then:
+ * `ReadVariableOp`, else: `ResourceGather`). `badBody` makes the body use the handle with `VariableShape`.
+ */
+function variablesModel(dir: string, badBody = false): SavedModelDir {
+  const whileT = types(I, I, F, R);
+  const shapes: AttrValue = { list: { ...emptyList(), shape: [{ dim: [] }, { dim: [] }, { dim: [] }, { dim: [] }] } };
+  const functions: FunctionDef[] = [
+    fn('vcond_fn', [arg('i', I), arg('n', I), arg('acc', F), arg('s', R)], [arg('ok', B)],
+      [node('less', 'Less', ['i', 'n'], { T: type(I) })], { ok: 'less:z:0' }),
+    fn('vbody_fn', [arg('i', I), arg('n', I), arg('acc', F), arg('s', R)], [arg('i_next', I), arg('n_out', I), arg('acc_next', F), arg('s_out', R)], [
+      constNode('one', I, [1]),
+      node('add', 'AddV2', ['i', 'one:output:0'], { T: type(I) }, CPU),
+      node('call', 'PartitionedCall', ['acc', 's'], { Tin: types(F, R), Tout: types(F), f: func('mul_by_var_fn') }),
+      ...(badBody ? [node('vshape', 'VariableShape', ['s'], { out_type: type(I) }), node('use', 'Cast', ['vshape:output:0'], { SrcT: type(I), DstT: type(F) }),
+        node('acc_bad', 'AddV2', ['call:output:0', 'use:y:0'], { T: type(F) })] : []),
+      node('s_id', 'Identity', ['s'], { T: type(R) }),
+    ], { i_next: 'add:z:0', n_out: 'n', acc_next: badBody ? 'acc_bad:z:0' : 'call:output:0', s_out: 's_id:output:0' }),
+    fn('mul_by_var_fn', [arg('u', F), arg('h', R)], [arg('m', F)], [
+      node('read', 'ReadVariableOp', ['h'], { dtype: type(F) }, CPU),
+      node('m', 'Mul', ['u', 'read:value:0'], { T: type(F) }),
+    ], { m: 'm:z:0' }),
+    fn('vthen_fn', [arg('a', F), arg('b', R)], [arg('out', F)], [
+      node('read', 'ReadVariableOp', ['b'], { dtype: type(F) }),
+      node('sum', 'AddV2', ['a', 'read:value:0'], { T: type(F) }),
+    ], { out: 'sum:z:0' }),
+    fn('velse_fn', [arg('a', F), arg('b', R)], [arg('out', F)], [
+      constNode('idx', I, [1, 0], [2]),
+      node('g', 'ResourceGather', ['b', 'idx:output:0'], { dtype: type(F), Tindices: type(I), batch_dims: { i: 0 }, validate_indices: { b: true } }),
+      node('diff', 'Sub', ['a', 'g:output:0'], { T: type(F) }),
+    ], { out: 'diff:z:0' }),
+    fn('__inference_serve_vars', [arg('x', F), arg('n', I), arg('p', B), arg('scale', R), arg('bias', R)], [arg('acc', F), arg('out', F)], [
+      constNode('i0', I, [0]),
+      node('scale_id', 'Identity', ['scale'], { T: type(R) }),
+      node('while', 'StatelessWhile', ['i0:output:0', 'n', 'x', 'scale_id:output:0'], {
+        T: whileT, cond: func('vcond_fn'), body: func('vbody_fn'), output_shapes: shapes, parallel_iterations: { i: 10 },
+      }),
+      node('branch', 'StatelessIf', ['p', 'while:output:2', 'bias'], {
+        Tcond: type(B), Tin: types(F, R), Tout: types(F), then_branch: func('vthen_fn'), else_branch: func('velse_fn'), output_shapes: scalarShapes(1),
+      }),
+    ], { acc: 'while:output:2', out: 'branch:output:0' }),
+  ];
+  const handle = (name: string, shape: number[]) => node(name, 'VarHandleOp', [], {
+    dtype: type(F), shape: { shape: { dim: shape.map((size) => ({ size })) } }, shared_name: str(name), container: str(''),
+  });
+  const top: NodeDef[] = [
+    placeholder('serving_default_x', F),
+    placeholder('serving_default_n', I),
+    placeholder('serving_default_p', B),
+    handle('scale', []),
+    handle('bias', [2]),
+    node('StatefulPartitionedCall', 'StatefulPartitionedCall', ['serving_default_x', 'serving_default_n', 'serving_default_p', 'scale', 'bias'], {
+      Tin: types(F, I, B, R, R), Tout: types(F, F), f: func('__inference_serve_vars'),
+    }),
+  ];
+  const f32 = (v: number[]) => new Uint8Array(new Float32Array(v).buffer);
+  const { index, data } = encodeTensorBundle([
+    { key: 'scale', dtype: F, shape: [], data: f32([SCALE]) },
+    { key: 'bias', dtype: F, shape: [2], data: f32(BIAS) },
+  ]);
+  mkdirSync(join(dir, 'variables'), { recursive: true });
+  writeFileSync(join(dir, 'variables', 'variables.index'), index);
+  writeFileSync(join(dir, 'variables', 'variables.data-00000-of-00001'), data);
+  const info = (name: string, dtype: number) => ({ name, dtype, tensorShape: { dim: [] } });
+  return {
+    dir,
+    byteSize: 0,
+    savedModel: { metaGraphs: [{
+      metaInfoDef: { tags: ['serve'], tensorflowVersion: '2.15.0' },
+      graphDef: { node: top, library: { function: functions }, versions: { producer: 1645, badConsumers: [] } },
+      collectionDef: {},
+      signatureDef: { serving_default: {
+        inputs: { x: info('serving_default_x:0', F), n: info('serving_default_n:0', I), p: info('serving_default_p:0', B) },
+        outputs: { acc: info('StatefulPartitionedCall:0', F), out: info('StatefulPartitionedCall:1', F) },
+        methodName: 'tensorflow/serving/predict',
+      } },
+    }] },
+  };
+}
+
+describe('variables read inside control-flow bodies (captured resource loop vars / branch inputs)', () => {
+  const run = async (model: tf.GraphModel, x: number, n: number, p: boolean) => {
+    const feeds: tf.NamedTensorMap = {
+      'serving_default_x:0': tf.scalar(x, 'float32'), 'serving_default_n:0': tf.scalar(n, 'int32'), 'serving_default_p:0': tf.scalar(p, 'bool'),
+    };
+    const outs = (await model.executeAsync(feeds, ['Identity:0', 'Identity_1:0'])) as tf.Tensor[];
+    const got = { acc: Array.from(outs[0]!.dataSync()), out: Array.from(outs[1]!.dataSync()) };
+    tf.dispose([...outs, ...Object.values(feeds)]);
+    return got;
+  };
+
+  for (const optimize of [true, false]) {
+    it(`freezes the handles into values and runs with the stock loader${optimize ? '' : ' (--no_optimize)'}`, async () => {
+      await cpuBackend();
+      const r = await convertSavedModel(variablesModel(join(work, `vars-${optimize}`)), { optimize });
+      const topo = r.modelJson.modelTopology as unknown as {
+        node: (JsonNode & { attr?: Record<string, { list?: { type?: string[] } }> })[];
+        library: { function: (JsonFunction & { signature: { name: string; inputArg: { name: string; type: string }[]; outputArg: { name: string; type: string }[] } })[] };
+      };
+      const text = JSON.stringify(topo);
+      assert.ok(!/"op":"(ReadVariableOp|ResourceGather|VarHandleOp|StatefulPartitionedCall|PartitionedCall)"|DT_RESOURCE/.test(text), `no handles or reads left: ${text}`);
+      const w = topo.node.find((n) => n.op === 'StatelessWhile')!;
+      assert.deepEqual(w.attr!.T!.list!.type, ['DT_INT32', 'DT_INT32', 'DT_FLOAT', 'DT_FLOAT']);
+      const fns = new Map(topo.library.function.map((f) => [f.signature.name, f]));
+      assert.deepEqual([...fns.keys()].sort(), ['vbody_fn', 'vcond_fn', 'velse_fn', 'vthen_fn']);
+      const body = fns.get('vbody_fn')!;
+      assert.equal(body.signature.inputArg[3]!.type, 'DT_FLOAT');
+      assert.equal(body.signature.outputArg[3]!.type, 'DT_FLOAT');
+      assert.equal(fns.get('vcond_fn')!.signature.inputArg[3]!.type, 'DT_FLOAT');
+      assert.equal(fns.get('vthen_fn')!.signature.inputArg[1]!.type, 'DT_FLOAT');
+      assert.ok((fns.get('velse_fn')!.nodeDef ?? []).some((n) => n.op === 'GatherV2'));
+      const names = r.weightSpecs.map((s) => s.name);
+      assert.ok(names.includes('scale') && names.includes('bias'), `weights: ${names.join(',')}`);
+
+      const model = await writeAndLoad(r, `vars-out-${optimize}`);
+      const start = tf.memory().numTensors;
+      for (const [x, n, p] of [[2, 3, true], [2, 3, false], [-1, 0, true], [0.5, 4, false]] as const) {
+        const got = await run(model, x, n, p);
+        const acc = x * SCALE ** n;
+        assertClose(got.acc, [acc], 1e-5, `acc x=${x} n=${n}`);
+        assertClose(got.out, p ? [acc + BIAS[0]!, acc + BIAS[1]!] : [acc - BIAS[1]!, acc - BIAS[0]!], 1e-5, `out x=${x} n=${n} p=${p}`);
+      }
+      assert.equal(tf.memory().numTensors, start, 'tensors leaked');
+      model.dispose();
+    });
+  }
+
+  it('a body that uses the handle other than by reading it → UNIMPLEMENTED naming the function and node', async () => {
+    await assert.rejects(convertSavedModel(variablesModel(join(work, 'vars-bad'), true)), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'UNIMPLEMENTED');
+      assert.match(e.message, /control-flow function "vbody_fn": node "vshape" \(VariableShape\) uses variable handle "s"/);
+      return true;
+    });
   });
 });
