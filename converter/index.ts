@@ -24,5 +24,5 @@ export {
 export type { QuantizationMap, QuantizationDtype } from './writer/quantize.js';
 export { loadSupportedOps } from './graph/op-support.js';
 export { showSavedModel, type ShowOptions } from './savedmodel/show.js';
-export { runSavedModel, loadGraphModelFromResult, examplesToFeeds, executeModel, type RunOptions, type RunOutput } from './run.js';
+export { runSavedModel, loadGraphModelFromResult, artifactsOf, examplesToFeeds, executeModel, type RunOptions, type RunOutput } from './run.js';
 export { runConverterCli, type CliIo } from './cli.js';

@@ -35,21 +35,24 @@ function inferShape(v: unknown): number[] {
   return shape;
 }
 
+/** A conversion result as TF.js ModelArtifacts (what `tf.io.fromMemory` takes). */
+export function artifactsOf(r: ConversionResult): tf.io.ModelArtifacts {
+  return {
+    modelTopology: r.modelJson.modelTopology as unknown as {},
+    weightSpecs: r.weightSpecs as unknown as tf.io.WeightsManifestEntry[],
+    weightData: r.weightData,
+    format: r.modelJson.format,
+    generatedBy: r.modelJson.generatedBy,
+    convertedBy: r.modelJson.convertedBy,
+    signature: r.modelJson.signature as unknown as {},
+    ...(r.modelJson.userDefinedMetadata ? { userDefinedMetadata: r.modelJson.userDefinedMetadata as unknown as {} } : {}),
+    ...(r.modelJson.modelInitializer ? { modelInitializer: r.modelJson.modelInitializer as unknown as {} } : {}),
+    ...(r.modelJson.initializerSignature ? { initializerSignature: r.modelJson.initializerSignature as unknown as {} } : {}),
+  };
+}
+
 export function loadGraphModelFromResult(r: ConversionResult): tf.GraphModel<tf.io.IOHandlerSync> {
-  return tf.loadGraphModelSync(
-    tf.io.fromMemorySync({
-      modelTopology: r.modelJson.modelTopology as unknown as {},
-      weightSpecs: r.weightSpecs as unknown as tf.io.WeightsManifestEntry[],
-      weightData: r.weightData,
-      format: r.modelJson.format,
-      generatedBy: r.modelJson.generatedBy,
-      convertedBy: r.modelJson.convertedBy,
-      signature: r.modelJson.signature as unknown as {},
-      ...(r.modelJson.userDefinedMetadata ? { userDefinedMetadata: r.modelJson.userDefinedMetadata as unknown as {} } : {}),
-      ...(r.modelJson.modelInitializer ? { modelInitializer: r.modelJson.modelInitializer as unknown as {} } : {}),
-      ...(r.modelJson.initializerSignature ? { initializerSignature: r.modelJson.initializerSignature as unknown as {} } : {}),
-    }),
-  );
+  return tf.loadGraphModelSync(tf.io.fromMemorySync(artifactsOf(r)));
 }
 
 /** `execute()` when the graph allows it (no control flow / dynamic shapes), else `executeAsync()`. */

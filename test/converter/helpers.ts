@@ -2,7 +2,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { convertSavedModel, executeModel, loadGraphModelFromResult, type ConvertOptions, type ConversionResult } from '../../converter/index.js';
+import { artifactsOf, convertSavedModel, executeModel, loadGraphModelFromResult, type ConvertOptions, type ConversionResult } from '../../converter/index.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'savedmodels');
 export const fixture = (...parts: string[]): string => join(FIXTURES, ...parts);
@@ -28,18 +28,7 @@ export async function convert(dir: string, opts: ConvertOptions = {}): Promise<C
 /** Loads a conversion result with the stock loader (tf.io.fromMemory + tf.loadGraphModel). */
 export async function load(r: ConversionResult): Promise<tf.GraphModel> {
   await cpuBackend();
-  return tf.loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: r.modelJson.modelTopology as unknown as {},
-      weightSpecs: r.weightSpecs as unknown as tf.io.WeightsManifestEntry[],
-      weightData: r.weightData,
-      format: r.modelJson.format,
-      signature: r.modelJson.signature as unknown as {},
-      ...(r.modelJson.userDefinedMetadata ? { userDefinedMetadata: r.modelJson.userDefinedMetadata as unknown as {} } : {}),
-      ...(r.modelJson.modelInitializer ? { modelInitializer: r.modelJson.modelInitializer as unknown as {} } : {}),
-      ...(r.modelJson.initializerSignature ? { initializerSignature: r.modelJson.initializerSignature as unknown as {} } : {}),
-    }),
-  );
+  return tf.loadGraphModel(tf.io.fromMemory(artifactsOf(r)));
 }
 
 export { loadGraphModelFromResult };
