@@ -72,7 +72,19 @@ export function consumersMap(nodes: readonly NodeDef[]): Map<string, NodeDef[]> 
   return m;
 }
 
-/** Node names in topological order (inputs before consumers). Throws on cycles. */
+/**
+ * Whether input `i` of `n` is a TF1 while loop's back edge: a `Merge` reading a `NextIteration`.
+ * Those edges close the loop's cycle (Merge → Switch → body → NextIteration → Merge); topological
+ * passes ignore them, as TensorFlow's executor and TF.js's do.
+ */
+export function isBackEdge(n: NodeDef, dep: NodeDef | undefined): boolean {
+  return n.op === 'Merge' && dep?.op === 'NextIteration';
+}
+
+/**
+ * Node names in topological order (inputs before consumers). TF1 loop back edges (`Merge` ←
+ * `NextIteration`) are ignored; any other cycle throws.
+ */
 export function topoSort(nodes: readonly NodeDef[]): NodeDef[] {
   const byName = nodeMap(nodes);
   const state = new Map<string, number>();
@@ -87,9 +99,9 @@ export function topoSort(nodes: readonly NodeDef[]): NodeDef[] {
       if (i < n.input.length) {
         top[1]++;
         const dep = byName.get(parseRef(n.input[i]!).node);
-        if (!dep) continue;
+        if (!dep || isBackEdge(n, dep)) continue;
         const s = state.get(dep.name);
-        if (s === 1) throw new ConverterError('INVALID_ARGUMENT', `graph has a cycle through node "${dep.name}" (TF1 while loops are not supported; re-export with control flow v2)`);
+        if (s === 1) throw new ConverterError('INVALID_ARGUMENT', `graph has a cycle through node "${dep.name}" that is not a while loop's NextIteration → Merge back edge`);
         if (!s) {
           state.set(dep.name, 1);
           stack.push([dep, 0]);
