@@ -94,7 +94,8 @@ export function foldConstants(nodes: NodeDef[], keep: ReadonlySet<string>): Node
   const constant = new Set<string>();
   for (const n of order) {
     if (n.op === 'Const') constant.add(n.name);
-    else if (!keep.has(n.name) && n.input.length > 0 && foldableOp(n.op) && n.input.every((i) => constant.has(parseRef(i).node))) {
+    // A node with a control input (a gated TF1 branch / loop-body constant) is never folded, nor anything past it.
+    else if (!keep.has(n.name) && n.input.length > 0 && foldableOp(n.op) && n.input.every((i) => !i.startsWith('^') && constant.has(parseRef(i).node))) {
       constant.add(n.name);
     }
   }

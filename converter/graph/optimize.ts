@@ -44,7 +44,7 @@ export function optimizeFunction(f: FlatFunction): void {
     let r = parseRef(ref);
     for (let i = 0; i < 1000; i++) {
       const n = byName.get(r.node);
-      if (!n || !IDENTITY_OPS.has(n.op) || r.index !== 0 || !n.input[0] || n.input[0].startsWith('^')) break;
+      if (!n || !IDENTITY_OPS.has(n.op) || r.index !== 0 || !n.input[0] || n.input.some((i) => i.startsWith('^'))) break;
       r = parseRef(n.input[0]);
     }
     return refString(r);

@@ -3,7 +3,8 @@
  * `StopGradient`, which are identities at inference time) read its input
  * directly. Nodes in `keep` (signature outputs) stay, and so do Identities of a TF1 `Switch` output
  * (`while/Identity`, `cond/switch_t`): they are the pivots of a loop body or branch, which TF1 hangs the
- * frame's other nodes on, and TF.js handles them as TensorFlow does.
+ * frame's other nodes on, and TF.js handles them as TensorFlow does. Identities with a control input (the
+ * gates `stripControlInputs` puts on TF1 branch / loop-body constants) stay too.
  */
 import type { NodeDef } from '../proto/messages.js';
 import { nodeMap, parseRef, refString } from './graph.js';
@@ -17,6 +18,8 @@ export function removeIdentities(nodes: readonly NodeDef[], keepNames: ReadonlyS
   const keep = new Set(keepNames);
   for (const n of nodes) {
     if (IDENTITY_OPS.has(n.op) && n.input[0] && !n.input[0].startsWith('^') && SWITCH_OPS.has(byName.get(parseRef(n.input[0]).node)?.op ?? '')) keep.add(n.name);
+    // Gates of branch / loop-body constants (see stripControlInputs): their control input is the point.
+    if (IDENTITY_OPS.has(n.op) && n.input.some((i) => i.startsWith('^'))) keep.add(n.name);
   }
   const target = (ref: string): string => {
     let r = parseRef(ref);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { whileLoopForward, writeWhileLoopSavedModel, type WhileLoopSavedModel } from '../../bench/fixtures/while-loop-savedmodel.js';
+import { condConstForward, whileLoopForward, writeCondConstSavedModel, writeWhileLoopSavedModel, type WhileLoopSavedModel } from '../../bench/fixtures/while-loop-savedmodel.js';
 import { ConverterError } from '../../converter/index.js';
 import { topoSort } from '../../converter/graph/graph.js';
 import { assertClose, convert, cpuBackend, load, numTensors } from './helpers.js';
@@ -41,7 +41,14 @@ for (const optimize of [true, false]) {
       const ops = new Set(nodes.map((n) => n.op));
       for (const op of ['Enter', 'Merge', 'LoopCond', 'Switch', 'NextIteration', 'Exit']) assert.ok(ops.has(op), `${op} kept`);
       for (const gone of ['VariableV2', 'Assign', 'NoOp']) assert.ok(!ops.has(gone), `${gone} removed`);
-      assert.ok(nodes.every((n) => (n.input ?? []).every((i) => !i.startsWith('^'))), 'no control inputs');
+      // Control inputs are dropped except on the gates of branch / loop-body constants (after the data input).
+      const gated = nodes.filter((n) => (n.input ?? []).some((i) => i.startsWith('^')));
+      assert.deepEqual(gated.map((n) => n.name).sort(), ['cond/add/y', 'cond/mul/y', 'while/add/y']);
+      for (const n of gated) assert.equal(n.op, 'Identity');
+      assert.deepEqual(byName.get('cond/mul/y')!.input, ['cond/mul/y/gated_value', '^cond/switch_t']);
+      assert.deepEqual(byName.get('cond/add/y')!.input, ['cond/add/y/gated_value', '^cond/switch_f']);
+      assert.deepEqual(byName.get('while/add/y')!.input, ['while/add/y/gated_value', '^while/Identity']);
+      assert.equal(byName.get('cond/mul/y/gated_value')?.op, 'Const');
       // The whole loop is kept: both back edges and the counter's body.
       assert.deepEqual(byName.get('while/Merge')!.input, ['while/Enter', 'while/NextIteration']);
       assert.deepEqual(byName.get('while/Merge_1')!.input, ['while/Enter_1', 'while/NextIteration_1']);
@@ -71,6 +78,46 @@ for (const optimize of [true, false]) {
           const expected = whileLoopForward(m, xs, n);
           assertClose(y!, expected.y, 1e-6, `y for n=${n}`);
           assertClose(z!, expected.z, 1e-6, `z for n=${n}`);
+        }
+      } finally {
+        model.dispose();
+      }
+      assert.equal(numTensors(), start, 'tensors leaked');
+    });
+  });
+}
+
+for (const optimize of [true, false]) {
+  describe(`TF1 cond whose branches return constants (optimize: ${optimize})`, () => {
+    it('keeps the branch constants gated on switch_t / switch_f so Merge picks the live branch', async () => {
+      const dir = join(work, 'cond-const');
+      writeCondConstSavedModel(dir);
+      const r = await convert(dir, { optimize });
+      const nodes = r.modelJson.modelTopology.node as unknown as TopologyNode[];
+      const byName = new Map(nodes.map((n) => [n.name, n]));
+      // Branch constants: Const value + Identity gate with the pivot as a control input (after the data input).
+      assert.deepEqual(byName.get('cond/Const')!.input, ['cond/Const/gated_value', '^cond/switch_t']);
+      assert.deepEqual(byName.get('cond/mul/y')!.input, ['cond/mul/y/gated_value', '^cond/switch_t']);
+      assert.deepEqual(byName.get('cond/Const_1')!.input, ['cond/Const_1/gated_value', '^cond/switch_f']);
+      for (const g of ['cond/Const', 'cond/mul/y', 'cond/Const_1']) {
+        assert.equal(byName.get(g)!.op, 'Identity');
+        assert.equal(byName.get(`${g}/gated_value`)!.op, 'Const');
+        assert.deepEqual(byName.get(`${g}/gated_value`)!.input ?? [], []);
+      }
+      // Not folded across the gate: the true branch's Mul still reads the gates.
+      assert.deepEqual(byName.get('cond/mul')!.input, ['cond/Const', 'cond/mul/y']);
+      assert.ok(byName.has('cond/switch_t') && byName.has('cond/switch_f'), 'pivots kept');
+
+      const sig = r.signatures[0]!;
+      const start = numTensors();
+      const model = await load(r);
+      try {
+        for (const n of [-1, 0, 2, 3, 7]) {
+          const feeds = { [sig.inputs.n!.name]: tf.scalar(n, 'int32') };
+          const out = (await model.executeAsync(feeds, [sig.outputs.z!.name])) as tf.Tensor;
+          const z = out.dataSync()[0];
+          tf.dispose([out, ...Object.values(feeds)]);
+          assert.equal(z, condConstForward(n), `z for n=${n}`);
         }
       } finally {
         model.dispose();
