@@ -7,8 +7,6 @@ import type { Status } from './status.js';
  */
 export type ManagerState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
-export const MANAGER_STATES: readonly ManagerState[] = ['START', 'LOADING', 'AVAILABLE', 'UNLOADING', 'END'];
-
 /** One published state of one servable version. */
 export interface ServableState {
   readonly id: ServableId;

@@ -47,9 +47,3 @@ export function selectVersions(policy: ServableVersionPolicy, existing: readonly
   const n = Math.max(1, policy.latest.numVersions ?? 1);
   return sorted.slice(Math.max(0, sorted.length - n));
 }
-
-export function describeVersionPolicy(policy: ServableVersionPolicy): string {
-  if ('all' in policy) return 'all';
-  if ('specific' in policy) return `specific [${policy.specific.versions.join(', ')}]`;
-  return `latest ${policy.latest.numVersions ?? 1}`;
-}

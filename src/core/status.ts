@@ -33,11 +33,6 @@ export interface Status {
 
 export const OK_STATUS: Status = Object.freeze({ error_code: 'OK', error_message: '' }) as Status;
 
-export function statusOf(error: unknown): Status {
-  const e = ServingError.from(error);
-  return { error_code: e.code, error_message: e.message };
-}
-
 /**
  * The one error class of tfjs-serving: a TF Serving status code and a message that names the offending
  * input and what was expected.

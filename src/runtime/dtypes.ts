@@ -1,5 +1,3 @@
-import { ServingError } from '../core/status.js';
-
 /** TF.js dtypes a served tensor can have. */
 export type TensorDType = 'float32' | 'int32' | 'bool' | 'string';
 
@@ -33,11 +31,4 @@ export function dtypeToTf(dtype: TensorDType): string {
 
 export function isTensorDType(x: unknown): x is TensorDType {
   return x === 'float32' || x === 'int32' || x === 'bool' || x === 'string';
-}
-
-export function assertTensorDType(x: unknown, what: string): TensorDType {
-  if (!isTensorDType(x)) {
-    throw new ServingError('INVALID_ARGUMENT', `${what} has dtype ${JSON.stringify(x)}; expected one of float32, int32, bool, string`);
-  }
-  return x;
 }

@@ -2,7 +2,7 @@ import { ServingError } from '../core/status.js';
 import type { TensorDType } from './dtypes.js';
 import { isTensorDType } from './dtypes.js';
 import type { GraphTensorInfo, SignatureSpec, TensorSpec } from './signature.js';
-import type { InputValue, NestedArray, TensorData } from './tensor.js';
+import type { NestedArray, TensorData } from './tensor.js';
 import { shapeToString, sizeOf } from './tensor.js';
 
 /** An input checked against its signature and the graph, ready to become a tensor. */
