@@ -63,6 +63,18 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     this.controller.abort(new ServingError('CANCELLED', `source for ${this.name} stopped`));
   }
 
+  /** A manifest that lists no versions unloads the model only when it says `"retired": true`. */
+  protected override emptyListingRetires(): boolean {
+    return this.manifest?.retired === true;
+  }
+
+  protected override emptyListingMessage(): string {
+    return (
+      `${this.manifestUrl} lists no versions of ${this.name}: taken for a broken publish, so what is AVAILABLE keeps serving. ` +
+      'To take the model down on purpose, publish the manifest with "retired": true (or remove the model from the config).'
+    );
+  }
+
   /** Exponential back-off after failed polls, capped at maxBackoffMs. */
   protected override delayAfter(failures: number): number {
     return failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** failures);
