@@ -242,7 +242,7 @@ class Parser {
       if (other !== undefined && other !== name) this.fail(nameToken, `field "${name}" of ${typeName} is in oneof "${field.partOf.name}" with "${other}", which is already set`);
       oneofSet.set(field.partOf.name, name);
     }
-    if (!where.has(name)) where.set(name, nameToken);
+    if (!where.has(name)) where.set(name, { line: nameToken.line, column: nameToken.column });
     const isMessage = field.map || field.resolvedType instanceof protobuf.Type;
     if (this.isSymbol(':')) this.next();
     else if (!isMessage) this.fail(this.peek, `expected ":" after field "${name}" of ${typeName}, found ${describe(this.peek)}`);
