@@ -92,17 +92,10 @@ function modelConfigFromProto(m: ModelConfigProto, path: string, locate: FieldLo
   return out;
 }
 
-/** True when a config file's text is JSON (starts with `{` or `[` and parses), else it is taken as text proto. */
+/** True when a config file's text is JSON: text format never starts with `{` or `[`. */
 export function looksLikeJson(text: string): boolean {
   const t = text.trimStart();
-  if (!t.startsWith('{') && !t.startsWith('[')) return false;
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    // `{` could open neither: text format never starts with a brace, so report it as JSON.
-    return true;
-  }
+  return t.startsWith('{') || t.startsWith('[');
 }
 
 /** Parses a text-format ModelServerConfig (`model_config_list { config { … } }`) from `file`. */

@@ -1,5 +1,5 @@
 // tensorflow.serving.PredictionService over a ModelServer: Predict, Classify, Regress,
-// GetModelMetadata (MultiInference answers UNIMPLEMENTED), as TF Serving's gRPC server answers them.
+// GetModelMetadata and MultiInference, as TF Serving's gRPC server answers them.
 import { ServingError } from '../core/status.js';
 import { dtypeFromTf } from '../runtime/dtypes.js';
 import type { TensorInput } from '../runtime/tensor.js';
@@ -8,6 +8,8 @@ import type { ClassifyOrRegressRequest } from './classify-regress.js';
 import { classify, regress } from './classify-regress.js';
 import type { ModelSpecMessage } from './model-spec.js';
 import { readModelSpec, writeModelSpec } from './model-spec.js';
+import type { MultiInferenceRequestMessage } from './multi-inference.js';
+import { multiInference } from './multi-inference.js';
 import { packSignatureDefMap, resolveSignature } from './signature.js';
 import type { TensorProtoMessage } from './tensor-proto.js';
 import { dataTypeName, decodeTensorProto, encodeTensorProto } from './tensor-proto.js';
@@ -83,8 +85,6 @@ export function predictionServiceHandlers(server: ModelServer): Record<Predictio
     Classify: (request: ClassifyOrRegressRequest) => classify(server, request),
     Regress: (request: ClassifyOrRegressRequest) => regress(server, request),
     GetModelMetadata: (request: GetModelMetadataRequestMessage) => getModelMetadata(server, request),
-    MultiInference: async () => {
-      throw new ServingError('UNIMPLEMENTED', 'MultiInference is not implemented by tfjs-serving; call Classify or Regress per task');
-    },
+    MultiInference: (request: MultiInferenceRequestMessage) => multiInference(server, request),
   };
 }

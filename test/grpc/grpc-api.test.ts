@@ -120,6 +120,20 @@ describe('TF Serving golden cases over gRPC (half_plus_two, model "default")', (
     assert.deepEqual(r.result.regressions, [{ value: 4 }, { value: 5 }]);
   });
 
+  test('MultiInference: classify and regress tasks over one Input', async () => {
+    const r = await client.call('MultiInference', {
+      tasks: [
+        { model_spec: spec('default', { signature_name: 'classify_x_to_y' }), method_name: 'tensorflow/serving/classify' },
+        { model_spec: spec('default', { signature_name: 'regress_x_to_y' }), method_name: 'tensorflow/serving/regress' },
+      ],
+      input: { example_list: { examples: [{ features: { feature: { x: { float_list: { value: [2] } } } } }, { features: { feature: { x: { float_list: { value: [80] } } } } }] } },
+    });
+    assert.equal(r.results.length, 2);
+    assert.deepEqual(r.results[0].classification_result.classifications, [{ classes: [{ label: '', score: 3 }] }, { classes: [{ label: '', score: 42 }] }]);
+    assert.deepEqual(r.results[1].regression_result.regressions, [{ value: 3 }, { value: 42 }]);
+    assert.equal(r.results[1].model_spec.signature_name, 'regress_x_to_y');
+  });
+
   test('Classify classify_x_to_y {x: 2} → [[("", 3)]]; int64 features and context merge', async () => {
     let r = await client.call('Classify', {
       model_spec: spec('default', { signature_name: 'classify_x_to_y' }),
@@ -178,7 +192,9 @@ describe('errors carry TF Serving\'s gRPC status codes', () => {
     ['classify with no parse spec', 'Classify', () => ({ model_spec: spec('default', { signature_name: 'regress_x2_to_y3' }), input: { example_list: { examples: [{ features: { feature: { x2: { float_list: { value: [1] } } } } }] } } }), FAILED_PRECONDITION, /parseSpec/],
     ['regress with empty input', 'Regress', () => ({ model_spec: spec('default', { signature_name: 'regress_x_to_y' }), input: {} }), INVALID_ARGUMENT, /Input is empty\./],
     ['regress missing feature', 'Regress', () => ({ model_spec: spec('default', { signature_name: 'regress_x_to_y' }), input: { example_list: { examples: [{ features: { feature: { y: { float_list: { value: [1] } } } } }] } } }), INVALID_ARGUMENT, /Feature: x .* is required but could not be found/],
-    ['MultiInference', 'MultiInference', () => ({}), UNIMPLEMENTED, /MultiInference is not implemented/],
+    ['MultiInference without tasks', 'MultiInference', () => ({}), INVALID_ARGUMENT, /MultiInferenceRequest has no tasks/],
+    ['MultiInference with a predict task', 'MultiInference', () => ({ tasks: [{ model_spec: spec('default'), method_name: 'tensorflow/serving/predict' }] }), UNIMPLEMENTED, /Unsupported signature method_name: tensorflow\/serving\/predict/],
+    ['MultiInference over two models', 'MultiInference', () => ({ tasks: [{ model_spec: spec('default', { signature_name: 'regress_x_to_y' }), method_name: 'tensorflow/serving/regress' }, { model_spec: spec('dense'), method_name: 'tensorflow/serving/regress' }] }), INVALID_ARGUMENT, /same model name/],
     ['reload with a custom config', 'HandleReloadConfigRequest', () => ({ config: { custom_model_config: { type_url: 'x', value: Buffer.alloc(0) } } }), INVALID_ARGUMENT, /custom model configs are not supported/],
     ['reload with an unknown platform', 'HandleReloadConfigRequest', () => ({ config: { model_config_list: { config: [{ name: 'x', base_path: '/x', model_platform: 'pytorch' }] } } }), INVALID_ARGUMENT, /model_platform: platform "pytorch" is not supported/],
   ];
