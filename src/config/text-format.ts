@@ -230,7 +230,7 @@ class Parser {
     if (nameToken.kind === 'symbol' && nameToken.text === '[') this.fail(nameToken, `extensions and Any expansions ([…]) are not supported in ${typeName}`);
     if (nameToken.kind !== 'identifier') this.fail(nameToken, `expected a field name of ${typeName}, found ${describe(nameToken)}`);
     const name = nameToken.text;
-    const field = type.fields[name] ?? Object.values(type.fields).find((f) => f.type.toLowerCase() === name && f.resolvedType instanceof protobuf.Type);
+    const field = type.fields[name];
     if (!field) {
       this.fail(nameToken, `unknown field "${name}" in ${typeName} (fields: ${Object.keys(type.fields).join(', ') || 'none'})`);
     }
@@ -261,20 +261,19 @@ class Parser {
         }
       }
       this.expectSymbol(']', `to close the list of "${name}"`);
-      for (const v of values) this.store(field, out, v, nameToken);
+      for (const v of values) this.store(field, out, v);
       return;
     }
     if (!repeated && this.isSymbol('[')) this.fail(this.peek, `field "${name}" of ${typeName} is not repeated: a list [ … ] is not allowed`);
-    this.store(field, out, readOne(), nameToken);
+    this.store(field, out, readOne());
   }
 
-  private store(field: protobuf.Field, out: TextMessage, value: TextValue, at: Token): void {
+  private store(field: protobuf.Field, out: TextMessage, value: TextValue): void {
     if (field.map) {
       const entry = value as TextMessage;
       const map = (out[field.name] ??= {}) as { [key: string]: TextValue };
       const key = entry.key ?? defaultScalar((field as unknown as protobuf.MapField).keyType);
       map[String(key)] = entry.value ?? (field.resolvedType instanceof protobuf.Type ? {} : defaultScalar(field.type, field.resolvedType));
-      void at;
       return;
     }
     if (field.repeated) ((out[field.name] ??= []) as TextValue[]).push(value);

@@ -41,9 +41,14 @@ test('Dockerfile: Node 20 slim, non-root user, TF Serving\'s ports, the CLI entr
   const body = readFileSync(script, 'utf8');
   assert.match(body, /exec node "\$APP_DIR\/bin\/tfjs-serving\.js" serve/);
   assert.match(body, /--model_base_path="\$\{MODEL_BASE_PATH:-\/models\}\/\$\{MODEL_NAME:-model\}"/);
-  // Every COPY from the build context names something in the repository.
-  for (const m of text.matchAll(/^COPY (?!--from)(.+) (\S+)$/gm)) {
-    for (const src of m[1]!.split(/\s+/)) assert.ok(existsSync(join(ROOT, src)), `COPY ${src}`);
+  // Every COPY from the build context names something in the repository that the context keeps
+  // (deploy/Dockerfile.dockerignore excludes everything else).
+  const kept = readFileSync(join(DEPLOY, 'Dockerfile.dockerignore'), 'utf8').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/\*\*$/, ''));
+  const copied = [...text.matchAll(/^COPY (?!--from)(.+) (\S+)$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+  assert.ok(copied.length >= 5);
+  for (const src of copied) {
+    assert.ok(existsSync(join(ROOT, src)), `COPY ${src}`);
+    assert.ok(kept.includes(src), `COPY ${src} is kept by Dockerfile.dockerignore`);
   }
 });
 
