@@ -17,9 +17,9 @@ import { parseGrpcChannelArguments, startGrpcServer } from '../grpc/grpc-server.
 
 export const SERVE_USAGE = `  tfjs-serving serve [--port 8500] [--rest_api_port 8501] --model_name NAME --model_base_path URL_OR_DIR
   tfjs-serving serve [--port 8500] [--rest_api_port 8501] --model_config_file models.config|models.json
-      Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics, and with --port its
-      gRPC API (PredictionService, ModelService). Config files (model config, --batching_parameters_file,
-      --monitoring_config_file) are TF Serving's text protos, or JSON. A base path is a
+      Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics, and with --port
+      its gRPC API (PredictionService, ModelService; --port 0 picks a free port). Config files (models,
+      --batching_parameters_file, --monitoring_config_file) are TF Serving's text protos, or JSON. A base path is a
       repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
       graph models (model.json) or SavedModels (saved_model.pb, converted on load). Other flags:
       --rest_api_host 0.0.0.0  --rest_api_timeout_in_ms 30000  --rest_api_enable_cors_support
