@@ -43,3 +43,11 @@ test('the services and messages the server uses', () => {
   assert.equal((status.fields.error_code!.resolvedType as protobuf.Enum).values.NOT_FOUND, 5);
   assert.ok(root.lookupType('tensorflow.serving.BatchingParameters').fields.max_batch_size);
 });
+
+test('gRPC status numbers are TF\'s canonical error codes (tensorflow.error.Code in the vendored tsl file)', async () => {
+  const { grpcStatusOf } = await import('../../src/grpc/status-codes.js');
+  const codes = (servingProtoRoot().lookupEnum('tensorflow.error.Code')).values;
+  const names = Object.keys(codes).filter((n) => !n.startsWith('DO_NOT_USE'));
+  assert.equal(names.length, 17);
+  for (const name of names) assert.equal(grpcStatusOf(name as never), codes[name], name);
+});
