@@ -228,7 +228,11 @@ function resolveBase(basePath: string): string {
   try {
     url = new URL(basePath, base);
   } catch {
-    throw new ServingError('INVALID_ARGUMENT', `basePath ${JSON.stringify(basePath)} is not a URL (expected e.g. https://cdn.example.com/models/NAME)`);
+    throw new ServingError(
+      'INVALID_ARGUMENT',
+      `basePath ${JSON.stringify(basePath)} is not a URL (expected e.g. https://cdn.example.com/models/NAME)` +
+        (typeof window === 'undefined' ? '; to serve a local directory in Node, import the server from "tfjs-serving/node" (or "tfjs-serving", which resolves to it in Node)' : ''),
+    );
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url.href;
