@@ -153,7 +153,7 @@ function checkTrustedPublicKeys(keys: unknown, model: string): string[] {
     throw new ServingError('INVALID_ARGUMENT', `${where} must be a non-empty list of base64 Ed25519 public keys`);
   }
   for (const k of keys as string[]) decodePublicKey(k, where); // every element was just checked to be a string
-  return [...(keys as string[])];
+  return [...(keys as string[])]; // checked above: a list of strings
 }
 
 /**
