@@ -15,6 +15,21 @@ export type DeathOutcome =
   /** Workers kept dying: no more restarts. */
   | 'gave-up';
 
+/** What the supervisor needs of a worker: a browser `Worker`, or a Node thread behind an adapter. */
+export interface WorkerLike {
+  postMessage(message: ClientMessage, transfer: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: { data: WorkerMessage }) => void): void;
+  addEventListener(type: 'error', listener: (e: { message?: string; preventDefault?(): void }) => void): void;
+  addEventListener(type: 'messageerror', listener: () => void): void;
+  terminate(): void;
+}
+
+/** Starts a worker running the script at `url`. */
+export type WorkerSpawner = (url: URL) => WorkerLike;
+
+/** A module Web Worker (the default, in pages). */
+export const spawnModuleWorker: WorkerSpawner = (url) => new Worker(url, { type: 'module', name: 'tfjs-serving' });
+
 export interface WorkerSupervisorHandlers {
   /** A message from the current worker (a dead worker's last words are dropped). */
   message(msg: WorkerMessage): void;
@@ -23,7 +38,7 @@ export interface WorkerSupervisorHandlers {
 }
 
 export class WorkerSupervisor {
-  private current: Worker;
+  private current: WorkerLike;
   private started = false;
   private stopped = false;
   /** When workers died lately (ms). */
@@ -34,6 +49,7 @@ export class WorkerSupervisor {
   constructor(
     readonly url: URL,
     private readonly handlers: WorkerSupervisorHandlers,
+    private readonly spawnWorker: WorkerSpawner = spawnModuleWorker,
   ) {
     this.current = this.spawn();
   }
@@ -58,22 +74,22 @@ export class WorkerSupervisor {
     this.current.terminate();
   }
 
-  private spawn(): Worker {
-    const worker = new Worker(this.url, { type: 'module', name: 'tfjs-serving' });
-    worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
+  private spawn(): WorkerLike {
+    const worker = this.spawnWorker(this.url);
+    worker.addEventListener('message', (e) => {
       if (worker !== this.current) return; // a dead worker's last words
       if (e.data.kind === 'fatal') this.onDeath(worker, e.data.message);
       else this.handlers.message(e.data);
     });
     worker.addEventListener('error', (e) => {
-      e.preventDefault();
+      e.preventDefault?.();
       this.onDeath(worker, `the worker failed: ${e.message || 'it could not be loaded or threw'}`);
     });
     worker.addEventListener('messageerror', () => this.onDeath(worker, 'a message from the worker could not be read'));
     return worker;
   }
 
-  private onDeath(worker: Worker, reason: string): void {
+  private onDeath(worker: WorkerLike, reason: string): void {
     // One death can be told twice (the worker's own `fatal`, then its `error` event): count it once.
     if (worker !== this.current || this.stopped) return;
     worker.terminate();
