@@ -16,7 +16,8 @@ import { freezeControlFlowVariables } from './graph/freeze-control-flow.js';
 import { nodeMap, parseRef, refString, uniqueName, type FlatFunction, type Graph } from './graph/graph.js';
 import { inlineCalls } from './graph/inline.js';
 import { checkOpsSupported } from './graph/op-support.js';
-import { flattenFunction, makeOpRegistry, type OpRegistry } from './graph/op-defs.js';
+import { FunctionLibrary } from './graph/function-library.js';
+import { makeOpRegistry, type OpRegistry } from './graph/op-defs.js';
 import { optimizeGraph } from './graph/optimize.js';
 import { pruneToOutputs, referencedFunctions, stripControlInputs, stripDevicesAndDebugOps } from './graph/prune.js';
 import { extractTables, initRoots, renameClashingConsts, TABLE_OPS } from './graph/tables.js';
@@ -95,7 +96,7 @@ function tensorInfoJson(name: string, info: { dtype: number; shape: number[] | u
 interface Prepared {
   meta: MetaGraphDef;
   ops: OpRegistry;
-  functions: Map<string, FlatFunction>;
+  functions: FunctionLibrary;
   bundle: TensorBundle | undefined;
   generatedBy: string;
 }
@@ -105,11 +106,21 @@ function prepare(sm: SavedModelDir, tags: string[]): Prepared {
   if (!meta.graphDef) throw new ConverterError('INVALID_ARGUMENT', `${sm.dir}: MetaGraphDef [${tags.join(',')}] has no GraphDef`);
   const lib = meta.graphDef.library?.function ?? [];
   const ops = makeOpRegistry(meta.metaInfoDef?.strippedOpList?.op ?? [], lib);
-  const functions = new Map<string, FlatFunction>();
-  for (const f of lib) functions.set(f.signature.name, flattenFunction(f, ops));
+  // Flattened on demand: only what the converted signatures reach (not gradient functions).
+  const functions = new FunctionLibrary(lib, ops);
   const prefix = join(sm.dir, 'variables', 'variables');
   const bundle = existsSync(`${prefix}.index`) ? openTensorBundle(prefix) : undefined;
   return { meta, ops, functions, bundle, generatedBy: meta.metaInfoDef?.tensorflowVersion ?? '' };
+}
+
+/** Top-level nodes the signatures' tensors and the init ops name (control edges are followed too). */
+function signatureRoots(meta: MetaGraphDef, sigNames: readonly string[]): string[] {
+  const roots = initRoots(meta);
+  for (const s of sigNames) {
+    const sig = meta.signatureDef[s]!;
+    for (const info of [...Object.values(sig.inputs), ...Object.values(sig.outputs)]) if (info.name) roots.push(parseRef(info.name).node);
+  }
+  return roots;
 }
 
 function cloneNodes(nodes: readonly NodeDef[]): NodeDef[] {
@@ -121,11 +132,14 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
   const t0 = performance.now();
   const progress = (stage: ConvertProgress['stage'], fraction: number, message: string) => opts.onProgress?.({ stage, fraction, message });
   const where = sigNames.length === 1 ? `signature "${sigNames[0]}" of ${sm.dir}` : `${sm.dir}`;
-  const top = cloneNodes(p.meta.graphDef!.node);
-  for (const n of top) p.ops.restoreDefaults(n);
-  const resolver = makeVariableResolver(p.meta, top, p.functions, p.bundle, where);
+  const full = cloneNodes(p.meta.graphDef!.node);
+  for (const n of full) p.ops.restoreDefaults(n);
+  const resolver = makeVariableResolver(p.meta, full, p.functions, p.bundle, where);
+  // Only what these signatures (and the init op's table fills) reach: the saver's functions and
+  // other signatures' calls are never inlined.
+  const top = pruneToOutputs(full, signatureRoots(p.meta, sigNames));
 
-  progress('inline', 0.1, `inlining function calls (${top.length} nodes, ${p.functions.size} functions)`);
+  progress('inline', 0.1, `inlining function calls (${top.length} nodes, ${p.functions.librarySize} functions)`);
   const inlined = inlineCalls(top, p.functions);
   let nodes = inlined.nodes;
   // Tables: their fills hang off the init op by control edges, so keep a copy with them.

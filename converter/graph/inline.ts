@@ -7,6 +7,7 @@
  */
 import { ConverterError } from '../errors.js';
 import type { NodeDef } from '../proto/messages.js';
+import { FunctionLibrary } from './function-library.js';
 import { parseRef, refString, type FlatFunction } from './graph.js';
 
 const CALL_OPS = new Set(['StatefulPartitionedCall', 'PartitionedCall']);
@@ -19,12 +20,15 @@ export interface InlineResult {
 
 function calleeOf(n: NodeDef, functions: ReadonlyMap<string, FlatFunction>): FlatFunction | undefined {
   if (CALL_OPS.has(n.op)) {
-    const name = n.attr.f?.func?.name;
+    const callee = n.attr.f?.func?.name;
+    // Among `api_implements` alternatives, the one TF.js can run.
+    const name = callee && functions instanceof FunctionLibrary ? functions.implementationFor(callee) : callee;
     const f = name ? functions.get(name) : undefined;
     if (!f) throw new ConverterError('NOT_FOUND', `node "${n.name}" (${n.op}) calls function "${name}", which is not in the graph's library`);
     return f;
   }
-  return functions.get(n.op);
+  if (!functions.has(n.op)) return undefined;
+  return functions.get(functions instanceof FunctionLibrary ? functions.implementationFor(n.op) : n.op);
 }
 
 /**
