@@ -52,6 +52,8 @@ export interface ConvertOptions {
   /** Extra entries for `userDefinedMetadata`. */
   metadata?: Record<string, Json>;
   onProgress?: (p: ConvertProgress) => void;
+  /** With `signatureName: 'all'`: fail if any serving signature cannot be converted (default: skip it and say why). */
+  allOrNothing?: boolean;
 }
 
 export interface SignatureSummary {
@@ -365,21 +367,49 @@ export async function convertSavedModel(savedModel: string | SavedModelDir, opti
   }
   if (available.length === 0) throw new ConverterError('NOT_FOUND', `${sm.dir} has no serving signatures in tag-set [${tags.join(',')}]`);
   // Convert each signature alone first, so one that cannot be converted is skipped, not fatal.
+  const trial = { ...options, onProgress: undefined, quantization: undefined };
   const ok: string[] = [];
   const skipped: Record<string, string> = {};
-  let firstError: unknown;
-  for (const s of available) {
+  const errors: ConverterError[] = [];
+  const attempt = (names: string[]): ConverterError | undefined => {
     try {
-      convertSignatures(sm, p, [s], { ...options, onProgress: undefined, quantization: undefined });
-      ok.push(s);
+      convertSignatures(sm, p, names, trial);
+      return undefined;
     } catch (e) {
       if (!(e instanceof ConverterError)) throw e;
-      firstError ??= e;
+      return e;
+    }
+  };
+  for (const s of available) {
+    const e = attempt([s]);
+    if (e) {
+      errors.push(e);
       skipped[s] = e.message;
+    } else ok.push(s);
+  }
+  // Some signatures convert alone but not together (one's input cuts what another needs): add them one by one.
+  let chosen = ok;
+  if (ok.length > 1 && attempt(ok)) {
+    chosen = [];
+    for (const s of ok) {
+      const e = attempt([...chosen, s]);
+      if (!e) chosen.push(s);
+      else skipped[s] = `cannot be converted together with ${chosen.map((c) => `"${c}"`).join(', ')}: ${e.message}`;
     }
   }
-  if (ok.length === 0) throw firstError;
-  const result = convertSignatures(sm, p, ok, options);
+  const list = () => Object.entries(skipped).map(([k, why]) => `\n  "${k}": ${why}`).join('');
+  if (chosen.length === 0) {
+    const code = errors.every((e) => e.code === errors[0]!.code) ? errors[0]!.code : 'FAILED_PRECONDITION';
+    throw new ConverterError(code, `none of the ${available.length} serving signature(s) of ${sm.dir} could be converted:${list()}`, { skippedSignatures: skipped });
+  }
+  if (options.allOrNothing && Object.keys(skipped).length) {
+    throw new ConverterError(
+      errors[0]?.code ?? 'FAILED_PRECONDITION',
+      `${Object.keys(skipped).length} of the ${available.length} serving signature(s) of ${sm.dir} cannot be converted (all-or-nothing was asked):${list()}`,
+      { skippedSignatures: skipped },
+    );
+  }
+  const result = convertSignatures(sm, p, chosen, options);
   result.skippedSignatures = skipped;
   if (Object.keys(skipped).length) {
     const md = (result.modelJson.userDefinedMetadata ??= {});
