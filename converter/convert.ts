@@ -229,7 +229,16 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
     freezeControlFlowVariables(nodes, kept, where);
     nodes = pruneToOutputs(nodes, allOutputs);
   }
-  const tableInfo = withControl ? extractTables(nodes, withControl, initRoots(p.meta), where) : undefined;
+  const assets = {
+    dir: sm.dir,
+    byTensor: new Map(
+      (p.meta.assetFileDef ?? []).filter((a) => a.tensorInfo?.name && a.filename).map((a) => {
+        const r = parseRef(a.tensorInfo!.name!);
+        return [`${r.node}:${r.index}`, a.filename!] as const;
+      }),
+    ),
+  };
+  const tableInfo = withControl ? extractTables(nodes, withControl, initRoots(p.meta), where, assets) : undefined;
   const tableIds = new Map((tableInfo?.tables ?? []).map((t) => [t.placeholder, t.resourceId]));
   const graph: Graph = { nodes, functions: kept };
 

@@ -169,6 +169,8 @@ export interface MetaGraphDef {
   saverDef?: SaverDef;
   collectionDef: Record<string, CollectionDef>;
   signatureDef: Record<string, SignatureDef>;
+  /** Asset files (in `assets/`) and the tensors that hold their paths. */
+  assetFileDef?: { tensorInfo?: TensorInfo; filename?: string }[];
   objectGraphDef?: SavedObjectGraph;
 }
 export interface SavedModel {
@@ -372,6 +374,11 @@ export const MetaGraphDefSchema: MessageSchema = S('MetaGraphDef', {
   3: { name: 'saverDef', type: () => SaverDefSchema },
   4: { name: 'collectionDef', type: () => CollectionDefSchema, mapKey: 'string' },
   5: { name: 'signatureDef', type: () => SignatureDefSchema, mapKey: 'string' },
+  6: {
+    name: 'assetFileDef',
+    type: () => S('AssetFileDef', { 1: { name: 'tensorInfo', type: () => TensorInfoSchema }, 2: { name: 'filename', type: 'string' } }),
+    repeated: true,
+  },
   7: { name: 'objectGraphDef', type: () => SavedObjectGraphSchema },
 });
 export const SavedModelSchema: MessageSchema = S('SavedModel', {
