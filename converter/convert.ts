@@ -142,7 +142,7 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
   const top = pruneToOutputs(full, signatureRoots(p.meta, sigNames));
 
   progress('inline', 0.1, `inlining function calls (${top.length} nodes, ${p.functions.librarySize} functions)`);
-  const inlined = inlineCalls(top, p.functions);
+  const inlined = inlineCalls(top, p.functions, { unprefixTopLevel: true });
   let nodes = inlined.nodes;
   // Tables: their fills hang off the init op by control edges, so keep a copy with them.
   const withControl = nodes.some((n) => TABLE_OPS.has(n.op)) ? cloneNodes(nodes) : undefined;
