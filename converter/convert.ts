@@ -270,7 +270,8 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
       if (reach.has(ph)) summary.inputs[`${ph}:0`] = { name: `${ph}:0`, dtype: 'DT_RESOURCE', shape: [], resourceId };
     }
     if (cut.parseSpec) {
-      summary.parseSpec = { ...cut.parseSpec, features: cut.parseSpec.features.filter((f) => reach.has(f.placeholder)) };
+      const used = (f: ParseSpec['features'][number]) => (f.kind === 'sparse' ? Object.values(f.placeholders).some((ph) => reach.has(ph)) : reach.has(f.placeholder));
+      summary.parseSpec = { ...cut.parseSpec, features: cut.parseSpec.features.filter(used) };
     }
     for (const [key, node] of outs) {
       const info = sig.outputs[key]!;
