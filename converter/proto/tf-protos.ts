@@ -2,7 +2,7 @@
  * TensorFlow's own `.proto` files (vendored under `proto/`, see proto/NOTICE.md), decoded with
  * protobufjs: the schema lives in one place and matches TensorFlow's field for field. The files are
  * parsed once, on first use; messages come back as plain objects (camelCase field names, int64 as
- * numbers, enums as numbers, bytes as Uint8Array views of the input, empty arrays / objects for absent
+ * numbers, enums as numbers, bytes as Uint8Array (Buffer) views of the input, empty arrays / objects for absent
  * repeated / map fields, absent scalars undefined, oneof members present only when set), which is the
  * shape `messages.ts` types.
  */
@@ -59,8 +59,9 @@ function typeOf(name: string): protobuf.Type {
 /** Decodes `bytes` as TensorFlow message `name` (e.g. "tensorflow.SavedModel") into a plain object. */
 export function decodeTf<T>(name: string, bytes: Uint8Array, what = name): T {
   const type = typeOf(name);
-  // A plain Uint8Array (not a Buffer) makes protobufjs return bytes fields as subarray views.
-  const input = Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
+  // A Buffer view (no copy): protobufjs then reads strings with Node's native UTF-8 decoder (about twice
+  // as fast on a function-heavy saved_model.pb) and returns bytes fields as Buffer views of the input.
+  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let msg: protobuf.Message;
   try {
     msg = type.decode(input);
