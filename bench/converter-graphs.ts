@@ -1,7 +1,8 @@
 /**
  * Converted-graph comparison (issue 12): node counts and execution time of the converter's optimized
  * graph against its plain one (`optimize: false`: inlined, frozen, pruned, nothing folded or fused),
- * same process, same TF.js backend (cpu), median of N `execute()` calls after a warm-up, on the real
+ * same process, same TF.js backend (cpu), median of N `executeAsync()` calls (the two models interleaved) after
+ * two warm-ups each, on the real
  * KWS SavedModel and on writer-made Keras Conv1D / LSTM layouts. The official converter's node count
  * and time ratio would be the reference, but none of these SavedModels has an official TF.js conversion
  * in the fixtures (and there is no Python/TF here to make one), so that column says so.
@@ -28,26 +29,43 @@ export interface GraphRow {
   maxAbsDiff: number;
 }
 
-async function timeExecute(r: ConversionResult, input: tf.Tensor, runs: number): Promise<{ ms: number; out: Float32Array }> {
+/** One executor per model: runs it once on `input` and returns its (first) output. */
+function runner(r: ConversionResult, input: tf.Tensor): { once: () => Promise<Float32Array>; dispose: () => void } {
   const model = loadGraphModelFromResult(r);
   const sig = r.signatures[0]!;
   const feeds = { [Object.values(sig.inputs)[0]!.name]: input };
   const outName = Object.values(sig.outputs)[0]!.name;
-  const once = async () => {
-    const y = (await model.executeAsync(feeds, outName)) as tf.Tensor;
-    const v = (await y.data()) as Float32Array;
-    y.dispose();
-    return v;
+  return {
+    once: async () => {
+      const y = (await model.executeAsync(feeds, outName)) as tf.Tensor;
+      const v = (await y.data()) as Float32Array;
+      y.dispose();
+      return v;
+    },
+    dispose: () => model.dispose(),
   };
-  const out = await once();
-  const times: number[] = [];
+}
+
+/** Median execute time of both models, runs interleaved (a, b, a, b…) after two warm-ups each. */
+async function timeBoth(a: ConversionResult, b: ConversionResult, input: tf.Tensor, runs: number) {
+  const ra = runner(a, input);
+  const rb = runner(b, input);
+  const outA = await ra.once();
+  const outB = await rb.once();
+  await ra.once();
+  await rb.once();
+  const ta: number[] = [];
+  const tb: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await once();
-    times.push(performance.now() - t0);
+    for (const [r, t] of [[ra, ta], [rb, tb]] as const) {
+      const t0 = performance.now();
+      await r.once();
+      t.push(performance.now() - t0);
+    }
   }
-  model.dispose();
-  return { ms: median(times), out };
+  ra.dispose();
+  rb.dispose();
+  return { msA: median(ta), msB: median(tb), outA, outB };
 }
 
 export async function runGraphComparison(runs: number): Promise<GraphRow[]> {
@@ -67,13 +85,12 @@ export async function runGraphComparison(runs: number): Promise<GraphRow[]> {
     const opt = await convertSavedModel(c.dir);
     const plain = await convertSavedModel(c.dir, { optimize: false });
     const input = tf.randomUniform(c.shape, -1, 1, 'float32', 42);
-    const a = await timeExecute(opt, input, runs);
-    const b = await timeExecute(plain, input, runs);
+    const t = await timeBoth(opt, plain, input, runs);
     input.dispose();
     let maxAbsDiff = 0;
-    for (let i = 0; i < a.out.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a.out[i]! - b.out[i]!));
-    rows.push({ name: c.name, nodes: opt.stats.nodes, plainNodes: plain.stats.nodes, officialNodes: null, ms: a.ms, plainMs: b.ms, ratio: a.ms / b.ms, maxAbsDiff });
-    log(`graphs ${c.name}: ${opt.stats.nodes} vs ${plain.stats.nodes} nodes, ${a.ms.toFixed(2)} vs ${b.ms.toFixed(2)} ms`);
+    for (let i = 0; i < t.outA.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(t.outA[i]! - t.outB[i]!));
+    rows.push({ name: c.name, nodes: opt.stats.nodes, plainNodes: plain.stats.nodes, officialNodes: null, ms: t.msA, plainMs: t.msB, ratio: t.msA / t.msB, maxAbsDiff });
+    log(`graphs ${c.name}: ${opt.stats.nodes} vs ${plain.stats.nodes} nodes, ${t.msA.toFixed(2)} vs ${t.msB.toFixed(2)} ms`);
   }
   await rm(tmp, { recursive: true, force: true });
   return rows;

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
 
   let converter: { rows: ConverterRow[]; notes: string[]; graphs: GraphRow[] } | undefined;
   if (!a.skip.has('converter')) {
-    converter = { ...(await runConverterTiming(a.converterRuns)), graphs: await runGraphComparison(a.converterRuns * 3) };
+    converter = { ...(await runConverterTiming(a.converterRuns)), graphs: await runGraphComparison(a.converterRuns * 5) };
     results.converter = converter;
   }
 
