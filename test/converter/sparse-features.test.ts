@@ -17,8 +17,8 @@ const work = mkdtempSync(join(tmpdir(), 'converter-sparse-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 before(cpuBackend);
 
-describe('sparse (VarLen) tf.Example features', () => {
-  const { dir } = writeSparseExampleSavedModel(join(work, 'sparse'));
+for (const op of ['ParseExample', 'ParseExampleV2'] as const) describe(`sparse (VarLen) tf.Example features (${op})`, () => {
+  const { dir } = writeSparseExampleSavedModel(join(work, `sparse-${op}`), op);
 
   it('records the sparse feature in the parse spec, with three signature inputs', async () => {
     const r = await convert(dir);
@@ -36,7 +36,8 @@ describe('sparse (VarLen) tf.Example features', () => {
     const dense = spec.features.find((f) => f.key === 'x')!;
     assert.ok(dense.kind === undefined && dense.defaultValue === null);
     assert.deepEqual((r.modelJson.userDefinedMetadata!.signatures as Record<string, { parseSpec: unknown }>).serving_default!.parseSpec, JSON.parse(JSON.stringify(spec)));
-    assert.ok(!JSON.stringify(r.modelJson.modelTopology).includes('"ParseExample"'), 'the parse is cut away');
+    assert.equal(spec.op, op);
+    assert.ok(!JSON.stringify(r.modelJson.modelTopology).includes(`"${op}"`), 'the parse is cut away');
   });
 
   it('run builds indices / values / dense_shape from the examples (missing = empty)', async () => {
