@@ -88,6 +88,53 @@ function writeModel(name: string, vocab: string, o: TableOpts): string {
   return dir;
 }
 
+/**
+ * The TF2 layout (tf.saved_model.save of a StaticHashTable(TextFileInitializer)): the asset path is a
+ * `asset_path_initializer` Placeholder (asset_file_def names it) assigned to a string variable that the init
+ * op reads and passes to the initializer function, which fills the table inside its body.
+ */
+function writeTf2Model(name: string, vocab: string): string {
+  const S = DT.STRING;
+  const nodes: NodeMsg[] = [
+    n('input', 'Placeholder', [], { dtype: t(S), shape: { shape: { dim: [-1] } } }),
+    n('hash_table', 'HashTableV2', [], { container: { s: '' }, shared_name: { s: 'hash_table_/tmp/vocab.txt_-2_-1' }, use_node_name_sharing: { b: true }, key_dtype: t(S), value_dtype: t(I64) }),
+    n('asset_path_initializer', 'Placeholder', [], { dtype: t(S), shape: { shape: { dim: [] } } }),
+    n('Variable', 'VarHandleOp', [], { dtype: t(S), shape: { shape: { dim: [] } }, shared_name: { s: 'Variable' }, container: { s: '' } }),
+    n('Variable/Assign', 'AssignVariableOp', ['Variable', 'asset_path_initializer'], { dtype: t(S) }),
+    n('Variable/Read/ReadVariableOp', 'ReadVariableOp', ['Variable'], { dtype: t(S) }),
+    n('StatefulPartitionedCall_1', 'StatefulPartitionedCall', ['hash_table', 'Variable/Read/ReadVariableOp'], {
+      Tin: { list: { type: [DT.RESOURCE, S] } }, Tout: { list: {} }, f: { func: { name: '__inference__initializer_77' } },
+    }),
+    n('NoOp', 'NoOp', ['^StatefulPartitionedCall_1', '^Variable/Assign']),
+    n('Const', 'Const', [], { dtype: t(I64), value: { tensor: { dtype: I64, shape: [], int64Val: [-1] } } }),
+    n('None_Lookup/LookupTableFindV2', 'LookupTableFindV2', ['hash_table', 'input', 'Const'], { Tin: t(S), Tout: t(I64) }),
+    n('output', 'Identity', ['None_Lookup/LookupTableFindV2'], { T: t(I64) }),
+  ];
+  const init = {
+    signature: { name: '__inference__initializer_77', inputArg: [{ name: 'table', type: DT.RESOURCE }, { name: 'asset_path', type: S }], outputArg: [] },
+    nodes: [n('text_file_init/InitializeTableFromTextFileV2', 'InitializeTableFromTextFileV2', ['table', 'asset_path'], { key_index: { i: -1 }, value_index: { i: -2 } })],
+    ret: {},
+  };
+  const dir = join(work, name);
+  writeSavedModel(dir, [{
+    tags: ['serve'],
+    tensorflowVersion: '2.15.0',
+    producer: 1645,
+    nodes,
+    functions: [init],
+    assets: [{ tensorName: 'asset_path_initializer:0', filename: 'vocab.txt' }],
+    signatures: {
+      serving_default: {
+        inputs: { input: { name: 'input:0', dtype: S, shape: { dim: [-1] } } },
+        outputs: { output: { name: 'output:0', dtype: I64, shape: { dim: [-1] } } },
+        methodName: 'tensorflow/serving/predict',
+      },
+      __saved_model_init_op: { inputs: {}, outputs: { __saved_model_init_op: { name: 'NoOp', dtype: 0 } }, methodName: '' },
+    },
+  }], [], { 'vocab.txt': vocab });
+  return dir;
+}
+
 async function lookup(dir: string, keys: string[] | number[], keyType: 'string' | 'int32' = 'string'): Promise<(number | string)[]> {
   const r = await convert(dir);
   const start = numTensors();
@@ -125,6 +172,11 @@ describe('tables from asset files (InitializeTableFromTextFileV2)', () => {
   it('offset is added to line numbers', async () => {
     const dir = writeModel('offset', 'a\nb\n', { keyIndex: -1, valueIndex: -2, offset: 100 });
     assert.deepEqual(await lookup(dir, ['b', 'a', 'c']), [101, 100, -1]);
+  });
+
+  it('TF2 layout: the asset path reaches the initializer function through a variable assigned from asset_path_initializer', async () => {
+    const dir = writeTf2Model('tf2', 'the\nquick\nfox\n');
+    assert.deepEqual(await lookup(dir, ['fox', 'the', 'dog', 'quick']), [2, 0, -1, 1]);
   });
 
   it('errors name the file and line as TensorFlow does', async () => {
