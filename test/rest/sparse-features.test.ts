@@ -68,4 +68,31 @@ describe('sparse features in classify/regress requests', () => {
     model.dispose();
     assert.equal(tf.memory().numTensors, start, 'no tensor leaks');
   });
+
+  // Last: the server may switch TF.js's backend.
+  it('end to end: POST :regress with VarLen features to a served SavedModel', async () => {
+    const { LocalModelServer } = await import('../../src/index.js');
+    const { startRestServer } = await import('../../src/rest/node-http.js');
+    const root = join(work, 'repo');
+    writeSparseExampleSavedModel(join(root, 'sparse', '1'));
+    const server = await LocalModelServer.start({ modelConfigList: [{ name: 'sparse', basePath: join(root, 'sparse') }], pollIntervalMs: 0, backends: ['cpu'] });
+    const rest = await startRestServer(server, { port: 0, host: '127.0.0.1' });
+    try {
+      const post = async (body: unknown) => {
+        const r = await fetch(`http://127.0.0.1:${rest.port}/v1/models/sparse:regress`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+        return { status: r.status, json: JSON.parse(await r.text()) as unknown };
+      };
+      let r = await post({ examples: [{ x: 1, tokens: [1, 2, 3] }, { x: [2] }, { x: 3, tokens: 10 }] });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.deepEqual(r.json, { results: [7, 2, 13] });
+      r = await post({ context: { tokens: [0.5] }, examples: [{ x: 1 }, { x: 2, tokens: [] }] });
+      assert.deepEqual(r.json, { results: [1.5, 2] });
+      r = await post({ examples: [{ x: 1, tokens: ['a'] }] });
+      assert.equal(r.status, 400);
+      assert.match(JSON.stringify(r.json), /Feature: tokens/);
+    } finally {
+      await rest.close();
+      await server.close();
+    }
+  });
 });
