@@ -35,6 +35,8 @@ export interface ConverterRow {
   medianMs: number;
   minMs: number;
   maxMs: number;
+  /** Weight bytes written per second of median conversion time, in MB/s (10^6 bytes). */
+  weightMBps: number;
 }
 
 async function dirBytes(dir: string): Promise<number> {
@@ -79,6 +81,7 @@ export async function runConverterTiming(runs: number): Promise<{ rows: Converte
         medianMs: median(times),
         minMs: Math.min(...times),
         maxMs: Math.max(...times),
+        weightMBps: first.weightData.byteLength / 1e6 / (median(times) / 1000),
       };
       rows.push(row);
       log(`convert ${c.name}: median ${row.medianMs.toFixed(1)} ms over ${runs}`);
@@ -93,7 +96,10 @@ export async function runConverterTiming(runs: number): Promise<{ rows: Converte
 export function converterTable(rows: readonly ConverterRow[]): string {
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   return table(
-    ['SavedModel', 'size', 'graph-model weights', 'nodes', 'runs', 'median ms', 'min ms', 'max ms'],
-    rows.map((r) => [r.name, kb(r.savedModelBytes), kb(r.outputWeightBytes), String(r.nodes), String(r.runs), r.medianMs.toFixed(1), r.minMs.toFixed(1), r.maxMs.toFixed(1)]),
+    ['SavedModel', 'size', 'graph-model weights', 'nodes', 'runs', 'median ms', 'min ms', 'max ms', 'weights MB/s'],
+    rows.map((r) => [
+      r.name, kb(r.savedModelBytes), kb(r.outputWeightBytes), String(r.nodes), String(r.runs),
+      r.medianMs.toFixed(1), r.minMs.toFixed(1), r.maxMs.toFixed(1), r.weightMBps.toFixed(1),
+    ]),
   );
 }

@@ -20,6 +20,7 @@ import { BATCHING_PARAMETERS, BENCH_DIR, MODELS, REPO_ROOT, addRatios, log, over
 import type { BenchModel, OverheadRow } from './common.js';
 import { converterTable, runConverterTiming } from './converter-timing.js';
 import type { ConverterRow } from './converter-timing.js';
+import { graphTable, runGraphComparison, type GraphRow } from './converter-graphs.js';
 import type { GpuBenchResult } from './gpu.js';
 import { printGpuResult } from './gpu.js';
 
@@ -99,9 +100,9 @@ async function main(): Promise<void> {
     }
   }
 
-  let converter: { rows: ConverterRow[]; notes: string[] } | undefined;
+  let converter: { rows: ConverterRow[]; notes: string[]; graphs: GraphRow[] } | undefined;
   if (!a.skip.has('converter')) {
-    converter = await runConverterTiming(a.converterRuns);
+    converter = { ...(await runConverterTiming(a.converterRuns)), graphs: await runGraphComparison(a.converterRuns * 5) };
     results.converter = converter;
   }
 
@@ -128,6 +129,8 @@ async function main(): Promise<void> {
     console.log('\n## Converter (convertSavedModel, in memory, cpu backend for constant folding)\n');
     console.log(converterTable(converter.rows));
     for (const n of converter.notes) console.log(`- ${n}`);
+    console.log('\n## Converted graphs: optimized vs optimize off (same process, cpu backend, execute median)\n');
+    console.log(graphTable(converter.graphs));
   }
   if (gpu) {
     console.log('\n## Node WebGPU through Dawn (bench/gpu.ts)\n');

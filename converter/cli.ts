@@ -23,7 +23,7 @@ interface ParsedArgs {
 
 /** Flags that may take an optional value (`--quantize_uint8` or `--quantize_uint8=pat,...`). */
 const OPTIONAL_VALUE = new Set(['quantize_float16', 'quantize_uint8', 'quantize_uint16']);
-const BOOLEAN = new Set(['all', 'skip_op_check', 'no_optimize', 'no_fuse', 'use_structured_outputs_names', 'quiet', 'help']);
+const BOOLEAN = new Set(['all', 'skip_op_check', 'no_optimize', 'no_fuse', 'use_structured_outputs_names', 'quiet', 'help', 'all_or_nothing']);
 
 function parseArgs(argv: string[], positionalCount: number): ParsedArgs {
   const positional: string[] = [];
@@ -63,7 +63,10 @@ const USAGE: Record<'convert' | 'show' | 'run', string> = {
     'usage: convert <saved_model_dir> <output_dir> [--signature_name serving_default|all] [--saved_model_tags serve]\n' +
     '         [--quantize_float16[=patterns] | --quantize_uint8[=patterns] | --quantize_uint16[=patterns]]\n' +
     '         [--weight_shard_size_bytes 4194304] [--skip_op_check] [--no_optimize] [--no_fuse]\n' +
-    '         [--use_structured_outputs_names] [--quiet]\n',
+    '         [--use_structured_outputs_names] [--all_or_nothing] [--quiet]\n' +
+    '  --signature_name all converts every serving signature that can be converted and lists the others\n' +
+    '  with the reason (exit 1 only if none converted; --all_or_nothing: exit 1 if any cannot be).\n' +
+    '  --quiet prints nothing on success (warnings about skipped signatures still go to stderr).\n',
   show: 'usage: show --dir <saved_model_dir> [--tag_set serve] [--signature_def NAME] [--all]\n',
   run:
     'usage: run --dir <saved_model_dir> [--tag_set serve] --signature_def NAME\n' +
@@ -133,10 +136,12 @@ async function doConvert(args: ParsedArgs, io: CliIo): Promise<number> {
     fuse: !args.flags.has('no_fuse'),
     skipOpCheck: args.flags.has('skip_op_check'),
     useStructuredOutputNames: args.flags.has('use_structured_outputs_names'),
+    allOrNothing: args.flags.has('all_or_nothing'),
     onProgress,
   });
   const files = writeGraphModel(result, output, { weightShardSizeBytes: shard });
   for (const [name, why] of Object.entries(result.skippedSignatures)) io.stderr(`warning: skipped signature "${name}": ${why}\n`);
+  if (quiet) return 0;
   io.stdout(
     `Converted ${input} → ${output}: signature(s) ${result.signatures.map((s) => s.name).join(', ')}; ` +
       `${result.stats.nodes} nodes, ${result.stats.weights} weights (${result.stats.weightBytes} bytes) in ${files.length - 1} shard(s); ` +

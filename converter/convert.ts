@@ -16,7 +16,8 @@ import { freezeControlFlowVariables } from './graph/freeze-control-flow.js';
 import { nodeMap, parseRef, refString, uniqueName, type FlatFunction, type Graph } from './graph/graph.js';
 import { inlineCalls } from './graph/inline.js';
 import { checkOpsSupported } from './graph/op-support.js';
-import { flattenFunction, makeOpRegistry, type OpRegistry } from './graph/op-defs.js';
+import { FunctionLibrary } from './graph/function-library.js';
+import { makeOpRegistry, type OpRegistry } from './graph/op-defs.js';
 import { optimizeGraph } from './graph/optimize.js';
 import { pruneToOutputs, referencedFunctions, stripControlInputs, stripDevicesAndDebugOps } from './graph/prune.js';
 import { extractTables, initRoots, renameClashingConsts, TABLE_OPS } from './graph/tables.js';
@@ -51,6 +52,8 @@ export interface ConvertOptions {
   /** Extra entries for `userDefinedMetadata`. */
   metadata?: Record<string, Json>;
   onProgress?: (p: ConvertProgress) => void;
+  /** With `signatureName: 'all'`: fail if any serving signature cannot be converted (default: skip it and say why). */
+  allOrNothing?: boolean;
 }
 
 export interface SignatureSummary {
@@ -95,7 +98,7 @@ function tensorInfoJson(name: string, info: { dtype: number; shape: number[] | u
 interface Prepared {
   meta: MetaGraphDef;
   ops: OpRegistry;
-  functions: Map<string, FlatFunction>;
+  functions: FunctionLibrary;
   bundle: TensorBundle | undefined;
   generatedBy: string;
 }
@@ -105,11 +108,21 @@ function prepare(sm: SavedModelDir, tags: string[]): Prepared {
   if (!meta.graphDef) throw new ConverterError('INVALID_ARGUMENT', `${sm.dir}: MetaGraphDef [${tags.join(',')}] has no GraphDef`);
   const lib = meta.graphDef.library?.function ?? [];
   const ops = makeOpRegistry(meta.metaInfoDef?.strippedOpList?.op ?? [], lib);
-  const functions = new Map<string, FlatFunction>();
-  for (const f of lib) functions.set(f.signature.name, flattenFunction(f, ops));
+  // Flattened on demand: only what the converted signatures reach (not gradient functions).
+  const functions = new FunctionLibrary(lib, ops);
   const prefix = join(sm.dir, 'variables', 'variables');
   const bundle = existsSync(`${prefix}.index`) ? openTensorBundle(prefix) : undefined;
   return { meta, ops, functions, bundle, generatedBy: meta.metaInfoDef?.tensorflowVersion ?? '' };
+}
+
+/** Top-level nodes the signatures' tensors and the init ops name (control edges are followed too). */
+function signatureRoots(meta: MetaGraphDef, sigNames: readonly string[]): string[] {
+  const roots = initRoots(meta);
+  for (const s of sigNames) {
+    const sig = meta.signatureDef[s]!;
+    for (const info of [...Object.values(sig.inputs), ...Object.values(sig.outputs)]) if (info.name) roots.push(parseRef(info.name).node);
+  }
+  return roots;
 }
 
 function cloneNodes(nodes: readonly NodeDef[]): NodeDef[] {
@@ -121,12 +134,15 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
   const t0 = performance.now();
   const progress = (stage: ConvertProgress['stage'], fraction: number, message: string) => opts.onProgress?.({ stage, fraction, message });
   const where = sigNames.length === 1 ? `signature "${sigNames[0]}" of ${sm.dir}` : `${sm.dir}`;
-  const top = cloneNodes(p.meta.graphDef!.node);
-  for (const n of top) p.ops.restoreDefaults(n);
-  const resolver = makeVariableResolver(p.meta, top, p.functions, p.bundle, where);
+  const full = cloneNodes(p.meta.graphDef!.node);
+  for (const n of full) p.ops.restoreDefaults(n);
+  const resolver = makeVariableResolver(p.meta, full, p.functions, p.bundle, where);
+  // Only what these signatures (and the init op's table fills) reach: the saver's functions and
+  // other signatures' calls are never inlined.
+  const top = pruneToOutputs(full, signatureRoots(p.meta, sigNames));
 
-  progress('inline', 0.1, `inlining function calls (${top.length} nodes, ${p.functions.size} functions)`);
-  const inlined = inlineCalls(top, p.functions);
+  progress('inline', 0.1, `inlining function calls (${top.length} nodes, ${p.functions.librarySize} functions)`);
+  const inlined = inlineCalls(top, p.functions, { unprefixTopLevel: true });
   let nodes = inlined.nodes;
   // Tables: their fills hang off the init op by control edges, so keep a copy with them.
   const withControl = nodes.some((n) => TABLE_OPS.has(n.op)) ? cloneNodes(nodes) : undefined;
@@ -213,7 +229,16 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
     freezeControlFlowVariables(nodes, kept, where);
     nodes = pruneToOutputs(nodes, allOutputs);
   }
-  const tableInfo = withControl ? extractTables(nodes, withControl, initRoots(p.meta), where) : undefined;
+  const assets = {
+    dir: sm.dir,
+    byTensor: new Map(
+      (p.meta.assetFileDef ?? []).filter((a) => a.tensorInfo?.name && a.filename).map((a) => {
+        const r = parseRef(a.tensorInfo!.name!);
+        return [`${r.node}:${r.index}`, a.filename!] as const;
+      }),
+    ),
+  };
+  const tableInfo = withControl ? extractTables(nodes, withControl, initRoots(p.meta), where, assets) : undefined;
   const tableIds = new Map((tableInfo?.tables ?? []).map((t) => [t.placeholder, t.resourceId]));
   const graph: Graph = { nodes, functions: kept };
 
@@ -245,7 +270,8 @@ function convertSignatures(sm: SavedModelDir, p: Prepared, sigNames: string[], o
       if (reach.has(ph)) summary.inputs[`${ph}:0`] = { name: `${ph}:0`, dtype: 'DT_RESOURCE', shape: [], resourceId };
     }
     if (cut.parseSpec) {
-      summary.parseSpec = { ...cut.parseSpec, features: cut.parseSpec.features.filter((f) => reach.has(f.placeholder)) };
+      const used = (f: ParseSpec['features'][number]) => (f.kind === 'sparse' ? Object.values(f.placeholders).some((ph) => reach.has(ph)) : reach.has(f.placeholder));
+      summary.parseSpec = { ...cut.parseSpec, features: cut.parseSpec.features.filter(used) };
     }
     for (const [key, node] of outs) {
       const info = sig.outputs[key]!;
@@ -351,21 +377,49 @@ export async function convertSavedModel(savedModel: string | SavedModelDir, opti
   }
   if (available.length === 0) throw new ConverterError('NOT_FOUND', `${sm.dir} has no serving signatures in tag-set [${tags.join(',')}]`);
   // Convert each signature alone first, so one that cannot be converted is skipped, not fatal.
+  const trial = { ...options, onProgress: undefined, quantization: undefined };
   const ok: string[] = [];
   const skipped: Record<string, string> = {};
-  let firstError: unknown;
-  for (const s of available) {
+  const errors: ConverterError[] = [];
+  const attempt = (names: string[]): ConverterError | undefined => {
     try {
-      convertSignatures(sm, p, [s], { ...options, onProgress: undefined, quantization: undefined });
-      ok.push(s);
+      convertSignatures(sm, p, names, trial);
+      return undefined;
     } catch (e) {
       if (!(e instanceof ConverterError)) throw e;
-      firstError ??= e;
+      return e;
+    }
+  };
+  for (const s of available) {
+    const e = attempt([s]);
+    if (e) {
+      errors.push(e);
       skipped[s] = e.message;
+    } else ok.push(s);
+  }
+  // Some signatures convert alone but not together (one's input cuts what another needs): add them one by one.
+  let chosen = ok;
+  if (ok.length > 1 && attempt(ok)) {
+    chosen = [];
+    for (const s of ok) {
+      const e = attempt([...chosen, s]);
+      if (!e) chosen.push(s);
+      else skipped[s] = `cannot be converted together with ${chosen.map((c) => `"${c}"`).join(', ')}: ${e.message}`;
     }
   }
-  if (ok.length === 0) throw firstError;
-  const result = convertSignatures(sm, p, ok, options);
+  const list = () => Object.entries(skipped).map(([k, why]) => `\n  "${k}": ${why}`).join('');
+  if (chosen.length === 0) {
+    const code = errors.every((e) => e.code === errors[0]!.code) ? errors[0]!.code : 'FAILED_PRECONDITION';
+    throw new ConverterError(code, `none of the ${available.length} serving signature(s) of ${sm.dir} could be converted:${list()}`, { skippedSignatures: skipped });
+  }
+  if (options.allOrNothing && Object.keys(skipped).length) {
+    throw new ConverterError(
+      errors[0]?.code ?? 'FAILED_PRECONDITION',
+      `${Object.keys(skipped).length} of the ${available.length} serving signature(s) of ${sm.dir} cannot be converted (all-or-nothing was asked):${list()}`,
+      { skippedSignatures: skipped },
+    );
+  }
+  const result = convertSignatures(sm, p, chosen, options);
   result.skippedSignatures = skipped;
   if (Object.keys(skipped).length) {
     const md = (result.modelJson.userDefinedMetadata ??= {});

@@ -11,7 +11,7 @@ export {
   type ConversionResult,
   type SignatureSummary,
 } from './convert.js';
-export type { ParseSpec, ParsedFeature } from './graph/cut.js';
+export type { ParseSpec, ParsedFeature, SparseParsedFeature } from './graph/cut.js';
 export { readSavedModel, selectMetaGraph, tagSetsOf, type SavedModelDir } from './savedmodel/read.js';
 export {
   writeGraphModel,

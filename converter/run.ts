@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { convertSavedModel, type ConversionResult, type SignatureSummary } from './convert.js';
 import { ConverterError } from './errors.js';
+import type { SparseParsedFeature } from './graph/cut.js';
 import { dtypeFromName, halfToFloat, tfjsDtype, type TfjsDtype } from './tensor.js';
 
 export interface RunOptions {
@@ -75,6 +76,10 @@ export function examplesToFeeds(sig: SignatureSummary, examples: Record<string, 
   if (!spec) throw new ConverterError('INVALID_ARGUMENT', `signature "${sig.name}" does not parse tf.Example input; pass --inputs or --input_exprs`);
   const feeds: Record<string, tf.Tensor> = {};
   for (const f of spec.features) {
+    if (f.kind === 'sparse') {
+      Object.assign(feeds, sparseFeeds(f, examples));
+      continue;
+    }
     const per = f.shape.reduce((a, b) => a * b, 1);
     const flat: (number | string)[] = [];
     examples.forEach((ex, i) => {
@@ -91,6 +96,27 @@ export function examplesToFeeds(sig: SignatureSummary, examples: Record<string, 
     feeds[f.key] = f.dtype === 'string' ? tf.tensor(flat as string[], shape, 'string') : tf.tensor(flat as number[], shape, f.dtype);
   }
   return feeds;
+}
+
+/** A VarLen feature as ParseExample returns it: indices [n, 2], values [n], dense_shape [batch, longest]. */
+function sparseFeeds(f: SparseParsedFeature, examples: Record<string, unknown>[]): Record<string, tf.Tensor> {
+  const indices: number[] = [];
+  const values: (number | string)[] = [];
+  let longest = 0;
+  examples.forEach((ex, i) => {
+    const v = ex[f.key];
+    const vals = (v === undefined ? [] : Array.isArray(v) ? v.flat(Infinity) : [v]) as (number | string)[];
+    vals.forEach((x, j) => {
+      indices.push(i, j);
+      values.push(x);
+    });
+    longest = Math.max(longest, vals.length);
+  });
+  return {
+    [f.inputs.indices]: tf.tensor2d(indices, [values.length, 2], 'int32'),
+    [f.inputs.values]: f.dtype === 'string' ? tf.tensor1d(values as string[], 'string') : tf.tensor1d(values as number[], f.dtype as 'float32' | 'int32'),
+    [f.inputs.denseShape]: tf.tensor1d([examples.length, longest], 'int32'),
+  };
 }
 
 export async function runSavedModel(dir: string, opts: RunOptions): Promise<Record<string, RunOutput>> {

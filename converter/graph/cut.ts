@@ -28,7 +28,25 @@ import {
   type TensorRef,
 } from './graph.js';
 
+/**
+ * A sparse feature (`tf.io.VarLenFeature`; a `SparseFeature` parses as VarLen features of its index and
+ * value keys): each batch becomes a SparseTensor fed to three signature inputs, as ParseExample makes
+ * it: `indices` int [n, 2] (example, position), `values` [n], `dense_shape` int [2] = [batch, longest].
+ */
+export interface SparseParsedFeature {
+  kind: 'sparse';
+  /** Feature key in the tf.Example. */
+  key: string;
+  /** dtype of the values. */
+  dtype: TfjsDtype;
+  /** Signature input keys (and placeholders) fed with the three parts. */
+  inputs: { indices: string; values: string; denseShape: string };
+  placeholders: { indices: string; values: string; denseShape: string };
+}
+
 export interface ParsedFeature {
+  /** Absent for dense features (the original spec format). */
+  kind?: 'dense';
   /** Feature key in the tf.Example. */
   key: string;
   dtype: TfjsDtype;
@@ -44,7 +62,7 @@ export interface ParseSpec {
   /** The signature input key that carried the serialized tf.Example strings. */
   serializedInputKey: string;
   op: 'ParseExample' | 'ParseExampleV2';
-  features: ParsedFeature[];
+  features: (ParsedFeature | SparseParsedFeature)[];
 }
 
 export interface CutInput {
@@ -209,8 +227,13 @@ export class GraphCutter {
     let keys: string[];
     let defaultsStart: number;
     let numSparse: number;
+    let sparseKeys: string[];
     if (p.op === 'ParseExample') {
       numSparse = attrInt(p, 'Nsparse') ?? 0;
+      sparseKeys = p.input.slice(2, 2 + numSparse).map((r, i) => {
+        const v = this.constInput(p, r, `sparse key #${i}`).values;
+        return Array.isArray(v) ? td.decode(v[0]!) : '';
+      });
       const nDense = attrInt(p, 'Ndense') ?? tdense.length;
       const keyRefs = p.input.slice(2 + numSparse, 2 + numSparse + nDense);
       keys = keyRefs.map((r, i) => {
@@ -220,11 +243,32 @@ export class GraphCutter {
       defaultsStart = 2 + numSparse + nDense;
     } else {
       numSparse = attrInt(p, 'num_sparse') ?? 0;
+      const sk = numSparse ? this.constInput(p, p.input[2], 'sparse_keys').values : [];
+      sparseKeys = Array.isArray(sk) ? sk.map((b) => td.decode(b)) : [];
+      if ((attrInt(p, 'num_ragged') ?? attrTypes(p, 'ragged_value_types').length) > 0) {
+        throw new ConverterError('UNIMPLEMENTED', `${where}: ${p.op} node "${p.name}" parses ragged features; only dense and sparse (VarLen) features are supported`);
+      }
       const v = (this.constInput(p, p.input[3], 'dense_keys')).values;
       keys = Array.isArray(v) ? v.map((b) => td.decode(b)) : [];
       defaultsStart = 5;
     }
-    const features: ParsedFeature[] = [];
+    const features: (ParsedFeature | SparseParsedFeature)[] = [];
+    const sparseTypes = attrTypes(p, 'sparse_types');
+    sparseKeys.forEach((key, i) => {
+      const dt = sparseTypes[i] ?? DT.FLOAT;
+      const jsDt = tfjsDtype(dt);
+      if (!jsDt || jsDt === 'complex64') throw new ConverterError('UNIMPLEMENTED', `${where}: sparse feature "${key}" has dtype ${dtypeName(dt)}`);
+      const part = (index: number, suffix: string, pdt: number, shape: number[]) => {
+        const inputKey = `${key}/${suffix}`;
+        const placeholder = this.placeholderFor({ node: p.name, index }, safeName(inputKey), pdt, shape);
+        result.inputs.set(inputKey, { placeholder, dtype: pdt % 100, shape });
+        return [inputKey, placeholder] as const;
+      };
+      const [ik, ip] = part(i, 'indices', DT.INT64, [-1, 2]);
+      const [vk, vp] = part(numSparse + i, 'values', dt, [-1]);
+      const [sk, sp] = part(2 * numSparse + i, 'dense_shape', DT.INT64, [2]);
+      features.push({ kind: 'sparse', key, dtype: jsDt, inputs: { indices: ik, values: vk, denseShape: sk }, placeholders: { indices: ip, values: vp, denseShape: sp } });
+    });
     keys.forEach((key, k) => {
       const dt = tdense[k] ?? DT.FLOAT;
       const jsDt = tfjsDtype(dt);

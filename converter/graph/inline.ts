@@ -7,6 +7,7 @@
  */
 import { ConverterError } from '../errors.js';
 import type { NodeDef } from '../proto/messages.js';
+import { FunctionLibrary } from './function-library.js';
 import { parseRef, refString, type FlatFunction } from './graph.js';
 
 const CALL_OPS = new Set(['StatefulPartitionedCall', 'PartitionedCall']);
@@ -19,19 +20,35 @@ export interface InlineResult {
 
 function calleeOf(n: NodeDef, functions: ReadonlyMap<string, FlatFunction>): FlatFunction | undefined {
   if (CALL_OPS.has(n.op)) {
-    const name = n.attr.f?.func?.name;
+    const callee = n.attr.f?.func?.name;
+    // Among `api_implements` alternatives, the one TF.js can run.
+    const name = callee && functions instanceof FunctionLibrary ? functions.implementationFor(callee) : callee;
     const f = name ? functions.get(name) : undefined;
     if (!f) throw new ConverterError('NOT_FOUND', `node "${n.name}" (${n.op}) calls function "${name}", which is not in the graph's library`);
     return f;
   }
-  return functions.get(n.op);
+  if (!functions.has(n.op)) return undefined;
+  return functions.get(functions instanceof FunctionLibrary ? functions.implementationFor(n.op) : n.op);
+}
+
+export interface InlineOptions {
+  maxDepth?: number;
+  /**
+   * Inline the top-level calls' bodies without the `<call>/` prefix when no name clashes, as the
+   * official converter names nodes (it inlines the signature's concrete function, whose body's own
+   * call is `StatefulPartitionedCall`): `StatefulPartitionedCall/model/dense/MatMul`, not
+   * `StatefulPartitionedCall/StatefulPartitionedCall/model/dense/MatMul`; outputs `Identity`, `Identity_1`.
+   */
+  unprefixTopLevel?: boolean;
 }
 
 /**
  * Inlines all calls in `nodes`. `argNames` are the enclosing function's input
  * arguments (empty for the top-level graph): references to them are kept.
  */
-export function inlineCalls(nodes: readonly NodeDef[], functions: ReadonlyMap<string, FlatFunction>, maxDepth = 64): InlineResult {
+export function inlineCalls(nodes: readonly NodeDef[], functions: ReadonlyMap<string, FlatFunction>, options: InlineOptions = {}): InlineResult {
+  const maxDepth = options.maxDepth ?? 64;
+  const topCalls: string[] = [];
   // alias: "call:k" (canonical tensor name) → flat ref (may itself be an alias).
   const alias = new Map<string, string>();
   const inlined = new Set<string>();
@@ -56,6 +73,7 @@ export function inlineCalls(nodes: readonly NodeDef[], functions: ReadonlyMap<st
     const argMap = new Map<string, string>();
     f.inputArgs.forEach((a, i) => argMap.set(a.name, dataInputs[i]!));
     const prefix = `${n.name}/`;
+    if (depth === 0) topCalls.push(n.name);
     const mapRef = (r: string): string | undefined => {
       if (r.startsWith('^')) {
         const src = r.slice(1);
@@ -100,5 +118,41 @@ export function inlineCalls(nodes: readonly NodeDef[], functions: ReadonlyMap<st
     throw new ConverterError('INTERNAL', `alias cycle resolving ${ref}`);
   };
   if (inlined.size > 0) for (const n of out) n.input = n.input.map(resolve).filter((s) => s !== '');
-  return { nodes: out, resolve };
+  if (!options.unprefixTopLevel || topCalls.length === 0) return { nodes: out, resolve };
+  const rename = unprefixRenames(out, topCalls);
+  if (rename.size === 0) return { nodes: out, resolve };
+  const renameRef = (ref: string): string => {
+    const r = parseRef(ref);
+    const to = rename.get(r.node);
+    if (to === undefined) return ref;
+    return r.control ? `^${to}` : refString({ node: to, index: r.index });
+  };
+  for (const n of out) {
+    n.name = rename.get(n.name) ?? n.name;
+    n.input = n.input.map(renameRef);
+  }
+  return { nodes: out, resolve: (ref) => renameRef(resolve(ref)) };
+}
+
+/**
+ * For each top-level call (in order), `<call>/x` → `x` for all its inlined nodes, when none of the
+ * shorter names is taken (by another node or an earlier call's renamed nodes).
+ */
+function unprefixRenames(nodes: readonly NodeDef[], calls: readonly string[]): Map<string, string> {
+  const names = new Set(nodes.map((n) => n.name));
+  const rename = new Map<string, string>();
+  for (const call of calls) {
+    const prefix = `${call}/`;
+    const mine = nodes.filter((n) => n.name.startsWith(prefix) && !rename.has(n.name)).map((n) => n.name);
+    if (!mine.length) continue;
+    // Names being renamed free theirs (`C/C/Identity` may take `C/Identity` as `C/Identity` becomes `Identity`).
+    const moving = new Set(mine);
+    if (mine.some((m) => names.has(m.slice(prefix.length)) && !moving.has(m.slice(prefix.length)))) continue;
+    for (const m of mine) {
+      rename.set(m, m.slice(prefix.length));
+      names.delete(m);
+    }
+    for (const m of mine) names.add(m.slice(prefix.length));
+  }
+  return rename;
 }

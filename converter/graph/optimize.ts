@@ -1,13 +1,15 @@
 /**
  * Graph optimizations for TF.js, in the order the official converter applies
- * them: constant folding, identity removal, BatchNorm folding into
- * convolutions, then fusion (_FusedConv2D, _FusedMatMul,
+ * them: constant folding, identity removal (no-op Transposes included), BatchNorm
+ * folding into convolutions, then fusion (Keras Conv1D, _FusedConv2D, _FusedMatMul,
  * FusedDepthwiseConv2dNative with bias and activation). Control-flow bodies
  * get constant folding and identity removal.
  */
 import { foldBatchNorms } from './fold-batchnorm.js';
 import { foldConstants } from './fold-constants.js';
 import { fuseOps, fusePrelu } from './fuse.js';
+import { fuseConv1D } from './fuse-conv1d.js';
+import { dropIdentityTransposes } from './noop-transpose.js';
 import { nodeMap, parseRef, refString, type FlatFunction, type Graph } from './graph.js';
 import { pruneToOutputs } from './prune.js';
 import { IDENTITY_OPS, removeIdentities } from './remove-identity.js';
@@ -21,10 +23,12 @@ export interface OptimizeOptions {
 export function optimizeGraph(graph: Graph, opts: OptimizeOptions): void {
   graph.nodes = removeIdentities(graph.nodes, opts.keep);
   graph.nodes = pruneToOutputs(foldConstants(graph.nodes, opts.keep), opts.keep);
-  graph.nodes = removeIdentities(graph.nodes, opts.keep);
+  dropIdentityTransposes(graph.nodes);
+  graph.nodes = pruneToOutputs(removeIdentities(graph.nodes, opts.keep), opts.keep);
   if (opts.fuse) {
     graph.nodes = pruneToOutputs(foldBatchNorms(graph.nodes), opts.keep);
     if (fusePrelu(graph.nodes)) graph.nodes = pruneToOutputs(graph.nodes, opts.keep);
+    graph.nodes = fuseConv1D(graph.nodes);
     graph.nodes = fuseOps(graph.nodes);
   }
   for (const f of graph.functions.values()) optimizeFunction(f);
@@ -39,6 +43,7 @@ export function optimizeGraph(graph: Graph, opts: OptimizeOptions): void {
 export function optimizeFunction(f: FlatFunction): void {
   const retNodes = () => new Set(Object.values(f.ret).map((r) => parseRef(r).node));
   f.nodes = pruneToOutputs(foldConstants(f.nodes, retNodes()), retNodes());
+  dropIdentityTransposes(f.nodes);
   const byName = nodeMap(f.nodes);
   const through = (ref: string): string => {
     let r = parseRef(ref);
@@ -62,5 +67,5 @@ export function optimizeFunction(f: FlatFunction): void {
     if (indices.get(parseRef(t).node)!.size > 1) keep.add(parseRef(v).node);
     else f.ret[k] = t;
   }
-  f.nodes = removeIdentities(f.nodes, keep);
+  f.nodes = pruneToOutputs(removeIdentities(f.nodes, keep), retNodes());
 }

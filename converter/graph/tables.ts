@@ -16,12 +16,16 @@
 import { ConverterError } from '../errors.js';
 import type { MetaGraphDef, NodeDef } from '../proto/messages.js';
 import { DT } from '../tensor.js';
+import { readFileSync, existsSync } from 'node:fs';
 import { cloneNode, isControl, nodeMap, parseRef, refString, uniqueName } from './graph.js';
+import { assetPathOf, parseTextFileTable, textFileSpec, vectorConst, type AssetFiles } from './text-file-table.js';
 
 export const TABLE_OPS = new Set(['HashTableV2']);
 export const TABLE_FILL_OPS = new Set(['LookupTableImportV2', 'InitializeTableV2']);
-/** Table initializers TF.js cannot run (asset files). */
-const UNSUPPORTED_FILL_OPS = new Set(['InitializeTableFromTextFileV2', 'InitializeTableFromTextFile', 'InitializeTableFromDataset']);
+/** Fills from asset files: read at conversion time into a LookupTableImportV2 of Consts. */
+const TEXT_FILE_FILL_OPS = new Set(['InitializeTableFromTextFileV2']);
+/** Table initializers TF.js cannot run, that the converter cannot turn into tensors either. */
+const UNSUPPORTED_FILL_OPS = new Set(['InitializeTableFromTextFile', 'InitializeTableFromDataset']);
 
 export interface TableResource {
   /** The main graph's resource Placeholder (the table node's name). */
@@ -56,6 +60,7 @@ export function extractTables(
   full: readonly NodeDef[],
   roots: readonly string[],
   where: string,
+  assets: AssetFiles = { dir: '.', byTensor: new Map() },
 ): { tables: TableResource[]; initializer: TableInitializer } | undefined {
   const tableNodes = nodes.filter((n) => TABLE_OPS.has(n.op));
   if (!tableNodes.length) return undefined;
@@ -78,7 +83,7 @@ export function extractTables(
 
   const fills = new Map<string, NodeDef[]>(); // table → fill nodes
   for (const n of full) {
-    if (!TABLE_FILL_OPS.has(n.op) && !UNSUPPORTED_FILL_OPS.has(n.op)) continue;
+    if (!TABLE_FILL_OPS.has(n.op) && !TEXT_FILE_FILL_OPS.has(n.op) && !UNSUPPORTED_FILL_OPS.has(n.op)) continue;
     if (!n.input.length) continue;
     const t = through(n.input[0]!);
     (fills.get(t) ?? fills.set(t, []).get(t)!).push(n);
@@ -112,7 +117,7 @@ export function extractTables(
     const all = fills.get(t.name) ?? [];
     const unsupported = all.find((f) => UNSUPPORTED_FILL_OPS.has(f.op));
     if (unsupported) {
-      throw new ConverterError('UNIMPLEMENTED', `${where}: table "${t.name}" is filled by ${unsupported.op} ("${unsupported.name}"); only tables filled from tensors (LookupTableImportV2, InitializeTableV2) are supported`);
+      throw new ConverterError('UNIMPLEMENTED', `${where}: table "${t.name}" is filled by ${unsupported.op} ("${unsupported.name}"); only tables filled from tensors (LookupTableImportV2, InitializeTableV2) or asset text files (InitializeTableFromTextFileV2) are supported`);
     }
     const reached = all.filter((f) => fromRoots.has(f.name));
     const used = reached.length ? reached : all;
@@ -120,6 +125,18 @@ export function extractTables(
     const resourceId = k + 1;
     add(cloneNode(t, t.name, []));
     for (const f of used) {
+      if (TEXT_FILE_FILL_OPS.has(f.op)) {
+        const spec = textFileSpec(f, t, where);
+        const path = assetPathOf(f.input[1] ?? '', byName, assets, `${where}: table "${t.name}"`);
+        if (!existsSync(path)) throw new ConverterError('NOT_FOUND', `${where}: table "${t.name}" is filled from ${path}, which does not exist`);
+        const { keys, values } = parseTextFileTable(readFileSync(path, 'utf8'), spec, path);
+        const keysName = uniqueName(`${f.name}/keys`, taken);
+        const valuesName = uniqueName(`${f.name}/values`, taken);
+        add(vectorConst(keysName, spec.keyDtype, keys));
+        add(vectorConst(valuesName, spec.valueDtype, values));
+        add({ name: f.name, op: 'LookupTableImportV2', input: [t.name, keysName, valuesName], attr: { Tin: { type: spec.keyDtype }, Tout: { type: spec.valueDtype } } });
+        continue;
+      }
       const c = cloneNode(f, f.name, [t.name, ...f.input.slice(1).filter((i) => !isControl(i))]);
       add(c);
       for (const i of c.input.slice(1)) addSubgraph(i);

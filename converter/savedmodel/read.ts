@@ -31,7 +31,7 @@ export function readSavedModel(dir: string): SavedModelDir {
       `no saved_model.pb in ${dir}${legacy}; found: ${entries.length ? entries.join(', ') : 'nothing'}. Expected a SavedModel directory with saved_model.pb and variables/`,
     );
   }
-  const bytes = new Uint8Array(readFileSync(pb));
+  const bytes = readFileSync(pb);
   let savedModel: SavedModel;
   try {
     savedModel = decodeSavedModel(bytes);

@@ -1,10 +1,11 @@
 /**
  * `show`: describes a SavedModel like `saved_model_cli show` — its tag-sets,
  * the SignatureDefs of one MetaGraphDef, or one SignatureDef's inputs and
- * outputs (dtype, shape, tensor name) and method name.
+ * outputs (dtype, shape, tensor name) and method name; `--all` also lists each
+ * MetaGraph's ops.
  */
 import { ConverterError } from '../errors.js';
-import type { MetaGraphDef, SignatureDef, TensorInfo } from '../proto/messages.js';
+import type { MetaGraphDef, NodeDef, SignatureDef, TensorInfo } from '../proto/messages.js';
 import { dtypeName, shapeFromProto } from '../tensor.js';
 import { readSavedModel, selectMetaGraph, tagSetsOf, type SavedModelDir } from './read.js';
 
@@ -40,6 +41,35 @@ export function signatureText(sig: SignatureDef, indent = ''): string[] {
   return lines;
 }
 
+/**
+ * The ops a MetaGraph uses, as `meta_graph.ops_used_by_graph_def` collects them: the graph's ops and
+ * those of the functions it calls (by op name or through `(Stateful)PartitionedCall`), function names
+ * left out. Sorted (saved_model_cli prints a Python set).
+ */
+export function opsUsedByMetaGraph(meta: MetaGraphDef): string[] {
+  const byName = new Map((meta.graphDef?.library?.function ?? []).map((f) => [f.signature.name, f]));
+  const used = new Set<string>();
+  const pending: string[] = [];
+  const mark = (op: string | undefined) => {
+    if (!op) return;
+    if (!used.has(op) && byName.has(op)) pending.push(op);
+    used.add(op);
+  };
+  const visit = (n: NodeDef) => {
+    mark(n.op);
+    if (n.op === 'PartitionedCall' || n.op === 'StatefulPartitionedCall') mark(n.attr.f?.func?.name);
+  };
+  for (const n of meta.graphDef?.node ?? []) visit(n);
+  while (pending.length) for (const n of byName.get(pending.pop()!)!.nodeDef) visit(n);
+  return [...used].filter((op) => !byName.has(op)).sort();
+}
+
+/** saved_model_cli's line: `The MetaGraph with tag set ['serve'] contains the following ops: {'Const', …}`. */
+export function opsLine(meta: MetaGraphDef): string {
+  const tags = (meta.metaInfoDef?.tags ?? []).map((t) => `'${t}'`).join(', ');
+  return `The MetaGraph with tag set [${tags}] contains the following ops: {${opsUsedByMetaGraph(meta).map((o) => `'${o}'`).join(', ')}}`;
+}
+
 function metaGraphSignatures(meta: MetaGraphDef): string[] {
   return Object.keys(meta.signatureDef).sort();
 }
@@ -54,6 +84,7 @@ export function showSavedModel(dirOrModel: string | SavedModelDir, opts: ShowOpt
       for (const k of metaGraphSignatures(meta)) {
         lines.push(`signature_def['${k}']:`, ...signatureText(meta.signatureDef[k]!, '  '), '');
       }
+      lines.push(opsLine(meta));
     }
     return lines.join('\n').replace(/^\n/, '') + '\n';
   }

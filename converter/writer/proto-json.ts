@@ -68,11 +68,23 @@ export function attrMapJson(m: Record<string, AttrValue>): Record<string, Json> 
   return o;
 }
 
+/**
+ * Attrs TF.js reads: not TensorFlow's internal `_`-prefixed ones (`_output_shapes`, `_class`,
+ * `_user_specified_name`, `_read_only_resource_inputs`, `_lower_using_switch_merge`…), which no
+ * TF.js op mapper or executor looks at.
+ */
+function readAttrs(m: Record<string, AttrValue>): Record<string, AttrValue> {
+  const o: Record<string, AttrValue> = {};
+  for (const k of Object.keys(m)) if (!k.startsWith('_')) o[k] = m[k]!;
+  return o;
+}
+
 export function nodeJson(n: NodeDef): Json {
   const o: Record<string, Json> = { name: n.name, op: n.op };
   if (n.input.length) o.input = n.input.slice();
   if (n.device) o.device = n.device;
-  if (Object.keys(n.attr).length) o.attr = attrMapJson(n.attr);
+  const attr = readAttrs(n.attr);
+  if (Object.keys(attr).length) o.attr = attrMapJson(attr);
   return o;
 }
 
@@ -89,11 +101,15 @@ export function functionJson(f: FlatFunction): Json {
   const o: Record<string, Json> = {
     signature: { name: f.name, inputArg: f.inputArgs.map(argJson), outputArg: f.outputArgs.map(argJson) },
   };
-  if (Object.keys(f.attr).length) o.attr = attrMapJson(f.attr);
+  const fattr = readAttrs(f.attr);
+  if (Object.keys(fattr).length) o.attr = attrMapJson(fattr);
   if (f.nodes.length) o.nodeDef = f.nodes.map(nodeJson);
   o.ret = { ...f.ret };
   const argAttr: Record<string, Json> = {};
-  for (const [k, v] of Object.entries(f.argAttr)) if (Object.keys(v.attr).length) argAttr[k] = { attr: attrMapJson(v.attr) };
+  for (const [k, v] of Object.entries(f.argAttr)) {
+    const a = readAttrs(v.attr);
+    if (Object.keys(a).length) argAttr[k] = { attr: attrMapJson(a) };
+  }
   if (Object.keys(argAttr).length) o.argAttr = argAttr;
   return o;
 }

@@ -10,6 +10,8 @@ import { decodeBase64Object, isBase64Object, jsonForError, jsonTypeString } from
 
 /** One dense feature of a parse spec (the converter's `userDefinedMetadata.signatures[S].parseSpec`). */
 export interface ParsedFeatureSpec {
+  /** Absent (or 'dense') for dense features. */
+  readonly kind?: 'dense';
   /** Feature key in the tf.Example; also the signature input key it feeds. */
   readonly key: string;
   readonly dtype: 'float32' | 'int32' | 'string' | 'bool';
@@ -19,10 +21,23 @@ export interface ParsedFeatureSpec {
   readonly defaultValue: ReadonlyArray<number | string> | null;
 }
 
+/**
+ * A sparse (`VarLenFeature`) feature: the examples' values become a SparseTensor, as ParseExample
+ * makes it, fed to three signature inputs.
+ */
+export interface SparseFeatureSpec {
+  readonly kind: 'sparse';
+  readonly key: string;
+  /** dtype of the values. */
+  readonly dtype: 'float32' | 'int32' | 'string' | 'bool';
+  /** Signature input keys: indices int [n, 2] (example, position), values [n], dense_shape int [2] = [batch, longest]. */
+  readonly inputs: { readonly indices: string; readonly values: string; readonly denseShape: string };
+}
+
 export interface ParseSpecJson {
   readonly serializedInputKey?: string;
   readonly op?: string;
-  readonly features: readonly ParsedFeatureSpec[];
+  readonly features: readonly (ParsedFeatureSpec | SparseFeatureSpec)[];
 }
 
 type Example = Map<string, Array<number | string>>;
@@ -67,10 +82,49 @@ export function examplesFromJson(body: { [key: string]: JsonValue }, method: 'cl
   });
 }
 
-/** Batches the examples into one tensor per feature, like ParseExample with the recorded spec. */
-export function featureTensors(examples: readonly Example[], spec: ParseSpecJson): Record<string, JsonTensor & { dtype: ParsedFeatureSpec['dtype'] }> {
-  const out: Record<string, JsonTensor & { dtype: ParsedFeatureSpec['dtype'] }> = {};
+/** Checks one value against a feature's dtype (as ParseExample does); bools travel as 0/1. */
+function checkedValue(f: { key: string; dtype: ParsedFeatureSpec['dtype'] }, v: number | string, i: number): number | string | boolean {
+  const ok = f.dtype === 'string' ? typeof v === 'string' : typeof v === 'number' && (f.dtype !== 'int32' || Number.isInteger(v));
+  if (!ok) {
+    throw invalid(`Name: <unknown>, Feature: ${f.key}.  Data types don't match. Expected type: ${tfTypeName(f.dtype)}, got ${JSON.stringify(v)} (example ${i})`);
+  }
+  return f.dtype === 'bool' ? v !== 0 : v;
+}
+
+type FeatureTensor = JsonTensor & { dtype: ParsedFeatureSpec['dtype'] };
+
+/** A VarLen feature as ParseExample returns it; a missing feature is an empty row. */
+function sparseTensors(examples: readonly Example[], f: SparseFeatureSpec): Record<string, FeatureTensor> {
+  const indices: number[] = [];
+  const values: Array<number | string | boolean> = [];
+  let longest = 0;
+  examples.forEach((ex, i) => {
+    const row = ex.get(f.key) ?? [];
+    row.forEach((v, j) => {
+      indices.push(i, j);
+      values.push(checkedValue(f, v, i));
+    });
+    longest = Math.max(longest, row.length);
+  });
+  return {
+    [f.inputs.indices]: { dtype: 'int32', shape: [values.length, 2], data: indices },
+    [f.inputs.values]: { dtype: f.dtype, shape: [values.length], data: values },
+    [f.inputs.denseShape]: { dtype: 'int32', shape: [2], data: [examples.length, longest] },
+  };
+}
+
+/**
+ * Batches the examples into one tensor per feature, like ParseExample with the recorded spec, keyed by
+ * signature input name: a dense feature feeds the input named like it, a sparse feature the three
+ * inputs its spec names.
+ */
+export function featureTensors(examples: readonly Example[], spec: ParseSpecJson): Record<string, FeatureTensor> {
+  const out: Record<string, FeatureTensor> = {};
   for (const f of spec.features) {
+    if (f.kind === 'sparse') {
+      Object.assign(out, sparseTensors(examples, f));
+      continue;
+    }
     const per = f.shape.reduce((a, b) => a * b, 1);
     const data: Array<number | string | boolean> = [];
     examples.forEach((ex, i) => {
@@ -81,13 +135,7 @@ export function featureTensors(examples: readonly Example[], spec: ParseSpecJson
       if (values.length !== per) {
         throw invalid(`Name: <unknown>, Key: ${f.key}, Index: ${i}.  Number of ${tfTypeName(f.dtype)} values != expected.  Values size: ${values.length} but output shape: [${f.shape.join(',')}]`);
       }
-      for (const v of values) {
-        const ok = f.dtype === 'string' ? typeof v === 'string' : typeof v === 'number' && (f.dtype !== 'int32' || Number.isInteger(v));
-        if (!ok) {
-          throw invalid(`Name: <unknown>, Feature: ${f.key}.  Data types don't match. Expected type: ${tfTypeName(f.dtype)}, got ${JSON.stringify(v)} (example ${i})`);
-        }
-        data.push(f.dtype === 'bool' ? v !== 0 : v);
-      }
+      for (const v of values) data.push(checkedValue(f, v, i));
     });
     out[f.key] = { dtype: f.dtype, shape: [examples.length, ...f.shape], data };
   }

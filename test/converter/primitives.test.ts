@@ -7,9 +7,7 @@ import { snappyDecompress } from '../../converter/bundle/snappy.js';
 import { readSSTable } from '../../converter/bundle/sstable.js';
 import { openTensorBundle } from '../../converter/bundle/tensor-bundle.js';
 import { ConverterError } from '../../converter/errors.js';
-import { ProtoReader } from '../../converter/proto/reader.js';
-import { decodeMessage, type MessageSchema } from '../../converter/proto/schema.js';
-import { decodeTensorProto, type TensorShapeProto } from '../../converter/proto/messages.js';
+import { decodeBundleEntry, decodeSavedModel, decodeTensorProto, type TensorShapeProto } from '../../converter/proto/messages.js';
 import { halfToFloat, tensorFromProto } from '../../converter/tensor.js';
 import { floatToHalf, fnmatchToRegExp, quantize } from '../../converter/writer/quantize.js';
 import { TFJS, TFS } from './helpers.js';
@@ -59,45 +57,30 @@ describe('snappy', () => {
   });
 });
 
-describe('protobuf reader', () => {
-  it('reads varints, negative int64/int32 and fixed-width values', () => {
-    const r = new ProtoReader(bytes(0x96, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00, 0x80, 0x3f));
-    assert.equal(r.uvarint(), 150);
-    assert.equal(r.int64(), -1);
-    assert.equal(r.float(), 1);
-    assert.ok(r.eof());
-    assert.equal(new ProtoReader(bytes(0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)).int32(), -2);
-    assert.equal(new ProtoReader(bytes(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)).int64(), -(2n ** 63n));
-  });
-  it('decodes a schema: packed and unpacked repeated fields, maps, nested messages; skips unknown fields', () => {
-    const Inner: MessageSchema = { name: 'Inner', fields: { 1: { name: 'v', type: 'int32' } } };
-    const Outer: MessageSchema = {
-      name: 'Outer',
-      fields: {
-        1: { name: 'name', type: 'string' },
-        2: { name: 'nums', type: 'int64', repeated: true },
-        3: { name: 'inner', type: () => Inner },
-        4: { name: 'm', type: () => Inner, mapKey: 'string' },
-      },
-    };
-    const msg = bytes(
-      0x0a, 2, 104, 105, // name "hi"
-      0x12, 3, 1, 2, 3, // nums packed [1,2,3]
-      0x10, 4, // nums unpacked 4
-      0x2a, 1, 0x30, // unknown field 5 (bytes) → skipped
-      0x3d, 1, 2, 3, 4, // unknown fixed32 field 7 → skipped
-      0x1a, 2, 0x08, 7, // inner {v: 7}
-      0x22, 7, 0x0a, 1, 107, 0x12, 2, 0x08, 9, // m {"k": {v: 9}}
-    );
-    const o = decodeMessage<{ name: string; nums: number[]; inner: { v: number }; m: Record<string, { v: number }> }>(msg, Outer);
-    assert.equal(o.name, 'hi');
-    assert.deepEqual(o.nums, [1, 2, 3, 4]);
-    assert.equal(o.inner.v, 7);
-    assert.deepEqual(o.m, { k: { v: 9 } });
+describe('protobuf decoding (protobufjs with TensorFlow\'s own .proto files)', () => {
+  it('reads negative int64 (10-byte varints), floats and packed repeated fields; skips unknown fields', () => {
+    // BundleEntryProto { dtype: DT_FLOAT, shape { dim { size: -1 } dim { size: 3 } }, offset: 2^40, crc32c (fixed32) 7, field 99 (unknown) }
+    const entry = decodeBundleEntry(bytes(
+      0x08, 1,
+      0x12, 17, 0x12, 11, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x12, 2, 0x08, 3,
+      0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20,
+      0x35, 7, 0, 0, 0,
+      0x98, 0x06, 5,
+    ));
+    assert.equal(entry.dtype, 1);
+    assert.deepEqual(entry.shape?.dim.map((d) => d.size), [-1, 3]);
+    assert.equal(entry.offset, 2 ** 40);
+    assert.equal(entry.crc32c, 7);
+    assert.deepEqual(entry.slices, []);
+    // TensorProto { dtype: DT_FLOAT, float_val packed [1, 0.5], int_val unpacked 1, 2 }
+    const t = decodeTensorProto(bytes(0x08, 1, 0x2a, 8, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x3f, 0x38, 1, 0x38, 2));
+    assert.deepEqual(t.floatVal, [1, 0.5]);
+    assert.deepEqual(t.intVal, [1, 2]);
+    assert.deepEqual(t.stringVal, []);
   });
   it('reports truncation as DATA_LOSS', () => {
-    const Outer: MessageSchema = { name: 'O', fields: { 1: { name: 's', type: 'string' } } };
-    assert.throws(() => decodeMessage(bytes(0x0a, 5, 104), Outer), (e: unknown) => e instanceof ConverterError && e.code === 'DATA_LOSS');
+    // SavedModel { meta_graphs (length 5, only 1 byte follows) }
+    assert.throws(() => decodeSavedModel(bytes(0x12, 5, 0x0a)), (e: unknown) => e instanceof ConverterError && e.code === 'DATA_LOSS');
   });
   it('decodes TensorProto values (content, repeated values, broadcast of a single value)', () => {
     // dtype FLOAT, shape [3], float_val [2.5] → broadcast to 3 values

@@ -88,7 +88,7 @@ describe('--signature_name all', () => {
     const meta = readSavedModel(dir).savedModel.metaGraphs[0]!;
     const cutter = new GraphCutter(meta.graphDef!.node.map((n) => ({ ...n, input: n.input.slice() })));
     const cut = cutter.cutSignature([{ key: 'inputs', info: meta.signatureDef.regress_x_to_y!.inputs.inputs!, ref: { node: 'tf_example', index: 0 } }], 'test');
-    assert.deepEqual(cut.parseSpec!.features.map((f) => [f.key, f.defaultValue]), [['x', null], ['x2', [0]]]);
+    assert.deepEqual(cut.parseSpec!.features.map((f) => [f.key, f.kind === 'sparse' ? 'sparse' : f.defaultValue]), [['x', null], ['x2', [0]]]);
     // The default signature and the parsed signature share the feature placeholder x.
     assert.equal(sigs.serving_default!.inputs.x!.name, 'x:0');
     assert.equal(sigs.regress_x_to_y!.inputs.x!.name, 'x:0');
