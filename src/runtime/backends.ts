@@ -38,6 +38,19 @@ const registrars: Record<BackendName, (o: BackendOptions) => Promise<void>> = {
   cpu: async () => undefined,
 };
 
+/**
+ * The highest tensor rank a backend computes correctly, where it has one. TF.js's wasm backend runs
+ * Add, Sub, Mul, RealDiv, SquaredDifference and Pad through XNNPACK, whose XNN_MAX_TENSOR_DIMS is 6:
+ * at rank 7 and above those kernels fail inside XNNPACK and return uninitialized memory (HTTP 200
+ * with 3.6e-41 instead of 2.5) with no error. The cpu backend is right at every rank tested (0–8).
+ */
+const MAX_RANK: Partial<Record<string, number>> = { wasm: 6 };
+
+/** The largest input rank `backend` (default: the active one) can run, or undefined for no limit. */
+export function maxRankOf(backend: string = tf.getBackend()): number | undefined {
+  return MAX_RANK[backend];
+}
+
 export const DEFAULT_BROWSER_BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 export const DEFAULT_NODE_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
 
