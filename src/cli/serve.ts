@@ -6,8 +6,9 @@ import type { BackendName } from '../runtime/backends.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
 import { LocalModelServer } from '../server/local-model-server.js';
 import { FileSystemModelStore } from '../storage/file-system-model-store.js';
-import type { RestServer } from '../rest/node-http.js';
+import type { DrainReport, RestServer } from '../rest/node-http.js';
 import { startRestServer } from '../rest/node-http.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../rest/body.js';
 import type { CliIo } from './main.js';
 
 export const SERVE_USAGE = `  tfjs-serving serve [--rest_api_port 8501] --model_name NAME --model_base_path URL_OR_DIR
@@ -16,6 +17,7 @@ export const SERVE_USAGE = `  tfjs-serving serve [--rest_api_port 8501] --model_
       repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
       graph models (model.json) or SavedModels (saved_model.pb, converted on load). Other flags:
       --rest_api_host 0.0.0.0  --rest_api_timeout_in_ms 30000  --rest_api_enable_cors_support
+      --rest_api_max_body_bytes 67108864 (largest request body; more is RESOURCE_EXHAUSTED)
       --file_system_poll_wait_seconds 1  --model_config_file_poll_wait_seconds 0
       --enable_batching  --batching_parameters_file FILE  --enable_model_warmup true
       --max_num_load_retries 5  --load_retry_interval_micros 60000000  --num_load_threads 1
@@ -31,6 +33,7 @@ const VALUE_FLAGS = new Set([
   'rest_api_port',
   'rest_api_host',
   'rest_api_timeout_in_ms',
+  'rest_api_max_body_bytes',
   'model_name',
   'model_base_path',
   'model_config_file',
@@ -181,8 +184,11 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
 export interface ServeHandle {
   readonly server: LocalModelServer;
   readonly rest: RestServer;
-  /** Stops accepting, lets in-flight requests finish, closes the model server. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops accepting (after taking in the connections the kernel already queued), fails readiness,
+   * answers every request received, closes the model server. Resolves with the exact counts.
+   */
+  shutdown(onListenerClosed?: (inFlight: number) => void): Promise<DrainReport>;
 }
 
 /** Starts the model server and its REST API (what `serve` runs until a signal). */
@@ -202,6 +208,7 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
       host: flags.rest_api_host ?? '0.0.0.0',
       cors: flags.rest_api_enable_cors_support === 'true',
       timeoutMs: num(flags, 'rest_api_timeout_in_ms', 30_000),
+      maxBodyBytes: num(flags, 'rest_api_max_body_bytes', DEFAULT_MAX_BODY_BYTES, { min: 1 }),
     });
   } catch (e) {
     await server.close();
@@ -225,15 +232,16 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
     stopReload = () => clearInterval(timer);
   }
   io.stderr(`Exporting HTTP/REST API at:${flags.rest_api_host ?? 'localhost'}:${rest.port} ...\n`);
-  let done: Promise<void> | undefined;
+  let done: Promise<DrainReport> | undefined;
   return {
     server,
     rest,
-    shutdown() {
+    shutdown(onListenerClosed) {
       done ??= (async () => {
         stopReload?.();
-        await rest.close();
+        const report = await rest.close(onListenerClosed);
         await server.close();
+        return report;
       })();
       return done;
     },
@@ -244,18 +252,18 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
 export async function serve(args: string[], io: CliIo): Promise<number> {
   const flags = parseServeFlags(args);
   const handle = await startServe(flags, io);
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (received: NodeJS.Signals) => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      io.stderr(`Received ${signal}: finishing ${handle.rest.inFlight} in-flight request(s) and shutting down\n`);
-      resolve();
+      resolve(received);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  await handle.shutdown();
-  io.stderr('Server shut down\n');
+  io.stderr(`Received ${signal}: failing readiness, no longer accepting connections\n`);
+  const report = await handle.shutdown((inFlight) => io.stderr(`Received ${signal}: finishing ${inFlight} in-flight request(s) and shutting down\n`));
+  io.stderr(`Answered ${report.answered} request(s) after ${signal}; server shut down\n`);
   // Nothing should be left, but a backend may keep a handle open: do not hang after a clean shutdown.
   setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
   return 0;

@@ -16,7 +16,7 @@ import { parseJsonBytes } from './json-bytes.js';
 import type { SignatureTensor } from './tensor-json.js';
 import { jsonForError, predictInputsFromJson, predictResponseJson } from './tensor-json.js';
 import type { RestRoute } from './url.js';
-import { parseRestPath } from './url.js';
+import { malformed, parseRestPath } from './url.js';
 
 export interface RestOptions {
   /** Add TF Serving's CORS headers and answer preflight OPTIONS (`--rest_api_enable_cors_support`). */
@@ -103,6 +103,23 @@ export async function handleRestRequest(server: ModelServer, request: Request, o
     const error = ServingError.from(e, 'INTERNAL');
     return new Response(stringifyJson({ error: error.message }), { status: httpStatusOf(error.code), headers });
   }
+}
+
+/**
+ * The answer to a method no route takes and that a Fetch Request cannot even carry (TRACE, TRACK,
+ * CONNECT): TF Serving's 400 "Malformed request" under /v1/, else 404, like any other unknown method.
+ */
+export function unroutableMethodResponse(method: string, url: string, options: RestOptions = {}): Response {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(options.cors ? CORS_HEADERS : {}) };
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    path = url;
+  }
+  const m = method.toUpperCase();
+  if (!/^\/v1\//i.test(path)) return new Response(stringifyJson({ error: `Not Found: no handler for ${m} ${path}` }), { status: 404, headers });
+  return new Response(stringifyJson({ error: malformed(m, path).message }), { status: 400, headers });
 }
 
 async function prometheus(server: ModelServer, options: RestOptions): Promise<Response> {

@@ -1,5 +1,6 @@
 // JSON as TF Serving's REST API reads and writes it: non-strict parsing (NaN, Infinity, -Infinity,
-// like rapidjson's kParseNanAndInfFlag) and float formatting like its WriteDecimal.
+// like rapidjson's kParseNanAndInfFlag; a literal that overflows a double, like 1e400, is an error as
+// in rapidjson) and float formatting like its WriteDecimal.
 import { ServingError } from '../core/status.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -90,7 +91,11 @@ class Parser {
     if (!m) this.fail('Invalid value.', start);
     if (s[this.i + m[0].length] === '.') this.fail('Missing fraction part in number.', this.i + m[0].length + 1);
     this.i += m[0].length;
-    return Number(s.slice(start, this.i));
+    const v = Number(s.slice(start, this.i));
+    // rapidjson (TF Serving's parser) refuses a literal that overflows a double (1e400) even with
+    // kParseNanAndInfFlag; only the bare NaN/Infinity tokens are non-finite.
+    if (!Number.isFinite(v)) this.fail('Number too big to be stored in double.', start);
+    return v;
   }
 
   string(): string {
