@@ -4,6 +4,7 @@
 // request it has received (mid-body, queued behind a running model, running) before it resolves.
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ModelServer } from '../server/model-server.js';
@@ -36,6 +37,9 @@ export interface RestServer {
   close(onListenerClosed?: (inFlight: number) => void): Promise<DrainReport>;
 }
 
+/** How long a drain keeps taking connections from the accept queue at most. */
+const ACCEPT_QUEUE_DRAIN_MS = 2000;
+
 /** One turn of the event loop with a poll phase (timers run after I/O callbacks). */
 function loopTurn(ms = 10): Promise<void> {
   return new Promise((resolve) => setTimeout(() => setImmediate(resolve), ms));
@@ -47,6 +51,7 @@ export async function startRestServer(server: ModelServer, options: RestOptions 
   let draining = false;
   let answeredWhileDraining = 0;
   let idle: (() => void) | undefined;
+  let connections = 0;
   const http = createServer((req, res) => {
     inFlight++;
     void answer(server, req, res, options, () => draining).finally(() => {
@@ -55,6 +60,7 @@ export async function startRestServer(server: ModelServer, options: RestOptions 
       if (inFlight === 0) idle?.();
     });
   });
+  http.on('connection', () => connections++);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port ?? 0, options.host ?? '0.0.0.0', () => {
@@ -75,10 +81,20 @@ export async function startRestServer(server: ModelServer, options: RestOptions 
     close(onListenerClosed) {
       closed ??= (async () => {
         draining = true;
-        // Connections the kernel has already completed wait in the accept queue: a poll phase takes
-        // them in (closing the listener first would reset them). Then stop listening.
-        await loopTurn();
-        const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+        // Connections the kernel has already completed wait in the accept queue, and libuv takes only
+        // a few per poll phase: keep taking them until a few turns bring none (closing the listener
+        // first would reset them), within ACCEPT_QUEUE_DRAIN_MS. Then stop listening.
+        const until = Date.now() + ACCEPT_QUEUE_DRAIN_MS;
+        for (;;) {
+          const seen = connections;
+          await loopTurn(2);
+          await loopTurn(2);
+          await loopTurn(2);
+          if (connections === seen || Date.now() > until) break;
+        }
+        // net.Server's close stops listening without http.Server's closeIdleConnections(), which would
+        // reset the connections just accepted whose request bytes have not been read yet.
+        const stopped = new Promise<void>((resolve) => NetServer.prototype.close.call(http, () => resolve()));
         // Bytes already on accepted sockets become requests in the next poll phases.
         await loopTurn();
         await loopTurn();
