@@ -244,13 +244,14 @@ class BytesParser {
     }
     let mode: Mode = this.dense ? 'numbers' : 'generic';
     let count = 0; // elements so far
-    let blocks: DenseNumbers[] = [];
+    // In dense mode only the first block is kept (a batch of a million rows keeps no row objects).
+    let firstBlock: DenseNumbers | undefined;
     let out: BodyValue[] = [];
     const toGeneric = () => {
-      if (mode === 'numbers') out = new DenseNumbers(b, start, this.i, [count], count).toArray();
-      else if (mode === 'dense') out = blocks;
       this.spend(COST_NODE + count * (mode === 'dense' ? COST_SLOT + 2 * COST_NODE : COST_SLOT));
-      blocks = [];
+      if (mode === 'numbers') out = new DenseNumbers(b, start, this.i, [count], count).toArray();
+      else if (mode === 'dense') out = this.reparseBlocks(start, count, depth);
+      firstBlock = undefined;
       mode = 'generic';
     };
     for (;;) {
@@ -263,7 +264,7 @@ class BytesParser {
         const v = this.value(depth + 1);
         if (mode === 'numbers' && count === 0) mode = v instanceof DenseNumbers ? 'dense' : 'generic';
         if (mode === 'dense') {
-          if (v instanceof DenseNumbers && (blocks.length === 0 || sameShape(blocks[0]!.shape, v.shape))) blocks.push(v);
+          if (v instanceof DenseNumbers && (firstBlock === undefined || sameShape(firstBlock.shape, v.shape))) firstBlock ??= v;
           else {
             toGeneric();
             out.push(v);
@@ -283,7 +284,7 @@ class BytesParser {
         this.i++;
         if (mode === 'numbers') return new DenseNumbers(b, start, this.i, [count], count);
         if (mode === 'dense') {
-          const inner = blocks[0]!;
+          const inner = firstBlock!;
           return new DenseNumbers(b, start, this.i, [count, ...inner.shape], count * inner.count);
         }
         return out;
@@ -291,6 +292,21 @@ class BytesParser {
         this.fail("Missing a comma or ']' after an array element.");
       }
     }
+  }
+
+  /** The first `count` elements (dense blocks, already checked) of the list at `start`, parsed again. */
+  private reparseBlocks(start: number, count: number, depth: number): BodyValue[] {
+    const here = this.i;
+    this.i = start + 1;
+    const out: BodyValue[] = [];
+    for (let k = 0; k < count; k++) {
+      this.ws();
+      out.push(this.value(depth + 1));
+      this.ws();
+      if (this.b[this.i] === 0x2c) this.i++;
+    }
+    this.i = here;
+    return out;
   }
 
   object(depth: number): { [key: string]: BodyValue } {

@@ -193,17 +193,26 @@ class Parser {
   }
 }
 
-/** printf's `%.{p}g`. */
+/** `m` without trailing fraction zeros (and without a bare trailing '.'). */
+function stripZeros(m: string): string {
+  if (m.indexOf('.') < 0) return m;
+  let end = m.length;
+  while (m.charCodeAt(end - 1) === 0x30) end--;
+  if (m.charCodeAt(end - 1) === 0x2e) end--;
+  return m.slice(0, end);
+}
+
+/** printf's `%.{p}g` (no regular expressions: it runs once or twice per value of every answer). */
 function formatG(v: number, p: number): string {
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mant, expStr] = v.toExponential(p - 1).split('e') as [string, string];
-  const exp = Number(expStr);
-  const strip = (m: string) => (m.includes('.') ? m.replace(/0+$/, '').replace(/\.$/, '') : m);
+  const e = v.toExponential(p - 1);
+  const at = e.indexOf('e');
+  const exp = +e.slice(at + 1);
   if (exp < -4 || exp >= p) {
-    const e = Math.abs(exp);
-    return `${strip(mant)}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
+    const a = exp < 0 ? -exp : exp;
+    return `${stripZeros(e.slice(0, at))}e${exp < 0 ? '-' : '+'}${a < 10 ? '0' : ''}${a}`;
   }
-  return strip(v.toFixed(Math.max(0, p - 1 - exp)));
+  return stripZeros(v.toFixed(Math.max(0, p - 1 - exp)));
 }
 
 /**

@@ -360,28 +360,57 @@ function fromInputs(value: BodyValue, inputs: readonly SignatureTensor[]): Recor
   return out;
 }
 
-/** One output value as TF Serving writes it. */
-function leafJson(t: TensorOutput, i: number, asBytes: boolean): WritableJson {
+/** Text built in pieces of about 64 KiB (no string per value kept alive). */
+class TextBuilder {
+  private readonly parts: string[] = [];
+  private cur = '';
+  push(s: string): void {
+    this.cur += s;
+    if (this.cur.length > 65536) {
+      this.parts.push(this.cur);
+      this.cur = '';
+    }
+  }
+  text(): string {
+    this.parts.push(this.cur);
+    return this.parts.join('');
+  }
+}
+
+const pad = (depth: number) => '    '.repeat(depth);
+
+/** One output value as TF Serving writes it, at `depth` of stringifyJson's layout. */
+function writeLeaf(t: TensorOutput, i: number, asBytes: boolean, depth: number, out: TextBuilder): void {
   switch (t.dtype) {
     case 'float32':
-      return new RawJson(formatDecimal((t.data as Float32Array)[i]!));
+      out.push(formatDecimal((t.data as Float32Array)[i]!));
+      return;
     case 'int32':
-      return (t.data as Int32Array)[i]!;
+      out.push(String((t.data as Int32Array)[i]!));
+      return;
     case 'bool':
-      return (t.data as Uint8Array)[i] !== 0;
+      out.push((t.data as Uint8Array)[i] !== 0 ? 'true' : 'false');
+      return;
     case 'string': {
       const s = (t.data as string[])[i]!;
-      return asBytes ? { b64: encodeBase64(s) } : s;
+      out.push(asBytes ? `{\n${pad(depth + 1)}"b64": ${JSON.stringify(encodeBase64(s))}\n${pad(depth)}}` : JSON.stringify(s));
+      return;
     }
   }
 }
 
-/** AddTensorValues: values from `offset` nested by `shape[dim:]`. */
-function nested(t: TensorOutput, dim: number, offset: { i: number }, asBytes: boolean): WritableJson {
-  if (dim >= t.shape.length) return leafJson(t, offset.i++, asBytes);
-  const out: WritableJson[] = [];
-  for (let k = 0; k < t.shape[dim]!; k++) out.push(nested(t, dim + 1, offset, asBytes));
-  return out;
+/** AddTensorValues: values from `offset` nested by `shape[dim:]`, written as stringifyJson would. */
+function writeNested(t: TensorOutput, dim: number, offset: { i: number }, asBytes: boolean, depth: number, out: TextBuilder): void {
+  if (dim >= t.shape.length) {
+    writeLeaf(t, offset.i++, asBytes, depth, out);
+    return;
+  }
+  out.push('[');
+  for (let k = 0; k < t.shape[dim]!; k++) {
+    if (k) out.push(', ');
+    writeNested(t, dim + 1, offset, asBytes, depth + 1, out);
+  }
+  out.push(']');
 }
 
 /** MakeJsonFromTensors: `{"predictions": …}` (row) or `{"outputs": …}` (columnar), as JSON text. */
@@ -389,10 +418,23 @@ export function predictResponseJson(outputs: Record<string, TensorOutput>, forma
   const entries = Object.entries(outputs);
   if (entries.length === 0) throw invalid('Cannot convert empty tensor map to JSON');
   const isBytes = (key: string, t: TensorOutput) => t.dtype === 'string' && key.endsWith('_bytes');
+  const out = new TextBuilder();
+  /** Several outputs as one object at `depth`, each written from `dim`. */
+  const object = (dim: number, offsets: Map<string, { i: number }>, depth: number) => {
+    out.push('{');
+    entries.forEach(([k, t], n) => {
+      out.push(`${n ? ',\n' : '\n'}${pad(depth + 1)}${JSON.stringify(k)}: `);
+      writeNested(t, dim, offsets.get(k)!, isBytes(k, t), depth + 1, out);
+    });
+    out.push(`\n${pad(depth)}}`);
+  };
+  const offsets = new Map(entries.map(([k]) => [k, { i: 0 }]));
   if (format === 'columnar') {
-    const one = (key: string, t: TensorOutput) => nested(t, 0, { i: 0 }, isBytes(key, t));
-    const value: WritableJson = entries.length > 1 ? Object.fromEntries(entries.map(([k, t]) => [k, one(k, t)])) : one(entries[0]![0], entries[0]![1]);
-    return stringifyJson({ outputs: value });
+    out.push(`{\n${pad(1)}"outputs": `);
+    if (entries.length > 1) object(0, offsets, 1);
+    else writeNested(entries[0]![1], 0, offsets.get(entries[0]![0])!, isBytes(entries[0]![0], entries[0]![1]), 1, out);
+    out.push('\n}');
+    return out.text();
   }
   let batch = -1;
   for (const [key, t] of entries) {
@@ -401,17 +443,12 @@ export function predictResponseJson(outputs: Record<string, TensorOutput>, forma
     if (batch >= 0 && b !== batch) throw invalid(`Tensor name: ${key} has inconsistent batch size: ${b} expecting: ${batch}`);
     batch = b;
   }
-  const offsets = new Map(entries.map(([k]) => [k, { i: 0 }]));
-  const predictions: WritableJson[] = [];
+  out.push(`{\n${pad(1)}"predictions": [`);
   for (let item = 0; item < batch; item++) {
-    if (entries.length > 1) {
-      const obj: { [key: string]: WritableJson } = {};
-      for (const [k, t] of entries) obj[k] = nested(t, 1, offsets.get(k)!, isBytes(k, t));
-      predictions.push(obj);
-    } else {
-      const [k, t] = entries[0]!;
-      predictions.push(nested(t, 1, offsets.get(k)!, isBytes(k, t)));
-    }
+    if (item) out.push(', ');
+    if (entries.length > 1) object(1, offsets, 2);
+    else writeNested(entries[0]![1], 1, offsets.get(entries[0]![0])!, isBytes(entries[0]![0], entries[0]![1]), 2, out);
   }
-  return stringifyJson({ predictions });
+  out.push(']\n}');
+  return out.text();
 }
