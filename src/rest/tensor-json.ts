@@ -360,19 +360,19 @@ function fromInputs(value: BodyValue, inputs: readonly SignatureTensor[]): Recor
   return out;
 }
 
-/** Text built in pieces of about 64 KiB (no string per value kept alive). */
+/** Text built from small pieces joined into flat strings every 8192 pieces (no cons-string per value kept alive). */
 class TextBuilder {
   private readonly parts: string[] = [];
-  private cur = '';
+  private pieces: string[] = [];
   push(s: string): void {
-    this.cur += s;
-    if (this.cur.length > 65536) {
-      this.parts.push(this.cur);
-      this.cur = '';
+    this.pieces.push(s);
+    if (this.pieces.length >= 8192) {
+      this.parts.push(this.pieces.join(''));
+      this.pieces = [];
     }
   }
   text(): string {
-    this.parts.push(this.cur);
+    this.parts.push(this.pieces.join(''));
     return this.parts.join('');
   }
 }
