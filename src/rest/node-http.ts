@@ -7,6 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { ModelServer } from '../server/model-server.js';
 import type { RestOptions } from './handler.js';
 import { handleRestRequest, unroutableMethodResponse } from './handler.js';
@@ -61,6 +62,14 @@ export async function startRestServer(server: ModelServer, options: RestOptions 
     });
   });
   http.on('connection', () => connections++);
+  http.on('clientError', answerUnparsable);
+  // CONNECT never reaches the request handler: answered like other unknown methods.
+  http.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const body = JSON.stringify({ error: /^\/v1\//i.test(path) ? `Malformed request: CONNECT ${path}` : `Not Found: no handler for CONNECT ${path}` });
+    const status = /^\/v1\//i.test(path) ? '400 Bad Request' : '404 Not Found';
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port ?? 0, options.host ?? '0.0.0.0', () => {
@@ -164,6 +173,22 @@ async function answer(server: ModelServer, req: IncomingMessage, res: ServerResp
       res.destroy();
     }
   }
+}
+
+/**
+ * A request Node's parser refuses (an unknown method such as TRACK, a bad header): a JSON 400 like
+ * every other malformed request (431 for headers too large, 408 for a request too slow), not Node's
+ * empty default.
+ */
+function answerUnparsable(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+  const body = JSON.stringify({ error: `Malformed request: the HTTP request could not be parsed (${err.code ?? err.message})` });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 function drainedOrClosed(res: ServerResponse): Promise<void> {
