@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ServingError, messageOf } from '../core/status.js';
+import { patchWasmKernels } from './wasm-kernel-fixes.js';
 
 /** TF.js backends tfjs-serving knows how to bring up, fastest first. */
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
@@ -31,25 +32,14 @@ const registrars: Record<BackendName, (o: BackendOptions) => Promise<void>> = {
   },
   wasm: async (o) => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Kernels that answer garbage above rank 6 (XNNPACK) or cast to bool wrong: fixed in place.
+    patchWasmKernels();
     const paths = o.wasmPaths ?? defaultWasmPaths();
     if (paths) wasm.setWasmPaths(paths);
   },
   webgl: async () => undefined,
   cpu: async () => undefined,
 };
-
-/**
- * The highest tensor rank a backend computes correctly, where it has one. TF.js's wasm backend runs
- * Add, Sub, Mul, RealDiv, SquaredDifference and Pad through XNNPACK, whose XNN_MAX_TENSOR_DIMS is 6:
- * at rank 7 and above those kernels fail inside XNNPACK and return uninitialized memory (HTTP 200
- * with 3.6e-41 instead of 2.5) with no error. The cpu backend is right at every rank tested (0–8).
- */
-const MAX_RANK: Partial<Record<string, number>> = { wasm: 6 };
-
-/** The largest input rank `backend` (default: the active one) can run, or undefined for no limit. */
-export function maxRankOf(backend: string = tf.getBackend()): number | undefined {
-  return MAX_RANK[backend];
-}
 
 export const DEFAULT_BROWSER_BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 export const DEFAULT_NODE_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];

@@ -1,6 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
 import { ServingError } from '../core/status.js';
-import { maxRankOf } from './backends.js';
 import type { TensorDType } from './dtypes.js';
 import { isTensorDType } from './dtypes.js';
 import type { GraphTensorInfo, SignatureSpec, TensorSpec } from './signature.js';
@@ -81,20 +79,7 @@ function validateOne(where: string, spec: TensorSpec, graph: GraphTensorInfo | u
       }
     }
   }
-  checkRank(where, name, shape);
   return { spec, dtype, shape, values: toValues(where, name, data, dtype) };
-}
-
-/** Refuses a rank the active backend would compute wrongly (see maxRankOf), before any backend work. */
-function checkRank(where: string, name: string, shape: readonly number[]): void {
-  const backend = tf.getBackend();
-  const limit = maxRankOf(backend);
-  if (limit !== undefined && shape.length > limit) {
-    throw new ServingError(
-      'INVALID_ARGUMENT',
-      `${where}: ${name} has rank ${shape.length} (shape ${shapeToString(shape)}), but the ${backend} backend computes tensors of rank at most ${limit}; reshape the input to rank ${limit} or less, or serve on the cpu backend`,
-    );
-  }
 }
 
 interface Normalized {
