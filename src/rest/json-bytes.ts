@@ -13,21 +13,22 @@ export interface ParseBytesOptions {
   /** Keep regular lists of numbers as DenseNumbers (default true); false gives plain JSON values. */
   dense?: boolean;
   /**
-   * Estimated bytes the values outside dense blocks may take as JS objects (default: 2 × the body
-   * plus 1 MiB): a body of millions of short strings or empty lists is refused with
+   * Estimated bytes the values outside dense blocks may take as JS objects (default: 8 × the body
+   * plus 16 MiB): a body of millions of short strings or empty lists is refused with
    * RESOURCE_EXHAUSTED instead of taking the server down.
    */
   maxObjectBytes?: number;
 }
 
 const MAX_DEPTH = 512;
-// Rough V8 costs, for the budget.
+// Rough V8 costs, for the budget: an object or array, a string (plus 2 bytes a character), a slot.
 const COST_NODE = 64;
+const COST_STRING = 32;
 const COST_SLOT = 16;
 
 /** Parses a JSON body (UTF-8 bytes). Errors are INVALID_ARGUMENT "JSON Parse error: <what> at offset: <n>" (byte offsets, like rapidjson). */
 export function parseJsonBytes(bytes: Uint8Array, options: ParseBytesOptions = {}): BodyValue {
-  const p = new BytesParser(bytes, options.dense ?? true, options.maxObjectBytes ?? 2 * bytes.length + (1 << 20));
+  const p = new BytesParser(bytes, options.dense ?? true, options.maxObjectBytes ?? 8 * bytes.length + 16 * (1 << 20));
   p.ws();
   if (p.i >= bytes.length) throw new ServingError('INVALID_ARGUMENT', 'JSON Parse error: The document is empty.');
   const value = p.value(0);
@@ -200,7 +201,7 @@ class BytesParser {
       if (c === 0x22) {
         out += utf8.decode(b.subarray(run, this.i));
         this.i++;
-        this.spend(COST_NODE + out.length * 2);
+        this.spend(COST_STRING + out.length * 2);
         return out;
       }
       if (c < 0x20) this.fail('Invalid encoding in string.');

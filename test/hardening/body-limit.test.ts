@@ -109,7 +109,7 @@ test('--rest_api_max_body_bytes: declared and streamed (chunked) bodies past it 
   }
 });
 
-test('a 95 MB body under the default limit (64 MiB): RESOURCE_EXHAUSTED, and the server keeps serving', async () => {
+test('a 95 MB body under the default limit (64 MiB), and 4 million strings under it: RESOURCE_EXHAUSTED, and the server keeps serving', async () => {
   const { child, port, log, exited } = await startServe(['--model_name', 'm', '--model_base_path', await dense()]);
   try {
     const huge = instancesBody(6_400_000);
@@ -121,6 +121,12 @@ test('a 95 MB body under the default limit (64 MiB): RESOURCE_EXHAUSTED, and the
       assert.match(r.json.error!, /exceeds the limit of 67108864 bytes/);
       await alive(port);
     }
+    // Under the limit but millions of tiny strings: too many JS values to hold, refused before they are.
+    const strings = Buffer.from(`{"instances": [${'"a",'.repeat(4_000_000)}"a"]}`);
+    const s = await post(port, strings, true);
+    assert.ok('status' in s && s.status === 429, JSON.stringify('status' in s ? s.status : s));
+    assert.match((s as { json: { error: string } }).json.error, /holds too many values outside regular lists of numbers/);
+    await alive(port);
     assert.equal(child.exitCode, null, log());
   } finally {
     child.kill('SIGTERM');
