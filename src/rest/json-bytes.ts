@@ -29,6 +29,8 @@ const COST_SLOT = 16;
 /** Parses a JSON body (UTF-8 bytes). Errors are INVALID_ARGUMENT "JSON Parse error: <what> at offset: <n>" (byte offsets, like rapidjson). */
 export function parseJsonBytes(bytes: Uint8Array, options: ParseBytesOptions = {}): BodyValue {
   const p = new BytesParser(bytes, options.dense ?? true, options.maxObjectBytes ?? 8 * bytes.length + 16 * (1 << 20));
+  // A UTF-8 byte order mark is skipped, as Request.text() (which read bodies before) skips it.
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) p.i = 3;
   p.ws();
   if (p.i >= bytes.length) throw new ServingError('INVALID_ARGUMENT', 'JSON Parse error: The document is empty.');
   const value = p.value(0);

@@ -57,6 +57,11 @@ test('byte parser: same values and errors as the string parser (ASCII bodies)', 
   }
 });
 
+test('a UTF-8 byte order mark is skipped, as Request.text() skipped it', () => {
+  const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes('{"instances": [1]}')]);
+  assert.deepEqual(toJsonValue(parseJsonBytes(withBom)), { instances: [1] });
+});
+
 test('1e400 is refused like rapidjson ("Number too big to be stored in double."), tiny numbers underflow to 0', () => {
   assert.deepEqual(outcome(() => parseJson('[1, 1e400]')), { code: 'INVALID_ARGUMENT', message: 'JSON Parse error: Number too big to be stored in double. at offset: 4' });
   assert.deepEqual(outcome(() => parseJsonBytes(bytes('[1, 1e400]'))), { code: 'INVALID_ARGUMENT', message: 'JSON Parse error: Number too big to be stored in double. at offset: 4' });
