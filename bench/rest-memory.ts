@@ -4,6 +4,7 @@
  * of the given body size. Prints a table and writes bench/results/rest-memory.json.
  *
  *   node --import tsx bench/rest-memory.ts [--mb 50,95] [--backend cpu]
+ *   (also part of `npm run bench`, at 50 MB; `--skip rest-memory` leaves it out)
  *
  * Cases: "images" (a batch of 224×224×3 float images into a model that sums each image: a big body,
  * a small answer) and "rows" (the Dense(1) model: the answer is as big as the body).
@@ -13,6 +14,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BENCH_DIR, REPO_ROOT, log, table } from './common.js';
 
 const MiB = 1024 * 1024;
@@ -98,7 +100,7 @@ function post(port: number, body: Buffer | string): Promise<{ status: number; by
   });
 }
 
-interface Row {
+export interface RestMemoryRow {
   case: string;
   backend: string;
   bodyBytes: number;
@@ -112,7 +114,7 @@ interface Row {
   growthOverBody: number;
 }
 
-async function runCase(name: 'images' | 'rows', mb: number, backend: string, work: string): Promise<Row> {
+async function runCase(name: 'images' | 'rows', mb: number, backend: string, work: string): Promise<RestMemoryRow> {
   const base = join(work, `${name}-${mb}`);
   if (name === 'images') await sumImagesModel(base);
   else await cp(join(REPO_ROOT, 'test', 'fixtures', 'graph-models', 'dense'), join(base, '1'), { recursive: true });
@@ -160,11 +162,10 @@ async function runCase(name: 'images' | 'rows', mb: number, backend: string, wor
   }
 }
 
-async function main(): Promise<void> {
-  const sizes = arg('mb', '50').split(',').map(Number);
-  const backend = arg('backend', 'cpu');
+/** Runs every case at each body size (MB) on `backend`. */
+export async function runRestMemory(sizes: readonly number[], backend = 'cpu'): Promise<RestMemoryRow[]> {
   const work = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-mem-'));
-  const rows: Row[] = [];
+  const rows: RestMemoryRow[] = [];
   try {
     for (const mb of sizes) {
       for (const name of ['images', 'rows'] as const) {
@@ -175,16 +176,23 @@ async function main(): Promise<void> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+  return rows;
+}
+
+export function restMemoryTable(rows: readonly RestMemoryRow[]): string {
   const mib = (b: number) => (b / MiB).toFixed(1);
-  console.log(
-    table(
-      ['case', 'backend', 'body MiB', 'HTTP', 'answer MiB', 's', 'peak RSS before MiB', 'peak RSS MiB', 'peak / body', '(peak - before) / body'],
-      rows.map((r) => [r.case, r.backend, mib(r.bodyBytes), String(r.status), mib(r.responseBytes), r.seconds.toFixed(2), mib(r.baselinePeakRss), mib(r.peakRss), r.peakOverBody.toFixed(2), r.growthOverBody.toFixed(2)]),
-    ),
+  return table(
+    ['case', 'backend', 'body MiB', 'HTTP', 'answer MiB', 's', 'peak RSS before MiB', 'peak RSS MiB', 'peak / body', '(peak - before) / body'],
+    rows.map((r) => [r.case, r.backend, mib(r.bodyBytes), String(r.status), mib(r.responseBytes), r.seconds.toFixed(2), mib(r.baselinePeakRss), mib(r.peakRss), r.peakOverBody.toFixed(2), r.growthOverBody.toFixed(2)]),
   );
+}
+
+async function main(): Promise<void> {
+  const rows = await runRestMemory(arg('mb', '50').split(',').map(Number), arg('backend', 'cpu'));
+  console.log(restMemoryTable(rows));
   const dir = join(BENCH_DIR, 'results');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'rest-memory.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2));
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
