@@ -1,25 +1,34 @@
-// `tfjs-serving serve`: a drop-in for `tensorflow_model_server` (REST only) for models TF.js can run.
+// `tfjs-serving serve`: a drop-in for `tensorflow_model_server` (REST; gRPC with --port) for models TF.js can run.
 import { readFile } from 'node:fs/promises';
 import { ServingError, messageOf } from '../core/status.js';
 import type { BatchingParameters } from '../batching/batching-parameters.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
 import { LocalModelServer } from '../server/local-model-server.js';
+import { registerFileSystemSource } from '../server/file-system-source-factory.js';
 import { FileSystemModelStore } from '../storage/file-system-model-store.js';
 import type { DrainReport, RestServer } from '../rest/node-http.js';
 import { startRestServer } from '../rest/node-http.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../rest/body.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
+import { looksLikeJson, parseModelServerConfigText } from '../config/model-server-config.js';
+import { parseBatchingParametersText } from '../config/batching-parameters-file.js';
+import { parseMonitoringConfigText } from '../config/monitoring-config-file.js';
+import type { GrpcServer } from '../grpc/grpc-server.js';
+import { parseGrpcChannelArguments, startGrpcServer } from '../grpc/grpc-server.js';
 
-export const SERVE_USAGE = `  tfjs-serving serve [--rest_api_port 8501] --model_name NAME --model_base_path URL_OR_DIR
-  tfjs-serving serve [--rest_api_port 8501] --model_config_file models.json
-      Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics. A base path is a
+export const SERVE_USAGE = `  tfjs-serving serve [--port 8500] [--rest_api_port 8501] --model_name NAME --model_base_path URL_OR_DIR
+  tfjs-serving serve [--port 8500] [--rest_api_port 8501] --model_config_file models.config|models.json
+      Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics, and with --port
+      its gRPC API (PredictionService, ModelService; --port 0 picks a free port). Config files (models,
+      --batching_parameters_file, --monitoring_config_file) are TF Serving's text protos, or JSON. A base path is a
       repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
       graph models (model.json) or SavedModels (saved_model.pb, converted on load). Other flags:
       --rest_api_host 0.0.0.0  --rest_api_timeout_in_ms 30000  --rest_api_enable_cors_support
       --rest_api_max_body_bytes 67108864 (largest request body; more is RESOURCE_EXHAUSTED)
       --file_system_poll_wait_seconds 1  --model_config_file_poll_wait_seconds 0
       --enable_batching  --batching_parameters_file FILE  --enable_model_warmup true
+      --monitoring_config_file FILE  --grpc_channel_arguments k=v,k2=v2
       --max_num_load_retries 5  --load_retry_interval_micros 60000000  --num_load_threads 1
       --allow_version_labels_for_unavailable_models  --model_store_dir DIR  --backend wasm|cpu
 `;
@@ -40,14 +49,15 @@ const VALUE_FLAGS = new Set([
   'model_config_file_poll_wait_seconds',
   'file_system_poll_wait_seconds',
   'batching_parameters_file',
+  'monitoring_config_file',
+  'port',
+  'grpc_channel_arguments',
   'max_num_load_retries',
   'load_retry_interval_micros',
   'num_load_threads',
   'model_store_dir',
   'backend',
-  // Accepted for compatibility and ignored (no gRPC here).
-  'port',
-  'grpc_channel_arguments',
+  // Accepted for compatibility and ignored.
   'tensorflow_session_parallelism',
   'tensorflow_intra_op_parallelism',
   'tensorflow_inter_op_parallelism',
@@ -99,6 +109,8 @@ export async function readModelConfigFile(path: string): Promise<ModelConfig[]> 
   } catch (e) {
     throw new ServingError('NOT_FOUND', `--model_config_file ${path} cannot be read: ${messageOf(e)}`);
   }
+  // TF Serving's own format: a text-format ModelServerConfig.
+  if (!looksLikeJson(text)) return parseModelServerConfigText(text, path);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -139,17 +151,16 @@ export async function readBatchingParameters(path: string): Promise<BatchingPara
     const json = JSON.parse(text) as Record<string, unknown>;
     return Object.fromEntries(Object.entries(json).map(([k, v]) => [camel(k), v])) as BatchingParameters;
   }
-  const out: Record<string, unknown> = {};
-  const re = /([a-z_]+)\s*(?::\s*([^\s{}]+)|\{\s*value\s*:\s*([^\s{}]+)\s*\})/g;
-  for (const m of text.replace(/#.*$/gm, '').matchAll(re)) {
-    const key = camel(m[1]!);
-    const raw = (m[2] ?? m[3])!;
-    const value = raw === 'true' ? true : raw === 'false' ? false : Number(raw.replace(/"/g, ''));
-    if (typeof value === 'number' && Number.isNaN(value)) throw new ServingError('INVALID_ARGUMENT', `--batching_parameters_file ${path}: ${m[1]} has a bad value ${raw}`);
-    if (key === 'allowedBatchSizes') (out.allowedBatchSizes as number[] | undefined) ? (out.allowedBatchSizes as number[]).push(value as number) : (out.allowedBatchSizes = [value]);
-    else out[key] = value;
-  }
-  return out as BatchingParameters;
+  return parseBatchingParametersText(text, path).parameters;
+}
+
+/** Reads `--monitoring_config_file` (text-format MonitoringConfig): where REST serves Prometheus metrics, if at all. */
+export async function readMonitoringConfig(path: string): Promise<string | false> {
+  const text = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw new ServingError('NOT_FOUND', `--monitoring_config_file ${path} cannot be read: ${messageOf(e)}`);
+  });
+  const config = parseMonitoringConfigText(text, path);
+  return config.prometheus.enable ? config.prometheus.path : false;
 }
 
 /** Builds the ModelServer options the flags describe. */
@@ -184,9 +195,13 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
 export interface ServeHandle {
   readonly server: LocalModelServer;
   readonly rest: RestServer;
+  /** The gRPC API, when `--port` was given. */
+  readonly grpc?: GrpcServer;
   /**
-   * Stops accepting (after taking in the connections the kernel already queued), fails readiness,
-   * answers every request received, closes the model server. Resolves with the exact counts.
+   * Stops accepting (REST after taking in the connections the kernel already queued; gRPC), fails
+   * readiness, answers every request received, closes the model server. `onListenerClosed` is told
+   * how many requests (REST and gRPC) are in flight once REST's listener is closed; resolves with
+   * REST's exact counts.
    */
   shutdown(onListenerClosed?: (inFlight: number) => void): Promise<DrainReport>;
 }
@@ -194,6 +209,7 @@ export interface ServeHandle {
 /** Starts the model server and its REST API (what `serve` runs until a signal). */
 export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> {
   const options = await serveOptions(flags);
+  registerFileSystemSource(); // TF Serving's local base paths
   const server = await LocalModelServer.start(options);
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);
@@ -202,17 +218,31 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
   }
   const port = num(flags, 'rest_api_port', 8501);
   let rest: RestServer;
+  let grpc: GrpcServer | undefined;
   try {
+    const prometheusPath = flags.monitoring_config_file ? await readMonitoringConfig(flags.monitoring_config_file) : undefined;
     rest = await startRestServer(server, {
       port,
       host: flags.rest_api_host ?? '0.0.0.0',
       cors: flags.rest_api_enable_cors_support === 'true',
       timeoutMs: num(flags, 'rest_api_timeout_in_ms', 30_000),
       maxBodyBytes: num(flags, 'rest_api_max_body_bytes', DEFAULT_MAX_BODY_BYTES, { min: 1 }),
+      ...(prometheusPath !== undefined ? { prometheusPath } : {}),
     });
   } catch (e) {
     await server.close();
-    throw new ServingError('UNAVAILABLE', `cannot listen on port ${port}: ${messageOf(e)}`, { cause: e });
+    throw e instanceof ServingError && e.code === 'INVALID_ARGUMENT' ? e : new ServingError('UNAVAILABLE', `cannot listen on port ${port}: ${messageOf(e)}`, { cause: e });
+  }
+  if (flags.port !== undefined) {
+    try {
+      const channelOptions = flags.grpc_channel_arguments ? parseGrpcChannelArguments(flags.grpc_channel_arguments) : undefined;
+      grpc = await startGrpcServer(server, { port: num(flags, 'port', 8500), host: '0.0.0.0', ...(channelOptions ? { channelOptions } : {}) });
+    } catch (e) {
+      await rest.close();
+      await server.close();
+      throw e;
+    }
+    io.stderr(`Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...\n`);
   }
   let stopReload: (() => void) | undefined;
   const reloadSeconds = num(flags, 'model_config_file_poll_wait_seconds', 0, { integer: false });
@@ -236,10 +266,12 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
   return {
     server,
     rest,
+    ...(grpc ? { grpc } : {}),
     shutdown(onListenerClosed) {
       done ??= (async () => {
         stopReload?.();
-        const report = await rest.close(onListenerClosed);
+        // Both APIs stop accepting and drain their in-flight requests before the models unload.
+        const [report] = await Promise.all([rest.close((inFlight) => onListenerClosed?.(inFlight + (grpc?.inFlight ?? 0))), grpc?.close()]);
         await server.close();
         return report;
       })();

@@ -29,7 +29,7 @@ export function validateVersionPolicy(policy: unknown, model: string): ServableV
     if (!Number.isSafeInteger(n) || (n as number) < 1) {
       throw new ServingError('INVALID_ARGUMENT', `${where}: latest.numVersions must be an integer >= 1 (omit it for the default 1), got ${JSON.stringify(n)}`);
     }
-    return { latest: { numVersions: n as number } };
+    return { latest: { numVersions: n as number } }; // a safe integer >= 1: checked just above
   }
   if ('all' in p) return { all: {} };
   const versions = (p.specific as { versions?: unknown } | undefined)?.versions;

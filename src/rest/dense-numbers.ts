@@ -14,7 +14,7 @@ function isSeparator(c: number): boolean {
 /** One number token's value: JSON numbers and the bare NaN, Infinity, Inf (optionally negative). */
 export function numberOfToken(bytes: Uint8Array, start: number, end: number): number {
   let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
+  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!); // start..end lies inside bytes (a token the parser read)
   switch (s) {
     case 'NaN':
       return Number.NaN;
@@ -49,13 +49,13 @@ export class DenseNumbers {
     let i = this.start;
     let k = 0;
     while (i < this.end) {
-      const c = b[i]!;
+      const c = b[i]!; // i < this.end <= b.length
       if (isSeparator(c)) {
         i++;
         continue;
       }
       const s = i;
-      while (i < this.end && !isSeparator(b[i]!)) i++;
+      while (i < this.end && !isSeparator(b[i]!)) i++; // i < this.end <= b.length
       if (fn(numberOfToken(b, s, i), k++) === false) return;
     }
   }
@@ -84,7 +84,8 @@ export class DenseNumbers {
     let k = 0;
     const build = (level: number): unknown[] => {
       const out: unknown[] = [];
-      for (let j = 0; j < this.shape[level]!; j++) out.push(level + 1 === this.shape.length ? flat[k++] : build(level + 1));
+      // level < shape.length: recursion stops at the last level
+    for (let j = 0; j < this.shape[level]!; j++) out.push(level + 1 === this.shape.length ? flat[k++] : build(level + 1));
       return out;
     };
     return build(0);
@@ -101,11 +102,12 @@ export class DenseNumbers {
     let k = 0;
     const write = (level: number): boolean => {
       out += '[';
+      // level < shape.length: recursion stops at the last level
       for (let j = 0; j < this.shape[level]!; j++) {
         if (j) out += ', ';
         if (out.length > max || k >= flat.length) return false;
         if (level + 1 === this.shape.length) {
-          const v = flat[k++]!;
+          const v = flat[k++]!; // k < flat.length: checked at the top of the loop
           out += Number.isInteger(v) ? String(v) : formatDecimal(v, false);
         } else if (!write(level + 1)) return false;
       }

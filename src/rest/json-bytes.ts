@@ -41,7 +41,7 @@ export function parseJsonBytes(bytes: Uint8Array, options: ParseBytesOptions = {
 
 /** A BodyValue with its dense blocks expanded to plain arrays (for small values only). */
 export function toJsonValue(v: BodyValue): JsonValue {
-  if (v instanceof DenseNumbers) return v.toNested() as JsonValue;
+  if (v instanceof DenseNumbers) return v.toNested() as JsonValue; // nested lists of numbers
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (typeof v === 'object' && v !== null) {
     const out: { [key: string]: JsonValue } = {};
@@ -99,7 +99,7 @@ class BytesParser {
   ws(): void {
     const b = this.b;
     while (this.i < b.length) {
-      const c = b[this.i]!;
+      const c = b[this.i]!; // this.i < b.length: the loop condition
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.i++;
       else break;
     }
@@ -199,7 +199,7 @@ class BytesParser {
     let run = this.i;
     for (;;) {
       if (this.i >= b.length) this.fail('Missing a closing quotation mark in string.', start);
-      const c = b[this.i]!;
+      const c = b[this.i]!; // this.i < b.length: checked just above
       if (c === 0x22) {
         out += utf8.decode(b.subarray(run, this.i));
         this.i++;
@@ -216,7 +216,7 @@ class BytesParser {
           this.i += 2;
         } else if (e === 0x75) {
           let hex = '';
-          for (let k = this.i + 2; k < this.i + 6 && k < b.length; k++) hex += String.fromCharCode(b[k]!);
+          for (let k = this.i + 2; k < this.i + 6 && k < b.length; k++) hex += String.fromCharCode(b[k]!); // k < b.length: the loop condition
           if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail('Incorrect hex digit after \\u escape in string.', this.i + 2);
           out += String.fromCharCode(parseInt(hex, 16));
           this.i += 6;
@@ -287,7 +287,7 @@ class BytesParser {
         this.i++;
         if (mode === 'numbers') return new DenseNumbers(b, start, this.i, [count], count);
         if (mode === 'dense') {
-          const inner = firstBlock!;
+          const inner = firstBlock!; // dense mode is entered with its first block
           return new DenseNumbers(b, start, this.i, [count, ...inner.shape], count * inner.count);
         }
         return out;

@@ -19,33 +19,6 @@ export function parseJson(text: string): JsonValue {
   return value;
 }
 
-/**
- * What is wrong with text that JSON.parse refused, and where (line, column, offset), never quoting
- * the text: JSON.parse's own messages carry bytes of it, and files can hold secrets.
- */
-export function describeJsonSyntaxError(text: string, error: unknown): string {
-  let what = 'not valid JSON';
-  let at: number | undefined;
-  try {
-    parseJson(text);
-    // Our parser takes NaN/Infinity, which JSON.parse does not: its position is all we use of it.
-    const m = /position (\d+)/.exec(String((error as Error)?.message ?? ''));
-    if (m) at = Number(m[1]);
-    what = 'a token that is not JSON';
-  } catch (e) {
-    const m = /^JSON Parse error: (.*?)(?: at offset: (\d+))?$/.exec((e as Error).message);
-    if (m) {
-      what = m[1]!.replace(/\.$/, '');
-      if (m[2] !== undefined) at = Number(m[2]);
-    }
-  }
-  if (at === undefined) return what;
-  const before = text.slice(0, at);
-  const line = before.split('\n').length;
-  const column = at - before.lastIndexOf('\n');
-  return `${what} at line ${line}, column ${column} (character ${at})`;
-}
-
 const MAX_DEPTH = 512;
 
 class Parser {

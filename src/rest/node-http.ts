@@ -65,7 +65,7 @@ export async function startRestServer(server: ModelServer, options: RestOptions 
   http.on('clientError', answerUnparsable);
   // CONNECT never reaches the request handler: answered like other unknown methods.
   http.on('connect', (req: IncomingMessage, socket: Duplex) => {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = (req.url ?? '/').split('?')[0]!; // split always gives at least one part
     const body = JSON.stringify({ error: /^\/v1\//i.test(path) ? `Malformed request: CONNECT ${path}` : `Not Found: no handler for CONNECT ${path}` });
     const status = /^\/v1\//i.test(path) ? '400 Bad Request' : '404 Not Found';
     socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);

@@ -202,12 +202,12 @@ function sinkInto(tfDtype: string, data: JsonTensor['data'], offset: number): Si
     add(v) {
       const x = leafValue(v, tfDtype);
       if (Array.isArray(data)) data[i++] = x;
-      else writeNumber(x as number, tfDtype, data, i++);
+      else writeNumber(x as number, tfDtype, data, i++); // a typed sink is only made for numeric dtypes, whose leaves leafValue checked are numbers
     },
     addBlock(block) {
       if (Array.isArray(data) || !isTypedDtype(tfDtype)) {
         block.forEach((x) => {
-          (data as unknown[])[i++] = leafValue(x, tfDtype);
+          (data as unknown[])[i++] = leafValue(x, tfDtype); // a plain array (a non-numeric dtype: leafValue refuses the numbers)
         });
       } else {
         writeBlock(block, tfDtype, data, i);
@@ -260,12 +260,14 @@ function fromDenseInstances(instances: DenseNumbers, inputs: readonly SignatureT
   if (inputs.length > 1) {
     throw invalid('instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map');
   }
+  // inputs is non-empty (checked by predictInputsFromJson); a dense block has rank >= 1.
   const spec = inputs[0]!;
+  // (see above)
   const perInstance = instances.count / instances.shape[0]!;
   try {
     return { [spec.key]: jsonToTensor(instances, spec.tfDtype) };
   } catch (e) {
-    const leaf = (e as { leafIndex?: number }).leafIndex ?? 0;
+    const leaf = (e as { leafIndex?: number }).leafIndex ?? 0; // a LeafError says which value; others are about the first
     throw invalid(`Failed to process element: ${Math.floor(leaf / perInstance)} of 'instances' list. Error: INVALID_ARGUMENT: ${(e as Error).message}`);
   }
 }
@@ -340,6 +342,7 @@ function fromInstances(instances: BodyValue[], inputs: readonly SignatureTensor[
 /** `data` with room for `need` values (typed arrays grow by doubling, up to `most`). */
 function ensureLength(data: JsonTensor['data'], need: number, most: number): JsonTensor['data'] {
   if (Array.isArray(data) || data.length >= need) return data;
+  // The same typed array class, bigger.
   const bigger = new (data.constructor as new (n: number) => TypedValues)(Math.min(most, Math.max(need, data.length * 2)));
   bigger.set(data);
   return bigger;

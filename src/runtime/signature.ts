@@ -24,6 +24,12 @@ export interface SignatureSpec {
   readonly methodName: string;
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
+  /**
+   * How the signature's tf.Example input was parsed, when the converter cut the graph after
+   * ParseExample (`userDefinedMetadata.signatures[name].parseSpec` in model.json): classify and
+   * regress turn examples into the signature's inputs with it. Kept as recorded; read once at load.
+   */
+  readonly parseSpec?: Readonly<Record<string, unknown>>;
 }
 
 /** TF.js graph-model JSON for a signature (`signature` in model.json). */
@@ -31,6 +37,7 @@ interface SignatureJson {
   inputs?: Record<string, TensorInfoJson>;
   outputs?: Record<string, TensorInfoJson>;
   methodName?: string;
+  parseSpec?: unknown;
 }
 interface TensorInfoJson {
   name?: string;
@@ -60,8 +67,10 @@ export function readSignatures(
   const out = new Map<string, SignatureSpec>();
   const many = artifacts.userDefinedMetadata?.signatures;
   if (many && typeof many === 'object') {
+    // Each entry is checked field by field in parseSignature.
     for (const [name, sig] of Object.entries(many as Record<string, SignatureJson>)) out.set(name, parseSignature(name, sig));
   }
+  // Checked field by field in parseSignature.
   const single = (artifacts.signature ?? artifacts.userDefinedMetadata?.signature) as SignatureJson | undefined;
   if (!out.has(DEFAULT_SERVING_SIGNATURE_DEF_KEY)) {
     if (single && single.inputs && single.outputs) {
@@ -89,14 +98,14 @@ function withStructuredOutputKeys(sig: SignatureSpec, keys: unknown): SignatureS
   if (!Array.isArray(keys) || keys.length !== sig.outputs.length || !keys.every((k) => typeof k === 'string')) return sig;
   if (!sig.outputs.every((o) => o.key === o.name)) return sig; // the signature already has real keys
   const sorted = [...sig.outputs].sort((a, b) => naturalCompare(a.name, b.name));
-  return { ...sig, outputs: sorted.map((o, i) => ({ ...o, key: keys[i] as string })) };
+  return { ...sig, outputs: sorted.map((o, i) => ({ ...o, key: keys[i] as string })) }; // every key was checked to be a string, one per output
 }
 
 /** `Identity:0` < `Identity_1:0` < `Identity_2:0` < `Identity_10:0`. */
 function naturalCompare(a: string, b: string): number {
   const parts = (s: string) => {
-    const m = /^(.*?)(?:_(\d+))?(?::(\d+))?$/.exec(s)!;
-    return [m[1]!, m[2] === undefined ? -1 : Number(m[2]), m[3] === undefined ? 0 : Number(m[3])] as const;
+    const m = /^(.*?)(?:_(\d+))?(?::(\d+))?$/.exec(s);
+    return [m?.[1] ?? s, m?.[2] === undefined ? -1 : Number(m[2]), m?.[3] === undefined ? 0 : Number(m[3])] as const;
   };
   const [pa, pb] = [parts(a), parts(b)];
   if (pa[0] !== pb[0]) return pa[0] < pb[0] ? -1 : 1;
@@ -131,7 +140,8 @@ function parseSignature(name: string, sig: SignatureJson): SignatureSpec {
         shape: !shape || shape.unknownRank ? undefined : (shape.dim ?? []).map((d) => Number(d.size ?? -1)),
       };
     });
-  return { name, methodName: sig.methodName ?? PREDICT_METHOD_NAME, inputs: parse(sig.inputs), outputs: parse(sig.outputs) };
+  const parseSpec = typeof sig.parseSpec === 'object' && sig.parseSpec !== null && !Array.isArray(sig.parseSpec) ? (sig.parseSpec as Record<string, unknown>) /* a non-array object, just checked */ : undefined;
+  return { name, methodName: sig.methodName ?? PREDICT_METHOD_NAME, inputs: parse(sig.inputs), outputs: parse(sig.outputs), ...(parseSpec ? { parseSpec } : {}) };
 }
 
 /** TF Serving's JSON for one TensorInfo (as in GetModelMetadata). */

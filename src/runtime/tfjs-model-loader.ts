@@ -2,13 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Loader, ResourceEstimate } from '../core/loader.js';
 import { ServingError } from '../core/status.js';
 import type { ModelStore, StoredVersion } from '../storage/model-store.js';
-import { expectedWeightBytes, parseGraphModelJson } from './graph-model-artifacts.js';
+import { MODEL_JSON, WARMUP_FILE, expectedWeightBytes, parseGraphModelJson } from '../repository/graph-model-json.js';
 import { readSignatures } from './signature.js';
 import { TfjsServable } from './tfjs-servable.js';
-import { WARMUP_FILE, parseWarmupFile, runWarmup, synthesizeWarmupRequests } from './warmup.js';
-
-/** The graph model's entry file inside a version directory. */
-export const MODEL_JSON = 'model.json';
+import { parseWarmupFile, runWarmup, synthesizeWarmupRequests } from './warmup.js';
 
 /** TF Serving estimates a SavedModel's RAM as 1.2 × the bytes of its files. */
 export const RESOURCE_ESTIMATE_FACTOR = 1.2;
@@ -59,6 +56,7 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
       const bytes = await this.store.readFile(this.model, this.version, path.replace(/^\.\//, ''));
       // The store hands out fresh bytes; take their buffer as it is when the view covers it (no copy).
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+      // `whole` checked it is an ArrayBuffer; slice() of either buffer kind gives one of the same kind, copied out.
       weightData.push(whole ? (bytes.buffer as ArrayBuffer) : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer));
     }
     const expected = expectedWeightBytes(weightSpecs);
@@ -67,6 +65,7 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
       throw new ServingError('DATA_LOSS', `${this.where}: the weight files hold ${got} bytes, but model.json's weightsManifest describes ${expected}`);
     }
     const topology = { ...json.modelTopology, versions: json.modelTopology?.versions ?? {} };
+    // model.json's fields pass through as TF.js reads them (parseGraphModelJson checked the structure it needs).
     const artifacts: tf.io.ModelArtifacts = {
       modelTopology: topology,
       weightSpecs,

@@ -1,12 +1,10 @@
 import { ServingError } from '../core/status.js';
-import { describeJsonSyntaxError } from '../rest/json.js';
+import { describeJsonSyntaxError } from '../core/json-syntax.js';
+import { WARMUP_FILE } from '../repository/graph-model-json.js';
 import type { SignatureSpec } from './signature.js';
 import type { TfjsServable } from './tfjs-servable.js';
 import type { TensorInput } from './tensor.js';
 import { sizeOf } from './tensor.js';
-
-/** File in a version's directory with the requests to replay before the version becomes AVAILABLE. */
-export const WARMUP_FILE = 'warmup.json';
 /** TF Serving replays at most this many warmup records. */
 export const MAX_WARMUP_REQUESTS = 1000;
 
@@ -21,7 +19,7 @@ export function parseWarmupFile(text: string): WarmupRequest[] {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ServingError('INVALID_ARGUMENT', `${WARMUP_FILE} is not valid JSON: ${describeJsonSyntaxError(text, e)}`);
+    throw new ServingError('INVALID_ARGUMENT', `${WARMUP_FILE} is not valid JSON: ${describeJsonSyntaxError(text)}`);
   }
   const requests = (json as { requests?: unknown })?.requests;
   if (!Array.isArray(requests) || requests.some((r) => typeof r !== 'object' || r === null || typeof r.inputs !== 'object')) {

@@ -27,7 +27,18 @@ function view(backend: WasmBackend, t: tf.TensorInfo, shape: number[]): tf.Tenso
   return { dataId: t.dataId, shape, dtype: t.dtype };
 }
 
-const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+/** `xs[i]`, which the caller knows is in range. */
+function at<T>(xs: readonly T[], i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`index ${i} out of range (${xs.length})`);
+  return x;
+}
+
+/** A kernel's one output (these kernels have one). */
+function single(r: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
+  if (Array.isArray(r)) throw new Error('expected one output');
+  return r;
+}
 
 /**
  * Shapes of a, b and the output with adjacent dimensions merged where both inputs broadcast alike
@@ -37,20 +48,22 @@ export function collapseBroadcast(a: readonly number[], b: readonly number[]): {
   const rank = Math.max(a.length, b.length);
   const pa = [...new Array<number>(rank - a.length).fill(1), ...a];
   const pb = [...new Array<number>(rank - b.length).fill(1), ...b];
-  const out = { a: [] as number[], b: [] as number[], out: [] as number[] };
+  const out: { a: number[]; b: number[]; out: number[] } = { a: [], b: [], out: [] };
   let last = '';
   for (let i = 0; i < rank; i++) {
-    const o = Math.max(pa[i]!, pb[i]!);
+    const da = at(pa, i);
+    const db = at(pb, i);
+    const o = Math.max(da, db);
     if (o === 1) continue;
-    const kind = pa[i] === o && pb[i] === o ? 'full' : pa[i] === o ? 'b-broadcast' : 'a-broadcast';
+    const kind = da === o && db === o ? 'full' : da === o ? 'b-broadcast' : 'a-broadcast';
+    const k = out.out.length - 1;
     if (kind === last) {
-      const k = out.out.length - 1;
-      out.a[k]! *= pa[i]!;
-      out.b[k]! *= pb[i]!;
-      out.out[k]! *= o;
+      out.a[k] = at(out.a, k) * da;
+      out.b[k] = at(out.b, k) * db;
+      out.out[k] = at(out.out, k) * o;
     } else {
-      out.a.push(pa[i]!);
-      out.b.push(pb[i]!);
+      out.a.push(da);
+      out.b.push(db);
       out.out.push(o);
       last = kind;
     }
@@ -59,13 +72,13 @@ export function collapseBroadcast(a: readonly number[], b: readonly number[]): {
 }
 
 function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
-  return tf.backend_util.assertAndGetBroadcastShape(a as number[], b as number[]);
+  return tf.backend_util.assertAndGetBroadcastShape([...a], [...b]);
 }
 
 function fixBinary(name: string, original: Kernel): Kernel {
   return (args) => {
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    if (Math.max(a.shape.length, b.shape.length) <= XNN_MAX_DIMS) return original(args);
+    const { a, b } = args.inputs;
+    if (!a || !b || Math.max(a.shape.length, b.shape.length) <= XNN_MAX_DIMS) return original(args);
     const outShape = broadcastShape(a.shape, b.shape);
     const c = collapseBroadcast(a.shape, b.shape);
     if (c.out.length > XNN_MAX_DIMS) {
@@ -75,7 +88,7 @@ function fixBinary(name: string, original: Kernel): Kernel {
     const va = view(backend, a, c.a.length ? c.a : [1]);
     const vb = view(backend, b, c.b.length ? c.b : [1]);
     try {
-      const out = original({ ...args, inputs: { a: va, b: vb } }) as tf.TensorInfo;
+      const out = single(original({ ...args, inputs: { a: va, b: vb } }));
       const result = view(backend, out, outShape);
       backend.disposeData(out.dataId);
       return result;
@@ -88,16 +101,18 @@ function fixBinary(name: string, original: Kernel): Kernel {
 
 /** Pads merged: a padded dimension takes the unpadded dimensions after it (its padding scaled by them). */
 export function collapsePadding(shape: readonly number[], paddings: ReadonlyArray<readonly [number, number]>): { shape: number[]; paddings: Array<[number, number]> } {
-  const out = { shape: [] as number[], paddings: [] as Array<[number, number]> };
+  const out: { shape: number[]; paddings: Array<[number, number]> } = { shape: [], paddings: [] };
   for (let i = 0; i < shape.length; i++) {
-    const [before, after] = paddings[i]!;
+    const [before, after] = at(paddings, i);
+    const d = at(shape, i);
     const padded = before !== 0 || after !== 0;
     const k = out.shape.length - 1;
     if (!padded && k >= 0) {
-      out.shape[k]! *= shape[i]!;
-      out.paddings[k] = [out.paddings[k]![0] * shape[i]!, out.paddings[k]![1] * shape[i]!];
+      const [b0, a0] = at(out.paddings, k);
+      out.shape[k] = at(out.shape, k) * d;
+      out.paddings[k] = [b0 * d, a0 * d];
     } else {
-      out.shape.push(shape[i]!);
+      out.shape.push(d);
       out.paddings.push([before, after]);
     }
   }
@@ -106,10 +121,11 @@ export function collapsePadding(shape: readonly number[], paddings: ReadonlyArra
 
 function fixPad(original: Kernel): Kernel {
   return (args) => {
-    const x = args.inputs.x!;
-    if (x.shape.length <= XNN_MAX_DIMS) return original(args);
-    const paddings = args.attrs!.paddings as Array<[number, number]>;
-    const outShape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
+    const x = args.inputs.x;
+    if (!x || x.shape.length <= XNN_MAX_DIMS) return original(args);
+    // PadV2's attrs (PadV2Attrs): one [before, after] pair per dimension.
+    const paddings = args.attrs?.paddings as Array<[number, number]>;
+    const outShape = x.shape.map((d, i) => d + at(paddings, i)[0] + at(paddings, i)[1]);
     const c = collapsePadding(x.shape, paddings);
     const backend = args.backend;
     if (c.shape.length > XNN_MAX_DIMS) {
@@ -119,7 +135,7 @@ function fixPad(original: Kernel): Kernel {
       const first = paddings.map((p, i) => (i < half ? p : [0, 0]));
       const second = paddings.map((p, i) => (i < half ? [0, 0] : p));
       const self = fixPad(original);
-      const mid = self({ ...args, attrs: { ...args.attrs, paddings: first } }) as tf.TensorInfo;
+      const mid = single(self({ ...args, attrs: { ...args.attrs, paddings: first } }));
       try {
         return self({ ...args, inputs: { x: mid }, attrs: { ...args.attrs, paddings: second } });
       } finally {
@@ -128,7 +144,7 @@ function fixPad(original: Kernel): Kernel {
     }
     const vx = view(backend, x, c.shape);
     try {
-      const out = original({ ...args, inputs: { x: vx }, attrs: { ...args.attrs, paddings: c.paddings } }) as tf.TensorInfo;
+      const out = single(original({ ...args, inputs: { x: vx }, attrs: { ...args.attrs, paddings: c.paddings } }));
       const result = view(backend, out, outShape);
       backend.disposeData(out.dataId);
       return result;
@@ -140,8 +156,8 @@ function fixPad(original: Kernel): Kernel {
 
 function fixCast(original: Kernel): Kernel {
   return (args) => {
-    const x = args.inputs.x!;
-    if (args.attrs?.dtype !== 'bool' || x.dtype === 'bool') return original(args);
+    const x = args.inputs.x;
+    if (!x || args.attrs?.dtype !== 'bool' || x.dtype === 'bool') return original(args);
     const out = args.backend.makeOutput(x.shape, 'bool');
     const from = args.backend.typedArrayFromHeap(x);
     const to = args.backend.typedArrayFromHeap(out);
@@ -159,6 +175,7 @@ export function patchWasmKernels(): void {
     const config = tf.getKernel(name, 'wasm');
     if (!config) return;
     tf.unregisterKernel(name, 'wasm');
+    // tf.KernelFunc types its args loosely (NamedTensorInfoMap, a generic backend): these kernels take the wasm backend's.
     tf.registerKernel({ ...config, kernelFunc: fix(config.kernelFunc as unknown as Kernel) as unknown as tf.KernelFunc });
   };
   for (const name of BINARY) replace(name, (k) => fixBinary(name, k));

@@ -1,8 +1,9 @@
 import { ServingError, isQuotaError, messageOf } from '../core/status.js';
 import { MAX_MANIFEST_BYTES, describeFetchError, downloadFile, readTextCapped } from './download.js';
-import type { ManifestVersion, ModelManifest } from './manifest.js';
-import { MANIFEST_FILE, parseManifest } from './manifest.js';
-import type { StoreImportingSourceOptions } from './store-importing-source.js';
+import type { ManifestVersion, ModelManifest } from '../repository/manifest.js';
+import { MANIFEST_FILE, parseManifest } from '../repository/manifest.js';
+import { verifyManifest } from '../repository/manifest-signature.js';
+import type { ImportOutcome, StoreImportingSourceOptions } from './store-importing-source.js';
 import { StoreImportingSource } from './store-importing-source.js';
 import type { VersionFile } from '../storage/model-store.js';
 import type { StoreCoordinator } from './tab-coordinator.js';
@@ -19,6 +20,11 @@ export interface HttpSourceOptions<T> extends StoreImportingSourceOptions<T> {
   fetch?: typeof fetch;
   /** Shares downloads with other tabs of the origin (one downloads, the others load the commit). */
   coordinator?: StoreCoordinator;
+  /**
+   * Base64 raw Ed25519 public keys: when given, only manifests signed by one of them are accepted; an
+   * unsigned or foreign-signed manifest is PERMISSION_DENIED and what serves keeps serving.
+   */
+  trustedPublicKeys?: readonly string[];
 }
 
 /**
@@ -63,12 +69,23 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     this.controller.abort(new ServingError('CANCELLED', `source for ${this.name} stopped`));
   }
 
+  /** A manifest that lists no versions unloads the model only when it says `"retired": true`. */
+  protected override emptyListingRetires(): boolean {
+    return this.manifest?.retired === true;
+  }
+
+  protected override emptyListingMessage(): string {
+    return (
+      `${this.manifestUrl} lists no versions of ${this.name}: taken for a broken publish, so what is AVAILABLE keeps serving. ` +
+      'To take the model down on purpose, publish the manifest with "retired": true (or remove the model from the config).'
+    );
+  }
+
   /** Exponential back-off after failed polls, capped at maxBackoffMs. */
   protected override delayAfter(failures: number): number {
     return failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** failures);
   }
 
-  /** Other tabs may have committed versions since the last round. */
   /**
    * Refreshes what the store holds (other tabs may have committed), and checks that each stored
    * version the manifest lists has the files the manifest lists: versions are immutable, so a version
@@ -76,7 +93,6 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
    * FAILED_PRECONDITION, and the stored copy keeps serving.
    */
   protected override async beginRound(): Promise<ServingError | undefined> {
-    this.stored = await this.options.store.listVersions(this.name);
     for (const entry of this.manifest?.versions ?? []) {
       if (!this.stored.includes(entry.version)) continue;
       const record = await this.options.store.getVersion(this.name, entry.version);
@@ -106,15 +122,15 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     return this.manifest!.versions.map((v) => v.version);
   }
 
-  protected override async importVersion(version: number): Promise<void> {
-    const entry = this.manifest!.versions.find((x) => x.version === version)!;
+  protected override async importVersion(version: number): Promise<ImportOutcome> {
+    const entry = this.manifest?.versions.find((x) => x.version === version);
+    if (!entry) throw new ServingError('INTERNAL', `version ${version} of ${this.name} is not in the manifest it was listed from`);
     try {
       await this.download(entry);
     } catch (e) {
-      const err = ServingError.from(e, 'UNAVAILABLE', `downloading version ${version} of ${this.name}: `);
-      if (!this.stopped) this.publishImportError(version, err);
-      throw err;
+      throw ServingError.from(e, 'UNAVAILABLE', `downloading version ${version} of ${this.name}: `);
     }
+    return 'imported';
   }
 
   private async fetchManifest(): Promise<void> {
@@ -147,6 +163,8 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
         if (manifest.name !== this.name) {
           throw new ServingError('INVALID_ARGUMENT', `GET ${this.manifestUrl}: manifest is for model ${JSON.stringify(manifest.name)}, not ${JSON.stringify(this.name)}`);
         }
+        const trusted = this.options.trustedPublicKeys ?? [];
+        if (trusted.length > 0) await verifyManifest(manifest, trusted, `GET ${this.manifestUrl}`);
         this.manifest = manifest;
         this.etag = response.headers.get('ETag') ?? undefined;
         return;
@@ -224,7 +242,11 @@ function resolveBase(basePath: string): string {
   try {
     url = new URL(basePath, base);
   } catch {
-    throw new ServingError('INVALID_ARGUMENT', `basePath ${JSON.stringify(basePath)} is not a URL (expected e.g. https://cdn.example.com/models/NAME)`);
+    throw new ServingError(
+      'INVALID_ARGUMENT',
+      `basePath ${JSON.stringify(basePath)} is not a URL (expected e.g. https://cdn.example.com/models/NAME)` +
+        (typeof window === 'undefined' ? '; to serve a local directory in Node, import the server from "tfjs-serving/node" (or "tfjs-serving", which resolves to it in Node)' : ''),
+    );
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url.href;

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { LocalModelServer } from '../../src/index.js';
+import { LocalModelServer } from '../../src/node.js';
 import { FileSystemModelStore } from '../../src/storage/file-system-model-store.js';
 import { MAX_MANIFEST_BYTES } from '../../src/sources/download.js';
 import { harness, predictDense } from '../helpers/serving.js';

@@ -9,7 +9,7 @@ import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { LocalModelServer } from '../../src/index.js';
+import { LocalModelServer } from '../../src/node.js';
 import { startRestServer } from '../../src/rest/node-http.js';
 import { removeTempDirs, tempDir } from '../helpers/models.js';
 

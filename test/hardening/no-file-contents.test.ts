@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LocalModelServer } from '../../src/index.js';
+import { LocalModelServer } from '../../src/node.js';
 import { startRestServer } from '../../src/rest/node-http.js';
 import { harness } from '../helpers/serving.js';
 import { DENSE_MODEL_DIR, removeTempDirs, tempDir } from '../helpers/models.js';

@@ -10,7 +10,7 @@ import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalModelServer } from '../../src/index.js';
+import { LocalModelServer } from '../../src/node.js';
 import { denseModel, removeTempDirs, tempDir } from '../helpers/models.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

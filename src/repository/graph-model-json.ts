@@ -1,6 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ServingError } from '../core/status.js';
-import { describeJsonSyntaxError } from '../rest/json.js';
+import { describeJsonSyntaxError } from '../core/json-syntax.js';
+
+/** The graph model's entry file inside a version directory. */
+export const MODEL_JSON = 'model.json';
+/** File in a version's directory with the requests to replay before the version becomes AVAILABLE. */
+export const WARMUP_FILE = 'warmup.json';
 
 /** What a graph model's `model.json` holds (the parts this runtime reads). */
 export interface GraphModelJson {
@@ -22,7 +27,7 @@ export function parseGraphModelJson(bytes: Uint8Array, where: string): GraphMode
   try {
     json = JSON.parse(text) as GraphModelJson;
   } catch (e) {
-    throw new ServingError('INVALID_ARGUMENT', `${where}: model.json is not valid JSON: ${describeJsonSyntaxError(text, e)}`);
+    throw new ServingError('INVALID_ARGUMENT', `${where}: model.json is not valid JSON: ${describeJsonSyntaxError(text)}`);
   }
   if (typeof json !== 'object' || json === null) throw new ServingError('INVALID_ARGUMENT', `${where}: model.json is not a JSON object`);
   if (json.format === 'layers-model' || (json.modelTopology as { class_name?: unknown } | undefined)?.class_name) {
