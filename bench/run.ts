@@ -3,12 +3,13 @@
  * bench/results/latest.json (git-ignored). Performance is measured here, never in timed tests.
  *
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
- *                    [--webgpu-models emotion] [--concurrency 1,32] [--batch-timeout-us 1500] [--converter-runs N] [--skip browser,converter,gpu]
+ *                    [--webgpu-models emotion] [--concurrency 1,32] [--batch-timeout-us 1500] [--converter-runs N] [--skip browser,converter,gpu,rest-memory]
  *
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on / off vs plain TF.js
  *    execute in the page, per backend, at each concurrency; the worker round trip at batch 1.
  * 2. Converter timing: convertSavedModel on the real-world SavedModels, median of N.
  * 3. Node WebGPU through Dawn (bench/gpu.ts, in a child process): skipped with a line where there is no adapter.
+ * 4. REST memory (bench/rest-memory.ts): peak RSS of `serve` for one 50 MB predict body.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +23,8 @@ import { converterTable, runConverterTiming } from './converter-timing.js';
 import type { ConverterRow } from './converter-timing.js';
 import { graphTable, runGraphComparison, type GraphRow } from './converter-graphs.js';
 import type { GpuBenchResult } from './gpu.js';
+import { restMemoryTable, runRestMemory } from './rest-memory.js';
+import type { RestMemoryRow } from './rest-memory.js';
 import { printGpuResult } from './gpu.js';
 
 function args(argv: string[]) {
@@ -111,6 +114,11 @@ async function main(): Promise<void> {
     gpu = await runGpuChild(a);
     results.gpu = gpu;
   }
+  let restMemory: RestMemoryRow[] | undefined;
+  if (!a.skip.has('rest-memory')) {
+    restMemory = await runRestMemory([50]);
+    results.restMemory = restMemory;
+  }
   results.totalSeconds = (Date.now() - started) / 1000;
 
   // Print.
@@ -136,6 +144,11 @@ async function main(): Promise<void> {
     console.log('\n## Node WebGPU through Dawn (bench/gpu.ts)\n');
     if (gpu.status === 'failed') console.log(`FAILED: ${gpu.reason}`);
     else printGpuResult(gpu);
+  }
+
+  if (restMemory) {
+    console.log('\n## REST memory (bench/rest-memory.ts: one predict into a `serve` child, peak RSS)\n');
+    console.log(restMemoryTable(restMemory));
   }
 
   const dir = join(BENCH_DIR, 'results');

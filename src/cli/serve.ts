@@ -7,8 +7,9 @@ import type { ModelConfig, ModelServerOptions } from '../server/model-server-opt
 import { LocalModelServer } from '../server/local-model-server.js';
 import { registerFileSystemSource } from '../server/file-system-source-factory.js';
 import { FileSystemModelStore } from '../storage/file-system-model-store.js';
-import type { RestServer } from '../rest/node-http.js';
+import type { DrainReport, RestServer } from '../rest/node-http.js';
 import { startRestServer } from '../rest/node-http.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../rest/body.js';
 import type { CliIo } from './cli-io.js';
 import { looksLikeJson, parseModelServerConfigText } from '../config/model-server-config.js';
 import { parseBatchingParametersText } from '../config/batching-parameters-file.js';
@@ -24,6 +25,7 @@ export const SERVE_USAGE = `  tfjs-serving serve [--port 8500] [--rest_api_port 
       repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
       graph models (model.json) or SavedModels (saved_model.pb, converted on load). Other flags:
       --rest_api_host 0.0.0.0  --rest_api_timeout_in_ms 30000  --rest_api_enable_cors_support
+      --rest_api_max_body_bytes 67108864 (largest request body; more is RESOURCE_EXHAUSTED)
       --file_system_poll_wait_seconds 1  --model_config_file_poll_wait_seconds 0
       --enable_batching  --batching_parameters_file FILE  --enable_model_warmup true
       --monitoring_config_file FILE  --grpc_channel_arguments k=v,k2=v2
@@ -40,6 +42,7 @@ const VALUE_FLAGS = new Set([
   'rest_api_port',
   'rest_api_host',
   'rest_api_timeout_in_ms',
+  'rest_api_max_body_bytes',
   'model_name',
   'model_base_path',
   'model_config_file',
@@ -194,8 +197,13 @@ export interface ServeHandle {
   readonly rest: RestServer;
   /** The gRPC API, when `--port` was given. */
   readonly grpc?: GrpcServer;
-  /** Stops accepting, lets in-flight requests finish, closes the model server. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops accepting (REST after taking in the connections the kernel already queued; gRPC), fails
+   * readiness, answers every request received, closes the model server. `onListenerClosed` is told
+   * how many requests (REST and gRPC) are in flight once REST's listener is closed; resolves with
+   * REST's exact counts.
+   */
+  shutdown(onListenerClosed?: (inFlight: number) => void): Promise<DrainReport>;
 }
 
 /** Starts the model server and its REST API (what `serve` runs until a signal). */
@@ -218,6 +226,7 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
       host: flags.rest_api_host ?? '0.0.0.0',
       cors: flags.rest_api_enable_cors_support === 'true',
       timeoutMs: num(flags, 'rest_api_timeout_in_ms', 30_000),
+      maxBodyBytes: num(flags, 'rest_api_max_body_bytes', DEFAULT_MAX_BODY_BYTES, { min: 1 }),
       ...(prometheusPath !== undefined ? { prometheusPath } : {}),
     });
   } catch (e) {
@@ -253,17 +262,18 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
     stopReload = () => clearInterval(timer);
   }
   io.stderr(`Exporting HTTP/REST API at:${flags.rest_api_host ?? 'localhost'}:${rest.port} ...\n`);
-  let done: Promise<void> | undefined;
+  let done: Promise<DrainReport> | undefined;
   return {
     server,
     rest,
     ...(grpc ? { grpc } : {}),
-    shutdown() {
+    shutdown(onListenerClosed) {
       done ??= (async () => {
         stopReload?.();
         // Both APIs stop accepting and drain their in-flight requests before the models unload.
-        await Promise.all([rest.close(), grpc?.close()]);
+        const [report] = await Promise.all([rest.close((inFlight) => onListenerClosed?.(inFlight + (grpc?.inFlight ?? 0))), grpc?.close()]);
         await server.close();
+        return report;
       })();
       return done;
     },
@@ -274,18 +284,18 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
 export async function serve(args: string[], io: CliIo): Promise<number> {
   const flags = parseServeFlags(args);
   const handle = await startServe(flags, io);
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (received: NodeJS.Signals) => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      io.stderr(`Received ${signal}: finishing ${handle.rest.inFlight + (handle.grpc?.inFlight ?? 0)} in-flight request(s) and shutting down\n`);
-      resolve();
+      resolve(received);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  await handle.shutdown();
-  io.stderr('Server shut down\n');
+  io.stderr(`Received ${signal}: failing readiness, no longer accepting connections\n`);
+  const report = await handle.shutdown((inFlight) => io.stderr(`Received ${signal}: finishing ${inFlight} in-flight request(s) and shutting down\n`));
+  io.stderr(`Answered ${report.answered} request(s) after ${signal}; server shut down\n`);
   // Nothing should be left, but a backend may keep a handle open: do not hang after a clean shutdown.
   setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
   return 0;

@@ -24,9 +24,12 @@ export function validateVersionPolicy(policy: unknown, model: string): ServableV
   const p = policy as Record<string, unknown>;
   if ('latest' in p) {
     const n = (p.latest as { numVersions?: unknown } | undefined)?.numVersions ?? 1;
-    if (!Number.isInteger(n)) throw new ServingError('INVALID_ARGUMENT', `${where}: latest.numVersions must be an integer, got ${JSON.stringify(n)}`);
-    // TF Serving: default and minimum 1.
-    return { latest: { numVersions: Math.max(1, n as number) } };
+    // TF Serving's proto cannot say a negative count (uint32) and reads 0 as unset; here an explicit
+    // count that serves nothing is a mistake, said as such instead of silently becoming 1.
+    if (!Number.isSafeInteger(n) || (n as number) < 1) {
+      throw new ServingError('INVALID_ARGUMENT', `${where}: latest.numVersions must be an integer >= 1 (omit it for the default 1), got ${JSON.stringify(n)}`);
+    }
+    return { latest: { numVersions: n as number } }; // a safe integer >= 1: checked just above
   }
   if ('all' in p) return { all: {} };
   const versions = (p.specific as { versions?: unknown } | undefined)?.versions;

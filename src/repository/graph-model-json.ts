@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ServingError } from '../core/status.js';
+import { describeJsonSyntaxError } from '../core/json-syntax.js';
 
 /** The graph model's entry file inside a version directory. */
 export const MODEL_JSON = 'model.json';
@@ -22,10 +23,11 @@ export interface GraphModelJson {
 /** Parses and checks model.json; INVALID_ARGUMENT / FAILED_PRECONDITION say what is wrong with it. */
 export function parseGraphModelJson(bytes: Uint8Array, where: string): GraphModelJson {
   let json: GraphModelJson;
+  const text = new TextDecoder().decode(bytes);
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes)) as GraphModelJson;
+    json = JSON.parse(text) as GraphModelJson;
   } catch (e) {
-    throw new ServingError('INVALID_ARGUMENT', `${where}: model.json is not valid JSON: ${(e as Error).message}`);
+    throw new ServingError('INVALID_ARGUMENT', `${where}: model.json is not valid JSON: ${describeJsonSyntaxError(text)}`);
   }
   if (typeof json !== 'object' || json === null) throw new ServingError('INVALID_ARGUMENT', `${where}: model.json is not a JSON object`);
   if (json.format === 'layers-model' || (json.modelTopology as { class_name?: unknown } | undefined)?.class_name) {

@@ -1,4 +1,5 @@
 import { ServingError } from '../core/status.js';
+import { describeJsonSyntaxError } from '../core/json-syntax.js';
 import { isValidVersion } from '../core/servable-id.js';
 import type { VersionFile } from '../storage/model-store.js';
 import { assertSafeRelativePath } from '../storage/model-store.js';
@@ -43,20 +44,27 @@ export interface ManifestVersion {
   readonly publishedAt?: string;
 }
 
+/** A value from the file, described without quoting text from it (numbers, booleans and null as they are). */
+function describeValue(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return `a string of ${v.length} characters`;
+  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}
+
 /** Parses and checks a manifest; errors are INVALID_ARGUMENT and name the field. */
 export function parseManifest(text: string, where: string): ModelManifest {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ServingError('INVALID_ARGUMENT', `${where}: manifest is not valid JSON: ${(e as Error).message}`);
+    throw new ServingError('INVALID_ARGUMENT', `${where}: manifest is not valid JSON: ${describeJsonSyntaxError(text)}`);
   }
   const bad = (what: string) => new ServingError('INVALID_ARGUMENT', `${where}: invalid manifest: ${what}`);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('expected a JSON object');
   const m = json as Record<string, unknown>;
-  if (m.format !== MANIFEST_FORMAT) throw bad(`"format" must be ${JSON.stringify(MANIFEST_FORMAT)}, got ${JSON.stringify(m.format)}`);
+  if (m.format !== MANIFEST_FORMAT) throw bad(`"format" must be ${JSON.stringify(MANIFEST_FORMAT)}, got ${describeValue(m.format)}`);
   if (m.formatVersion !== MANIFEST_FORMAT_VERSION) {
-    throw bad(`"formatVersion" ${JSON.stringify(m.formatVersion)} is not supported (this runtime reads ${MANIFEST_FORMAT_VERSION})`);
+    throw bad(`"formatVersion" ${describeValue(m.formatVersion)} is not supported (this runtime reads ${MANIFEST_FORMAT_VERSION})`);
   }
   if (typeof m.name !== 'string') throw bad('"name" must be a string');
   if (!Array.isArray(m.versions)) throw bad('"versions" must be a list');
@@ -66,7 +74,7 @@ export function parseManifest(text: string, where: string): ModelManifest {
   const versions = m.versions.map((v: unknown, i: number): ManifestVersion => {
     const entry = v as Record<string, unknown> | null;
     if (typeof entry !== 'object' || entry === null) throw bad(`versions[${i}] must be an object`);
-    if (!isValidVersion(entry.version)) throw bad(`versions[${i}].version must be a non-negative integer, got ${JSON.stringify(entry.version)}`);
+    if (!isValidVersion(entry.version)) throw bad(`versions[${i}].version must be a non-negative integer, got ${describeValue(entry.version)}`);
     if (seen.has(entry.version)) throw bad(`version ${entry.version} is listed twice`);
     seen.add(entry.version);
     if (!Array.isArray(entry.files) || entry.files.length === 0) throw bad(`versions[${i}].files must be a non-empty list`);

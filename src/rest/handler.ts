@@ -1,18 +1,22 @@
 // TF Serving's REST API v1 over standard Fetch API objects: works in Node 20 (see node-http.ts),
 // in pages and in Service Workers. Nothing here touches Node or the DOM.
 import type { StatusCode } from '../core/status.js';
-import { ServingError, messageOf } from '../core/status.js';
+import { ServingError } from '../core/status.js';
 import type { TensorSpec } from '../runtime/signature.js';
 import type { GetSignatureResponse } from '../server/api-types.js';
 import type { ModelServer } from '../server/model-server.js';
 import { classifyResponseJson, regressResponseJson } from './examples.js';
 import { runExamples } from './example-requests.js';
 import type { JsonValue } from './json.js';
-import { parseJson, stringifyJson } from './json.js';
+import { stringifyJson } from './json.js';
+import { DEFAULT_MAX_BODY_BYTES, readBodyBytes } from './body.js';
+import { DenseNumbers } from './dense-numbers.js';
+import type { BodyValue } from './json-bytes.js';
+import { parseJsonBytes } from './json-bytes.js';
 import type { SignatureTensor } from './tensor-json.js';
 import { jsonForError, predictInputsFromJson, predictResponseJson } from './tensor-json.js';
 import type { RestRoute } from './url.js';
-import { parseRestPath } from './url.js';
+import { malformed, parseRestPath } from './url.js';
 
 export interface RestOptions {
   /** Add TF Serving's CORS headers and answer preflight OPTIONS (`--rest_api_enable_cors_support`). */
@@ -21,7 +25,7 @@ export interface RestOptions {
   prometheusPath?: string | false;
   /** Per-request deadline in ms (`--rest_api_timeout_in_ms`); 0 or undefined: none. */
   timeoutMs?: number;
-  /** Largest request body accepted, in bytes. Default 256 MiB. */
+  /** Largest request body accepted, in bytes, counted as it streams in (`--rest_api_max_body_bytes`). Default 64 MiB. */
   maxBodyBytes?: number;
 }
 
@@ -99,6 +103,23 @@ export async function handleRestRequest(server: ModelServer, request: Request, o
   }
 }
 
+/**
+ * The answer to a method no route takes and that a Fetch Request cannot even carry (TRACE, TRACK,
+ * CONNECT): TF Serving's 400 "Malformed request" under /v1/, else 404, like any other unknown method.
+ */
+export function unroutableMethodResponse(method: string, url: string, options: RestOptions = {}): Response {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(options.cors ? CORS_HEADERS : {}) };
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    path = url;
+  }
+  const m = method.toUpperCase();
+  if (!/^\/v1\//i.test(path)) return new Response(stringifyJson({ error: `Not Found: no handler for ${m} ${path}` }), { status: 404, headers });
+  return new Response(stringifyJson({ error: malformed(m, path).message }), { status: 400, headers });
+}
+
 async function prometheus(server: ModelServer, options: RestOptions): Promise<Response> {
   const text = await server.prometheusMetrics();
   return new Response(text, {
@@ -128,23 +149,15 @@ async function dispatch(server: ModelServer, route: RestRoute, request: Request,
       return predict(server, route.model, selector, await readBody(request, options));
     case 'classify':
     case 'regress':
-      return classifyOrRegress(server, route.kind, route.model, selector, await readBody(request, options));
+      // Parsed without dense blocks, the body is plain JSON.
+      return classifyOrRegress(server, route.kind, route.model, selector, (await readBody(request, options, false)) as { [key: string]: JsonValue });
   }
 }
 
-async function readBody(request: Request, options: RestOptions): Promise<{ [key: string]: JsonValue }> {
-  const limit = options.maxBodyBytes ?? 256 * 1024 * 1024;
-  const declared = Number(request.headers.get('content-length') ?? NaN);
-  if (declared > limit) throw new ServingError('RESOURCE_EXHAUSTED', `request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
-  let text: string;
-  try {
-    text = await request.text();
-  } catch (e) {
-    throw new ServingError('INVALID_ARGUMENT', `reading the request body failed: ${messageOf(e)}`);
-  }
-  if (text.length > limit) throw new ServingError('RESOURCE_EXHAUSTED', `request body exceeds the limit of ${limit} bytes`);
-  const doc = parseJson(text);
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+async function readBody(request: Request, options: RestOptions, dense = true): Promise<{ [key: string]: BodyValue }> {
+  const bytes = await readBodyBytes(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const doc = parseJsonBytes(bytes, { dense });
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || doc instanceof DenseNumbers) {
     throw new ServingError('INVALID_ARGUMENT', `JSON Value: ${jsonForError(doc)} Is not object`);
   }
   if ('signature_name' in doc && typeof doc.signature_name !== 'string') {
@@ -162,7 +175,7 @@ function resolveSignature(server: ModelServer, model: string, selector: { versio
   return server.getSignature(model, selector, signatureName || undefined);
 }
 
-async function predict(server: ModelServer, model: string, selector: { version?: number; label?: string }, body: { [key: string]: JsonValue }): Promise<string> {
+async function predict(server: ModelServer, model: string, selector: { version?: number; label?: string }, body: { [key: string]: BodyValue }): Promise<string> {
   const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
   const { model: spec, signature } = await resolveSignature(server, model, selector, signatureName);
   const { format, tensors } = predictInputsFromJson(body, signatureTensors(signature.inputs), signatureName);

@@ -1,5 +1,6 @@
 // JSON as TF Serving's REST API reads and writes it: non-strict parsing (NaN, Infinity, -Infinity,
-// like rapidjson's kParseNanAndInfFlag) and float formatting like its WriteDecimal.
+// like rapidjson's kParseNanAndInfFlag; a literal that overflows a double, like 1e400, is an error as
+// in rapidjson) and float formatting like its WriteDecimal.
 import { ServingError } from '../core/status.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -90,7 +91,11 @@ class Parser {
     if (!m) this.fail('Invalid value.', start);
     if (s[this.i + m[0].length] === '.') this.fail('Missing fraction part in number.', this.i + m[0].length + 1);
     this.i += m[0].length;
-    return Number(s.slice(start, this.i));
+    const v = Number(s.slice(start, this.i));
+    // rapidjson (TF Serving's parser) refuses a literal that overflows a double (1e400) even with
+    // kParseNanAndInfFlag; only the bare NaN/Infinity tokens are non-finite.
+    if (!Number.isFinite(v)) this.fail('Number too big to be stored in double.', start);
+    return v;
   }
 
   string(): string {
@@ -188,17 +193,26 @@ class Parser {
   }
 }
 
-/** printf's `%.{p}g`. */
+/** `m` without trailing fraction zeros (and without a bare trailing '.'). */
+function stripZeros(m: string): string {
+  if (m.indexOf('.') < 0) return m;
+  let end = m.length;
+  while (m.charCodeAt(end - 1) === 0x30) end--;
+  if (m.charCodeAt(end - 1) === 0x2e) end--;
+  return m.slice(0, end);
+}
+
+/** printf's `%.{p}g` (no regular expressions: it runs once or twice per value of every answer). */
 function formatG(v: number, p: number): string {
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mant, expStr] = v.toExponential(p - 1).split('e') as [string, string];
-  const exp = Number(expStr);
-  const strip = (m: string) => (m.includes('.') ? m.replace(/0+$/, '').replace(/\.$/, '') : m);
+  const e = v.toExponential(p - 1);
+  const at = e.indexOf('e');
+  const exp = +e.slice(at + 1);
   if (exp < -4 || exp >= p) {
-    const e = Math.abs(exp);
-    return `${strip(mant)}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
+    const a = exp < 0 ? -exp : exp;
+    return `${stripZeros(e.slice(0, at))}e${exp < 0 ? '-' : '+'}${a < 10 ? '0' : ''}${a}`;
   }
-  return strip(v.toFixed(Math.max(0, p - 1 - exp)));
+  return stripZeros(v.toFixed(Math.max(0, p - 1 - exp)));
 }
 
 /**

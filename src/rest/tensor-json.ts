@@ -3,8 +3,12 @@
 // response shapes, with its error messages.
 import { ServingError } from '../core/status.js';
 import type { TensorOutput } from '../runtime/tensor.js';
-import type { JsonValue, WritableJson } from './json.js';
+import { DenseNumbers } from './dense-numbers.js';
+import type { BodyValue } from './json-bytes.js';
+import type { WritableJson } from './json.js';
 import { RawJson, formatDecimal, stringifyJson } from './json.js';
+import type { TypedValues } from './typed-values.js';
+import { allocateValues, isTypedDtype, writeBlock, writeNumber } from './typed-values.js';
 
 /** One input or output of a signature as GetModelMetadata describes it. */
 export interface SignatureTensor {
@@ -15,27 +19,41 @@ export interface SignatureTensor {
   readonly shape: readonly number[] | undefined;
 }
 
-/** A tensor read from JSON: row-major values and shape. */
+/** A tensor read from JSON: row-major values and shape (numbers of a numeric dtype in a typed array). */
 export interface JsonTensor {
   shape: number[];
-  data: Array<number | boolean | string>;
+  data: Array<number | boolean | string> | Float32Array | Int32Array;
 }
 
 export type PredictFormat = 'row' | 'columnar';
 
 const MAX_ERROR_JSON = 256;
 
+function writable(v: BodyValue): WritableJson {
+  if (v instanceof DenseNumbers) return new RawJson(v.preview(MAX_ERROR_JSON));
+  if (Array.isArray(v)) return v.map(writable);
+  if (typeof v === 'object' && v !== null) {
+    const out: { [key: string]: WritableJson } = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === '__proto__') Object.defineProperty(out, k, { value: writable(x), enumerable: true, writable: true, configurable: true });
+      else out[k] = writable(x);
+    }
+    return out;
+  }
+  return v;
+}
+
 /** JSON text of a value, for error messages (truncated like nobody wants a 10 MB error). */
-export function jsonForError(v: JsonValue): string {
-  const s = stringifyJson(v as WritableJson).replace(/\n\s*/g, ' ');
+export function jsonForError(v: BodyValue): string {
+  const s = stringifyJson(writable(v)).replace(/\n\s*/g, ' ');
   return s.length > MAX_ERROR_JSON ? s.slice(0, MAX_ERROR_JSON) + '…' : s;
 }
 
-export function jsonTypeString(v: JsonValue): string {
+export function jsonTypeString(v: BodyValue): string {
   if (v === null) return 'Null';
   if (v === true) return 'True';
   if (v === false) return 'False';
-  if (Array.isArray(v)) return 'Array';
+  if (Array.isArray(v) || v instanceof DenseNumbers) return 'Array';
   if (typeof v === 'object') return 'Object';
   if (typeof v === 'string') return 'String';
   return 'Number';
@@ -50,12 +68,16 @@ function invalid(message: string): ServingError {
   return new ServingError('INVALID_ARGUMENT', message);
 }
 
-export function isBase64Object(v: JsonValue): v is { b64: string } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { b64?: unknown }).b64 === 'string';
+function isPlainObject(v: BodyValue): v is { [key: string]: BodyValue } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof DenseNumbers);
+}
+
+export function isBase64Object(v: BodyValue): v is { b64: string } {
+  return isPlainObject(v) && Object.keys(v).length === 1 && typeof (v as { b64?: unknown }).b64 === 'string';
 }
 
 /** Decodes `{"b64": "…"}` (standard or URL-safe alphabet) to a string (bytes read as UTF-8). */
-export function decodeBase64Object(v: JsonValue): string {
+export function decodeBase64Object(v: BodyValue): string {
   if (!isBase64Object(v)) throw invalid(`JSON Value: ${jsonForError(v)} not formatted correctly for base64 data`);
   const s = v.b64.replace(/-/g, '+').replace(/_/g, '/').replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.replace(/=+$/, '').length % 4 === 1) throw invalid('Unable to base64 decode');
@@ -72,7 +94,7 @@ function encodeBase64(s: string): string {
 }
 
 /** AddValueToTensor: checks a JSON leaf against the input's dtype (numbers are cast to it later). */
-function leafValue(v: JsonValue, tfDtype: string): number | boolean | string {
+export function leafValue(v: BodyValue, tfDtype: string): number | boolean | string {
   const typeError = () => invalid(`JSON Value: ${jsonForError(v)} Type: ${jsonTypeString(v)} is not of expected type: ${dataTypeString(tfDtype)}`);
   switch (tfDtype) {
     case 'DT_FLOAT':
@@ -95,7 +117,7 @@ function leafValue(v: JsonValue, tfDtype: string): number | boolean | string {
       if (typeof v !== 'boolean') throw typeError();
       return v;
     case 'DT_STRING':
-      if (typeof v === 'object' && v !== null) return decodeBase64Object(v);
+      if (isPlainObject(v)) return decodeBase64Object(v);
       if (typeof v !== 'string') throw typeError();
       return v;
     default:
@@ -107,7 +129,7 @@ function leafValue(v: JsonValue, tfDtype: string): number | boolean | string {
 }
 
 /** GetDenseTensorShape: the shape implied by the first element at every level. */
-function denseShape(v: JsonValue): number[] {
+function denseShape(v: BodyValue): number[] {
   const shape: number[] = [];
   let cur = v;
   while (Array.isArray(cur)) {
@@ -115,34 +137,91 @@ function denseShape(v: JsonValue): number[] {
     if (cur.length === 0) break;
     cur = cur[0]!;
   }
+  if (cur instanceof DenseNumbers) shape.push(...cur.shape);
   return shape;
 }
 
-/** FillTensorProto: flattens `v` checking every list against `shape`. */
-function fill(v: JsonValue, level: number, shape: readonly number[], tfDtype: string, out: Array<number | boolean | string>): void {
+/** Where values of one tensor go: a typed array for a numeric dtype, else plain values. */
+interface Sink {
+  add(v: BodyValue): void;
+  addBlock(block: DenseNumbers): void;
+}
+
+/**
+ * FillTensorProto for a dense block at `level`: the first mismatch a depth-first walk of its nested
+ * lists would meet against `shape`, with FillTensorProto's messages; then its values.
+ */
+function fillBlock(block: DenseNumbers, level: number, shape: readonly number[], sink: Sink): void {
   const rank = shape.length;
+  for (let k = 0; k < block.shape.length; k++) {
+    const at = level + k;
+    if (at >= rank) throw invalid(`Encountered list at unexpected level: ${at} expected < ${rank}`);
+    if (block.shape[k] !== shape[at]) {
+      throw invalid(`Encountered list at unexpected size: ${block.shape[k]} at level: ${at} expected size: ${shape[at]}`);
+    }
+  }
+  const leafLevel = level + block.shape.length;
+  if (leafLevel !== rank) {
+    throw invalid(`JSON Value: ${jsonForError(block.first())} found at incorrect level: ${leafLevel + 1} in the JSON DOM. Expected at level: ${rank}`);
+  }
+  sink.addBlock(block);
+}
+
+/** FillTensorProto: flattens `v` checking every list against `shape`. */
+function fill(v: BodyValue, level: number, shape: readonly number[], tfDtype: string, sink: Sink): void {
+  const rank = shape.length;
+  if (v instanceof DenseNumbers) {
+    fillBlock(v, level, shape, sink);
+    return;
+  }
   if (!Array.isArray(v)) {
     if (level !== rank) {
       throw invalid(`JSON Value: ${jsonForError(v)} found at incorrect level: ${level + 1} in the JSON DOM. Expected at level: ${rank}`);
     }
-    if (typeof v === 'object' && v !== null && tfDtype !== 'DT_STRING' && tfDtype !== 'DT_INVALID') {
+    if (isPlainObject(v) && tfDtype !== 'DT_STRING' && tfDtype !== 'DT_INVALID') {
       throw invalid(`JSON Value: ${jsonForError(v)} Type: Object is not of expected type: ${dataTypeString(tfDtype)}`);
     }
-    out.push(leafValue(v, tfDtype));
+    sink.add(v);
     return;
   }
   if (level >= rank) throw invalid(`Encountered list at unexpected level: ${level} expected < ${rank}`);
   if (v.length !== shape[level]) {
     throw invalid(`Encountered list at unexpected size: ${v.length} at level: ${level} expected size: ${shape[level]}`);
   }
-  for (const x of v) fill(x, level + 1, shape, tfDtype, out);
+  for (const x of v) fill(x, level + 1, shape, tfDtype, sink);
+}
+
+function countOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A sink writing values of `tfDtype` into `data` from `offset`. */
+function sinkInto(tfDtype: string, data: JsonTensor['data'], offset: number): Sink {
+  let i = offset;
+  return {
+    add(v) {
+      const x = leafValue(v, tfDtype);
+      if (Array.isArray(data)) data[i++] = x;
+      else writeNumber(x as number, tfDtype, data, i++); // a typed sink is only made for numeric dtypes, whose leaves leafValue checked are numbers
+    },
+    addBlock(block) {
+      if (Array.isArray(data) || !isTypedDtype(tfDtype)) {
+        block.forEach((x) => {
+          (data as unknown[])[i++] = leafValue(x, tfDtype); // a plain array (a non-numeric dtype: leafValue refuses the numbers)
+        });
+      } else {
+        writeBlock(block, tfDtype, data, i);
+        i += block.count;
+      }
+    },
+  };
 }
 
 /** One JSON value (scalar, nested list or b64 object) as a dense tensor of the given dtype. */
-export function jsonToTensor(v: JsonValue, tfDtype: string): JsonTensor {
+export function jsonToTensor(v: BodyValue, tfDtype: string): JsonTensor {
   const shape = denseShape(v);
-  const data: Array<number | boolean | string> = [];
-  fill(v, 0, shape, tfDtype, data);
+  const data = allocateValues(tfDtype, countOf(shape));
+  fill(v, 0, shape, tfDtype, sinkInto(tfDtype, data, 0));
   return { shape, data };
 }
 
@@ -151,7 +230,7 @@ export function jsonToTensor(v: JsonValue, tfDtype: string): JsonTensor {
  * signature's inputs. `body` must already be an object whose signature_name was checked.
  */
 export function predictInputsFromJson(
-  body: { [key: string]: JsonValue },
+  body: { [key: string]: BodyValue },
   inputs: readonly SignatureTensor[],
   signatureName: string | undefined,
 ): { format: PredictFormat; tensors: Record<string, JsonTensor> } {
@@ -163,6 +242,7 @@ export function predictInputsFromJson(
   }
   if (hasInstances) {
     const instances = body.instances!;
+    if (instances instanceof DenseNumbers) return { format: 'row', tensors: fromDenseInstances(instances, inputs) };
     if (!Array.isArray(instances)) throw invalid(`JSON Value: ${jsonForError(body)} Excepting 'instances' to be an list/array`);
     if (instances.length === 0) throw invalid(`JSON Value: ${jsonForError(body)} No values in 'instances' array`);
     return { format: 'row', tensors: fromInstances(instances, inputs) };
@@ -171,33 +251,61 @@ export function predictInputsFromJson(
   throw invalid("Missing 'inputs' or 'instances' key");
 }
 
-function isElementObject(v: JsonValue): v is { [key: string]: JsonValue } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isBase64Object(v);
+function isElementObject(v: BodyValue): v is { [key: string]: BodyValue } {
+  return isPlainObject(v) && !isBase64Object(v);
 }
 
-function fromInstances(instances: JsonValue[], inputs: readonly SignatureTensor[]): Record<string, JsonTensor> {
+/** `instances` that is one regular list of numbers: one input, every instance of the same shape. */
+function fromDenseInstances(instances: DenseNumbers, inputs: readonly SignatureTensor[]): Record<string, JsonTensor> {
+  if (inputs.length > 1) {
+    throw invalid('instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map');
+  }
+  // inputs is non-empty (checked by predictInputsFromJson); a dense block has rank >= 1.
+  const spec = inputs[0]!;
+  // (see above)
+  const perInstance = instances.count / instances.shape[0]!;
+  try {
+    return { [spec.key]: jsonToTensor(instances, spec.tfDtype) };
+  } catch (e) {
+    const leaf = (e as { leafIndex?: number }).leafIndex ?? 0; // a LeafError says which value; others are about the first
+    throw invalid(`Failed to process element: ${Math.floor(leaf / perInstance)} of 'instances' list. Error: INVALID_ARGUMENT: ${(e as Error).message}`);
+  }
+}
+
+function fromInstances(instances: BodyValue[], inputs: readonly SignatureTensor[]): Record<string, JsonTensor> {
   const first = instances[0]!;
-  if (!(typeof first === 'object' && first !== null && !Array.isArray(first)) && inputs.length > 1) {
+  if (!isPlainObject(first) && inputs.length > 1) {
     throw invalid('instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map');
   }
   const byKey = new Map(inputs.map((i) => [i.key, i]));
   const named = isElementObject(first);
-  const acc = new Map<string, JsonTensor>();
-  // AddInstanceItem: every item of one input must have the same size and shape.
-  const add = (item: JsonValue, key: string) => {
+  // AddInstanceItem: every item of one input must have the same size and shape; the first item's
+  // shape sizes the whole tensor, filled item by item.
+  const acc = new Map<string, { shape: number[]; per: number; data: JsonTensor['data']; n: number }>();
+  const add = (item: BodyValue, key: string) => {
     const spec = byKey.get(key);
     if (!spec) throw invalid(`JSON object: does not have named input: ${key}`);
-    const t = jsonToTensor(item, spec.tfDtype);
-    const seen = acc.get(key);
-    if (!seen) {
-      acc.set(key, { shape: t.shape, data: t.data.slice() });
-      return;
+    const shape = denseShape(item);
+    let seen = acc.get(key);
+    if (seen) {
+      const size = countOf(shape);
+      if (size !== seen.per) {
+        // TF Serving fills the item before comparing: a list that is not dense fails first.
+        jsonToTensor(item, spec.tfDtype);
+        throw invalid(`Expecting tensor size: ${seen.per} but got: ${size}`);
+      }
+      if (seen.shape.length !== shape.length || seen.shape.some((d, i) => d !== shape[i])) {
+        jsonToTensor(item, spec.tfDtype);
+        throw invalid(`Expecting shape [${seen.shape.join(',')}] but got: [${shape.join(',')}]`);
+      }
+    } else {
+      const per = countOf(shape);
+      seen = { shape, per, data: allocateValues(spec.tfDtype, per * Math.min(instances.length, 64)), n: 0 };
+      acc.set(key, seen);
     }
-    if (t.data.length !== countOf(seen.shape)) throw invalid(`Expecting tensor size: ${countOf(seen.shape)} but got: ${t.data.length}`);
-    if (seen.shape.length !== t.shape.length || seen.shape.some((d, i) => d !== t.shape[i])) {
-      throw invalid(`Expecting shape [${seen.shape.join(',')}] but got: [${t.shape.join(',')}]`);
-    }
-    for (const x of t.data) seen.data.push(x);
+    seen.data = ensureLength(seen.data, (seen.n + 1) * seen.per, seen.per * instances.length);
+    fill(item, 0, shape, spec.tfDtype, sinkInto(spec.tfDtype, seen.data, seen.n * seen.per));
+    seen.n++;
   };
   const wanted = [...byKey.keys()].sort();
   instances.forEach((elem, index) => {
@@ -224,15 +332,23 @@ function fromInstances(instances: JsonValue[], inputs: readonly SignatureTensor[
     }
   });
   const out: Record<string, JsonTensor> = {};
-  for (const [key, t] of acc) out[key] = { shape: [instances.length, ...t.shape], data: t.data };
+  for (const [key, t] of acc) {
+    const data = Array.isArray(t.data) ? t.data : t.data.length === t.n * t.per ? t.data : t.data.slice(0, t.n * t.per);
+    out[key] = { shape: [instances.length, ...t.shape], data };
+  }
   return out;
 }
 
-function countOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
+/** `data` with room for `need` values (typed arrays grow by doubling, up to `most`). */
+function ensureLength(data: JsonTensor['data'], need: number, most: number): JsonTensor['data'] {
+  if (Array.isArray(data) || data.length >= need) return data;
+  // The same typed array class, bigger.
+  const bigger = new (data.constructor as new (n: number) => TypedValues)(Math.min(most, Math.max(need, data.length * 2)));
+  bigger.set(data);
+  return bigger;
 }
 
-function fromInputs(value: JsonValue, inputs: readonly SignatureTensor[]): Record<string, JsonTensor> {
+function fromInputs(value: BodyValue, inputs: readonly SignatureTensor[]): Record<string, JsonTensor> {
   if (!isElementObject(value)) {
     if (inputs.length > 1) {
       throw invalid('inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map');
@@ -247,28 +363,57 @@ function fromInputs(value: JsonValue, inputs: readonly SignatureTensor[]): Recor
   return out;
 }
 
-/** One output value as TF Serving writes it. */
-function leafJson(t: TensorOutput, i: number, asBytes: boolean): WritableJson {
+/** Text built from small pieces joined into flat strings every 8192 pieces (no cons-string per value kept alive). */
+class TextBuilder {
+  private readonly parts: string[] = [];
+  private pieces: string[] = [];
+  push(s: string): void {
+    this.pieces.push(s);
+    if (this.pieces.length >= 8192) {
+      this.parts.push(this.pieces.join(''));
+      this.pieces = [];
+    }
+  }
+  text(): string {
+    this.parts.push(this.pieces.join(''));
+    return this.parts.join('');
+  }
+}
+
+const pad = (depth: number) => '    '.repeat(depth);
+
+/** One output value as TF Serving writes it, at `depth` of stringifyJson's layout. */
+function writeLeaf(t: TensorOutput, i: number, asBytes: boolean, depth: number, out: TextBuilder): void {
   switch (t.dtype) {
     case 'float32':
-      return new RawJson(formatDecimal((t.data as Float32Array)[i]!));
+      out.push(formatDecimal((t.data as Float32Array)[i]!));
+      return;
     case 'int32':
-      return (t.data as Int32Array)[i]!;
+      out.push(String((t.data as Int32Array)[i]!));
+      return;
     case 'bool':
-      return (t.data as Uint8Array)[i] !== 0;
+      out.push((t.data as Uint8Array)[i] !== 0 ? 'true' : 'false');
+      return;
     case 'string': {
       const s = (t.data as string[])[i]!;
-      return asBytes ? { b64: encodeBase64(s) } : s;
+      out.push(asBytes ? `{\n${pad(depth + 1)}"b64": ${JSON.stringify(encodeBase64(s))}\n${pad(depth)}}` : JSON.stringify(s));
+      return;
     }
   }
 }
 
-/** AddTensorValues: values from `offset` nested by `shape[dim:]`. */
-function nested(t: TensorOutput, dim: number, offset: { i: number }, asBytes: boolean): WritableJson {
-  if (dim >= t.shape.length) return leafJson(t, offset.i++, asBytes);
-  const out: WritableJson[] = [];
-  for (let k = 0; k < t.shape[dim]!; k++) out.push(nested(t, dim + 1, offset, asBytes));
-  return out;
+/** AddTensorValues: values from `offset` nested by `shape[dim:]`, written as stringifyJson would. */
+function writeNested(t: TensorOutput, dim: number, offset: { i: number }, asBytes: boolean, depth: number, out: TextBuilder): void {
+  if (dim >= t.shape.length) {
+    writeLeaf(t, offset.i++, asBytes, depth, out);
+    return;
+  }
+  out.push('[');
+  for (let k = 0; k < t.shape[dim]!; k++) {
+    if (k) out.push(', ');
+    writeNested(t, dim + 1, offset, asBytes, depth + 1, out);
+  }
+  out.push(']');
 }
 
 /** MakeJsonFromTensors: `{"predictions": …}` (row) or `{"outputs": …}` (columnar), as JSON text. */
@@ -276,10 +421,23 @@ export function predictResponseJson(outputs: Record<string, TensorOutput>, forma
   const entries = Object.entries(outputs);
   if (entries.length === 0) throw invalid('Cannot convert empty tensor map to JSON');
   const isBytes = (key: string, t: TensorOutput) => t.dtype === 'string' && key.endsWith('_bytes');
+  const out = new TextBuilder();
+  /** Several outputs as one object at `depth`, each written from `dim`. */
+  const object = (dim: number, offsets: Map<string, { i: number }>, depth: number) => {
+    out.push('{');
+    entries.forEach(([k, t], n) => {
+      out.push(`${n ? ',\n' : '\n'}${pad(depth + 1)}${JSON.stringify(k)}: `);
+      writeNested(t, dim, offsets.get(k)!, isBytes(k, t), depth + 1, out);
+    });
+    out.push(`\n${pad(depth)}}`);
+  };
+  const offsets = new Map(entries.map(([k]) => [k, { i: 0 }]));
   if (format === 'columnar') {
-    const one = (key: string, t: TensorOutput) => nested(t, 0, { i: 0 }, isBytes(key, t));
-    const value: WritableJson = entries.length > 1 ? Object.fromEntries(entries.map(([k, t]) => [k, one(k, t)])) : one(entries[0]![0], entries[0]![1]);
-    return stringifyJson({ outputs: value });
+    out.push(`{\n${pad(1)}"outputs": `);
+    if (entries.length > 1) object(0, offsets, 1);
+    else writeNested(entries[0]![1], 0, offsets.get(entries[0]![0])!, isBytes(entries[0]![0], entries[0]![1]), 1, out);
+    out.push('\n}');
+    return out.text();
   }
   let batch = -1;
   for (const [key, t] of entries) {
@@ -288,17 +446,12 @@ export function predictResponseJson(outputs: Record<string, TensorOutput>, forma
     if (batch >= 0 && b !== batch) throw invalid(`Tensor name: ${key} has inconsistent batch size: ${b} expecting: ${batch}`);
     batch = b;
   }
-  const offsets = new Map(entries.map(([k]) => [k, { i: 0 }]));
-  const predictions: WritableJson[] = [];
+  out.push(`{\n${pad(1)}"predictions": [`);
   for (let item = 0; item < batch; item++) {
-    if (entries.length > 1) {
-      const obj: { [key: string]: WritableJson } = {};
-      for (const [k, t] of entries) obj[k] = nested(t, 1, offsets.get(k)!, isBytes(k, t));
-      predictions.push(obj);
-    } else {
-      const [k, t] = entries[0]!;
-      predictions.push(nested(t, 1, offsets.get(k)!, isBytes(k, t)));
-    }
+    if (item) out.push(', ');
+    if (entries.length > 1) object(1, offsets, 2);
+    else writeNested(entries[0]![1], 1, offsets.get(entries[0]![0])!, isBytes(entries[0]![0], entries[0]![1]), 2, out);
   }
-  return stringifyJson({ predictions });
+  out.push(']\n}');
+  return out.text();
 }

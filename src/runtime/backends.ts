@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ServingError, messageOf } from '../core/status.js';
+import { patchWasmKernels } from './wasm-kernel-fixes.js';
 
 /** TF.js backends tfjs-serving knows how to bring up, fastest first. */
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
@@ -31,6 +32,8 @@ const registrars: Record<BackendName, (o: BackendOptions) => Promise<void>> = {
   },
   wasm: async (o) => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Kernels that answer garbage above rank 6 (XNNPACK) or cast to bool wrong: fixed in place.
+    patchWasmKernels();
     const paths = o.wasmPaths ?? defaultWasmPaths();
     if (paths) wasm.setWasmPaths(paths);
   },

@@ -1,4 +1,5 @@
 import { ServingError } from '../core/status.js';
+import { describeJsonSyntaxError } from '../core/json-syntax.js';
 import { WARMUP_FILE } from '../repository/graph-model-json.js';
 import type { SignatureSpec } from './signature.js';
 import type { TfjsServable } from './tfjs-servable.js';
@@ -18,7 +19,7 @@ export function parseWarmupFile(text: string): WarmupRequest[] {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ServingError('INVALID_ARGUMENT', `${WARMUP_FILE} is not valid JSON: ${(e as Error).message}`);
+    throw new ServingError('INVALID_ARGUMENT', `${WARMUP_FILE} is not valid JSON: ${describeJsonSyntaxError(text)}`);
   }
   const requests = (json as { requests?: unknown })?.requests;
   if (!Array.isArray(requests) || requests.some((r) => typeof r !== 'object' || r === null || typeof r.inputs !== 'object')) {

@@ -59,6 +59,45 @@ export async function downloadFile(
   return bytes;
 }
 
+/**
+ * The largest manifest.json read, after decompression (16 MiB: about 100,000 file entries). A bigger
+ * body (or a gzip bomb) stops being read at that size and fails RESOURCE_EXHAUSTED.
+ */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A response body as text, read chunk by chunk (decompressed, as fetch hands it over) and refused
+ * with RESOURCE_EXHAUSTED as soon as it passes `limit` bytes, before more is held.
+ */
+export async function readTextCapped(response: Response, limit: number, what: string): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw new ServingError('RESOURCE_EXHAUSTED', `${what}: the body (after decompression) is larger than the limit of ${limit} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof ServingError) throw e;
+    throw new ServingError('UNAVAILABLE', `${what}: reading the body failed after ${total} bytes: ${describeFetchError(e)}`, { cause: e });
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 export function describeFetchError(e: unknown): string {
   const cause = (e as { cause?: unknown })?.cause;
   const base = messageOf(e);

@@ -1,5 +1,5 @@
 import { ServingError, isQuotaError, messageOf } from '../core/status.js';
-import { describeFetchError, downloadFile } from './download.js';
+import { MAX_MANIFEST_BYTES, describeFetchError, downloadFile, readTextCapped } from './download.js';
 import type { ManifestVersion, ModelManifest } from '../repository/manifest.js';
 import { MANIFEST_FILE, parseManifest } from '../repository/manifest.js';
 import { verifyManifest } from '../repository/manifest-signature.js';
@@ -134,37 +134,43 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
   }
 
   private async fetchManifest(): Promise<void> {
-    const headers: Record<string, string> = {};
-    if (this.etag && this.manifest) headers['If-None-Match'] = this.etag;
-    const { signal, done } = this.timeoutSignal();
-    let response: Response;
-    try {
-      response = await this.fetchFn(this.manifestUrl, { headers, cache: 'no-store', signal });
-    } catch (e) {
-      done();
-      throw new ServingError('UNAVAILABLE', `GET ${this.manifestUrl} failed: ${describeFetchError(e)}`, { cause: e });
-    }
-    try {
-      if (response.status === 304) return;
-      if (!response.ok) {
-        throw new ServingError(response.status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `GET ${this.manifestUrl} returned HTTP ${response.status} ${response.statusText}`.trim());
-      }
-      let text: string;
+    // A 304 is only an answer to our If-None-Match: without a manifest read before (a proxy or CDN
+    // answering 304 to a first poll) it is asked again once without one, then is an error.
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = {};
+      if (this.etag && this.manifest) headers['If-None-Match'] = this.etag;
+      else if (attempt > 0) headers['Cache-Control'] = 'no-cache';
+      const { signal, done } = this.timeoutSignal();
+      let response: Response;
       try {
-        text = await response.text();
+        response = await this.fetchFn(this.manifestUrl, { headers, cache: 'no-store', signal });
       } catch (e) {
-        throw new ServingError('UNAVAILABLE', `GET ${this.manifestUrl}: reading the body failed: ${describeFetchError(e)}`, { cause: e });
+        done();
+        throw new ServingError('UNAVAILABLE', `GET ${this.manifestUrl} failed: ${describeFetchError(e)}`, { cause: e });
       }
-      const manifest = parseManifest(text, `GET ${this.manifestUrl}`);
-      if (manifest.name !== this.name) {
-        throw new ServingError('INVALID_ARGUMENT', `GET ${this.manifestUrl}: manifest is for model ${JSON.stringify(manifest.name)}, not ${JSON.stringify(this.name)}`);
+      try {
+        if (response.status === 304) {
+          await response.body?.cancel().catch(() => undefined);
+          if (this.manifest) return;
+          if (attempt === 0) continue;
+          throw new ServingError('UNAVAILABLE', `GET ${this.manifestUrl} returned HTTP 304 Not Modified, but no manifest has been read yet (asked twice, without If-None-Match)`);
+        }
+        if (!response.ok) {
+          throw new ServingError(response.status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `GET ${this.manifestUrl} returned HTTP ${response.status} ${response.statusText}`.trim());
+        }
+        const text = await readTextCapped(response, MAX_MANIFEST_BYTES, `GET ${this.manifestUrl}`);
+        const manifest = parseManifest(text, `GET ${this.manifestUrl}`);
+        if (manifest.name !== this.name) {
+          throw new ServingError('INVALID_ARGUMENT', `GET ${this.manifestUrl}: manifest is for model ${JSON.stringify(manifest.name)}, not ${JSON.stringify(this.name)}`);
+        }
+        const trusted = this.options.trustedPublicKeys ?? [];
+        if (trusted.length > 0) await verifyManifest(manifest, trusted, `GET ${this.manifestUrl}`);
+        this.manifest = manifest;
+        this.etag = response.headers.get('ETag') ?? undefined;
+        return;
+      } finally {
+        done();
       }
-      const trusted = this.options.trustedPublicKeys ?? [];
-      if (trusted.length > 0) await verifyManifest(manifest, trusted, `GET ${this.manifestUrl}`);
-      this.manifest = manifest;
-      this.etag = response.headers.get('ETag') ?? undefined;
-    } finally {
-      done();
     }
   }
 
