@@ -62,8 +62,6 @@ test('npm start: the demo page serves real models through the worker, swaps a pu
 
     // An offline PWA: one more visit online lets the Service Worker cache the whole app (page, bundle,
     // worker, WASM); then, with the network off, the demo opens and serves from IndexedDB.
-    await page.reload();
-    await page.waitForFunction(() => (window as unknown as { demo?: { ready: boolean } }).demo?.ready === true, null, { timeout: 60_000 });
     await browser.context.setOffline(true);
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => (window as unknown as { demo?: { ready: boolean } }).demo?.ready === true, null, { timeout: 60_000 });
