@@ -141,20 +141,22 @@ function drawPlot(canvas, series, yLabel) {
   g.font = '11px system-ui, sans-serif';
   const points = demo.points;
   const now = performance.now();
-  const x = (t) => L + ((t - (now - WINDOW_S * 1000)) / (WINDOW_S * 1000)) * (W - L - 8);
+  const span = Math.min(WINDOW_S, Math.max(20, Math.ceil((now - t0) / 1000))); // seconds shown
+  const x = (t) => L + ((t - (now - span * 1000)) / (span * 1000)) * (W - L - 8);
   const max = Math.max(1, ...series.flatMap((s) => points.map((p) => p[s.key] ?? 0))) * 1.15;
   const y = (v) => H - B - (v / max) * (H - B - 8);
   g.strokeStyle = '#e2e8f0';
   g.fillStyle = '#718096';
-  for (let i = 0; i <= 3; i++) {
+  for (let i = 0; i < 3; i++) {
     const v = (max / 3) * i;
     g.beginPath(); g.moveTo(L, y(v)); g.lineTo(W - 8, y(v)); g.stroke();
     g.fillText(v.toFixed(v < 10 ? 1 : 0), 4, y(v) + 4);
   }
   g.fillText(yLabel, 4, 11);
-  for (let s = 0; s <= WINDOW_S; s += 15) g.fillText(`-${WINDOW_S - s}s`, x(now - (WINDOW_S - s) * 1000) - 10, H - 4);
+  const step = span > 45 ? 15 : 5;
+  for (let s = 0; s <= span; s += step) g.fillText(`-${s}s`, x(now - s * 1000) - 10, H - 4);
   for (const swap of demo.swaps) {
-    if (swap.t < now - WINDOW_S * 1000) continue;
+    if (swap.t < now - span * 1000) continue;
     g.strokeStyle = '#c53030';
     g.setLineDash([4, 3]);
     g.beginPath(); g.moveTo(x(swap.t), 4); g.lineTo(x(swap.t), H - B); g.stroke();
@@ -165,7 +167,7 @@ function drawPlot(canvas, series, yLabel) {
   for (const s of series) {
     if (s.bars) {
       g.fillStyle = s.color;
-      const w = Math.max(2, (W - L - 8) / WINDOW_S - 2);
+      const w = Math.max(2, (W - L - 8) / span - 2);
       for (const p of points) g.fillRect(x(p.t) - w, y(p[s.key]), w, H - B - y(p[s.key]));
       continue;
     }
@@ -181,13 +183,13 @@ function drawPlot(canvas, series, yLabel) {
     g.stroke();
     g.lineWidth = 1;
   }
-  let lx = W - 8 - series.length * 90;
+  let lx = W - 8 - series.length * 110;
   for (const s of series) {
     g.fillStyle = s.color;
     g.fillRect(lx, H - B - 12, 10, 10);
     g.fillStyle = '#1d2430';
     g.fillText(s.label, lx + 14, H - B - 3);
-    lx += 90;
+    lx += 110;
   }
 }
 function drawPlots() {
@@ -195,6 +197,7 @@ function drawPlots() {
   drawPlot($('throughput-plot'), [{ key: 'rps', label: 'predictions/s', color: '#38a169', bars: true }], 'predictions/s');
 }
 setInterval(tick, 1000);
+drawPlots();
 
 // ---------------------------------------------------------------------------------------------------------
 // Inputs: a photo (sample, file, camera) → a 192×192 centre crop for facemesh and 64×64 gray for emotion.
@@ -255,6 +258,7 @@ async function analyze(sourceName) {
   const g = $('photo').getContext('2d');
   g.drawImage(crop, 0, 0, 384, 384);
   g.fillStyle = 'rgba(72, 255, 160, 0.9)';
+  // The mesh comes in the crop's pixels (192×192); the photo is drawn at twice that.
   for (let i = 0; i < points.length; i += 3) g.fillRect(points[i] * 2 - 1.5, points[i + 1] * 2 - 1.5, 3, 3);
   bars($('photo-bars'), emotion.probs);
   const top = emotion.probs.indexOf(Math.max(...emotion.probs));
@@ -451,7 +455,7 @@ $('rest').addEventListener('click', async () => {
 
 const meta = await server.getModelMetadata('facemesh');
 facemeshInput = Object.keys(meta.metadata.signature_def.signature_def.serving_default.inputs)[0];
-await showImage('/samples/face-2.jpg', 'sample face 2');
+await showImage('/samples/face-1.jpg', 'sample face 1');
 await onSliderInput();
 demo.server = server;
 demo.ready = true;
