@@ -11,7 +11,7 @@ import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { publishGraphModel } from '../src/cli/publish.js';
+import { publishGraphModel } from '../src/repository/publish.js';
 import { buildBrowserBundle, launchBrowser, startStaticServer } from '../test/browser/harness.js';
 import { BUNDLE_DIR, ensureLibraryBundle } from '../test/browser/library-page.js';
 import type { PageBench } from './browser/bench-page.entry.js';

@@ -169,7 +169,7 @@ export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
   }
   await tf.ready();
   tf.env().set('IS_TEST', true); // no "use tfjs-node" banner
-  const { LocalModelServer } = await import('../src/server/local-model-server.js');
+  const { LocalModelServer } = await import('../src/node.js');
 
   const root = await layOutModels(args.models, modelsSource(args));
   const rows: ServingRow[] = [];

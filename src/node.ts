@@ -1,8 +1,15 @@
-// tfjs-serving for Node: everything in the main entry, plus what needs the file system.
+// tfjs-serving for Node: everything in the main entry, plus what needs the file system. Importing it
+// lets servers in this process serve local directories laid out like TF Serving's base_path.
+import { registerFileSystemSource } from './server/file-system-source-factory.js';
+
+registerFileSystemSource();
+
 export * from './index.js';
 export { FileSystemModelStore } from './storage/file-system-model-store.js';
-export { publishGraphModel } from './cli/publish.js';
-export type { PublishOptions, PublishResult } from './cli/publish.js';
+export { publishGraphModel } from './repository/publish.js';
+export type { PublishOptions, PublishResult } from './repository/publish.js';
+export { readVersionDirectory } from './repository/version-directory.js';
+export type { VersionDirectory, VersionFileData } from './repository/version-directory.js';
 export { FileSystemSource, isLocalDirectoryBasePath } from './sources/file-system-source.js';
 export type { FileSystemSourceOptions } from './sources/file-system-source.js';
 export { startRestServer } from './rest/node-http.js';

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { ServingError, messageOf } from '../src/core/status.js';
 import { LocalModelServer } from '../src/server/local-model-server.js';
-import type { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from '../src/server/version-state-event.js';
 import type { ServerEventListeners } from '../src/server/model-server-options.js';
 import { handleRestRequest } from '../src/rest/handler.js';
-import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
-import { transferablesOf } from './transfer.js';
+import { WIRE_EVENT_TYPES, encodeEvent } from '../src/worker-client/event-wire.js';
+import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from '../src/worker-client/protocol.js';
+import { transferablesOf } from '../src/worker-client/transfer.js';
 
 /** What the host needs of the worker global scope (a DedicatedWorkerGlobalScope). */
 export interface HostScope {
@@ -18,6 +18,7 @@ const METHODS: ReadonlySet<string> = new Set<ServerMethod>([
   'predict',
   'getModelStatus',
   'getModelMetadata',
+  'getSignature',
   'reloadConfig',
   'pollNow',
   'whenIdle',
@@ -59,8 +60,8 @@ export class WorkerHost {
         return this.reply(msg.id, async () => {
           if (!METHODS.has(msg.method)) throw new ServingError('UNIMPLEMENTED', `the worker has no method ${JSON.stringify(msg.method)}`);
           const server = await this.ready();
-          const fn = (server as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];
-          if (typeof fn !== 'function') throw new ServingError('UNIMPLEMENTED', `this server has no method ${msg.method}`);
+          // Checked against METHODS above; the args are the method's own (typed by the protocol).
+          const fn = server[msg.method] as (...args: unknown[]) => Promise<unknown>;
           return fn.apply(server, [...msg.args]);
         });
       case 'rest':
@@ -115,30 +116,13 @@ export class WorkerHost {
     }
   }
 
+  /** Forwards the server's events through their wire codecs. */
   private forwarders(): ServerEventListeners {
-    return {
-      statechange: (e) => {
-      const ev = e as VersionStateEvent;
-      this.scope.postMessage({
-        kind: 'event',
-        type: 'statechange',
-        model: ev.model,
-        version: ev.version,
-        state: ev.state,
-        status: ev.status,
-        previousState: ev.previousState,
-        isUpdate: ev.isUpdate,
-      });
-      },
-      progress: (e) => {
-        const ev = e as DownloadProgressEvent;
-        this.scope.postMessage({ kind: 'event', type: 'progress', model: ev.model, version: ev.version, loadedBytes: ev.loadedBytes, totalBytes: ev.totalBytes });
-      },
-      sourceerror: (e) => {
-        const ev = e as SourceErrorEvent;
-        this.scope.postMessage({ kind: 'event', type: 'sourceerror', model: ev.model, code: ev.code, message: ev.message });
-      },
+    const forward = (e: Event) => {
+      const event = encodeEvent(e);
+      if (event) this.scope.postMessage({ kind: 'event', event });
     };
+    return Object.fromEntries(WIRE_EVENT_TYPES.map((type) => [type, forward]));
   }
 
   /** On WebGPU, a lost device cannot be recovered in place: report it so the client starts afresh. */

@@ -1,5 +1,7 @@
 // TF's batch scheduler queue (shared_batch_scheduler.h), for one model version and signature, with
 // the event loop standing in for the batch threads. Pure logic: it knows sizes and keys, not tensors.
+import type { Clock } from '../core/clock.js';
+import { realClock } from '../core/clock.js';
 import { ServingError } from '../core/status.js';
 
 /** Rows `[offset, offset + size)` of a task; a whole task unless large batch splitting cut it. */
@@ -31,17 +33,8 @@ export interface BatchSchedulerOptions {
 }
 
 /** Time and timers; tests pass a fake. */
-export interface SchedulerClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: SchedulerClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+export type SchedulerClock = Clock;
+export { realClock };
 
 interface QueuedBatch<T> {
   key: string;

@@ -1,13 +1,11 @@
 import { ServingError } from '../core/status.js';
-import { publishGraphModel } from './publish.js';
+import { publishGraphModel } from '../repository/publish.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { CONVERTER_FLAGS, checkFlagNames, packageVersion, parseFlags } from './flags.js';
 import type { FlagSpec } from './flags.js';
+import type { CliIo } from './cli-io.js';
 
-export interface CliIo {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-}
+export type { CliIo };
 
 const USAGE = `tfjs-serving: TF Serving for TensorFlow.js
 

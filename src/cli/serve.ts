@@ -6,10 +6,11 @@ import type { BatchingParameters } from '../batching/batching-parameters.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
 import { LocalModelServer } from '../server/local-model-server.js';
+import { registerFileSystemSource } from '../server/file-system-source-factory.js';
 import { FileSystemModelStore } from '../storage/file-system-model-store.js';
 import type { RestServer } from '../rest/node-http.js';
 import { startRestServer } from '../rest/node-http.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 import { UNIMPLEMENTED_SERVE_FLAGS, SERVE_FLAGS, flagHelp, packageVersion, parseFlags } from './flags.js';
 import type { ParsedFlags } from './flags.js';
 
@@ -175,6 +176,7 @@ export interface ServeHandle {
 /** Starts the model server and its REST API (what `serve` runs until a signal). */
 export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> {
   const options = await serveOptions(flags);
+  registerFileSystemSource(); // TF Serving's local base paths
   const server = await LocalModelServer.start(options);
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);

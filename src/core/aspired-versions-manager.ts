@@ -11,13 +11,18 @@ import { describeRequest } from './servable-request.js';
 import type { ManagerState } from './servable-state.js';
 import { ServableStateMonitor } from './servable-state-monitor.js';
 import type { Status } from './status.js';
+import type { Clock } from './clock.js';
+import { realClock } from './clock.js';
 import { OK_STATUS, ServingError } from './status.js';
 
-/** One version a Source wants loaded, with the Loader that loads it (TF Serving's ServableData). */
-export interface AspiredVersion<T> {
-  readonly version: number;
-  readonly loader: Loader<T>;
-}
+/**
+ * One version a Source aspires (TF Serving's `ServableData<Loader>`): the Loader that loads it, or the
+ * error that kept the source from making one (a failed download or import). The manager publishes an
+ * error as the version's state (START with the error) and loads nothing for it.
+ */
+export type AspiredVersion<T> =
+  | { readonly version: number; readonly loader: Loader<T>; readonly error?: undefined }
+  | { readonly version: number; readonly error: ServingError; readonly loader?: undefined };
 
 export interface AspiredVersionsManagerOptions {
   /** Decides load/unload order. Default: availability-preserving. */
@@ -32,6 +37,8 @@ export interface AspiredVersionsManagerOptions {
   loadRetryIntervalMs?: number;
   /** Loads that may run at once across all streams (num_load_threads; 0 or 1 = serial). Default 1. */
   numLoadThreads?: number;
+  /** Time for the retry waits; tests pass a fake. Default: the real one. */
+  clock?: Clock;
 }
 
 interface Stream<T> {
@@ -59,7 +66,8 @@ export class AspiredVersionsManager<T> {
   private busy = 0;
   private manageScheduled = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly retryTimers = new Set<{ timer: ReturnType<typeof setTimeout>; wake: () => void }>();
+  private readonly retryTimers = new Set<{ timer: unknown; wake: () => void }>();
+  private readonly clock: Clock;
   private closed = false;
 
   constructor(options: AspiredVersionsManagerOptions = {}) {
@@ -69,6 +77,7 @@ export class AspiredVersionsManager<T> {
     this.maxNumLoadRetries = nonNegativeInt(options.maxNumLoadRetries ?? 5, 'maxNumLoadRetries');
     this.loadRetryIntervalMs = nonNegativeInt(options.loadRetryIntervalMs ?? 60_000, 'loadRetryIntervalMs');
     this.numLoadThreads = Math.max(1, nonNegativeInt(options.numLoadThreads ?? 1, 'numLoadThreads'));
+    this.clock = options.clock ?? realClock;
   }
 
   get policyName(): string {
@@ -77,18 +86,26 @@ export class AspiredVersionsManager<T> {
 
   /**
    * Replaces the set of versions the manager should have loaded for `name`. Versions missing from
-   * the list are unloaded (in the policy's order); an empty list unloads the whole stream.
+   * the list are unloaded (in the policy's order); an empty list unloads the whole stream. An entry
+   * with an error is published as that version's state (START with the error) and never loaded.
    */
   setAspiredVersions(name: string, versions: readonly AspiredVersion<T>[]): void {
-    if (this.closed && versions.length > 0) {
+    if (this.closed && versions.some((v) => v.loader)) {
       throw new ServingError('FAILED_PRECONDITION', `the manager is closed; cannot aspire versions of ${name}`);
     }
     const desired = new Map<number, Loader<T>>();
+    const errors: Array<{ version: number; error: ServingError }> = [];
     for (const v of versions) {
       if (!isValidVersion(v.version)) {
         throw new ServingError('INVALID_ARGUMENT', `aspired version of ${name} must be a non-negative integer, got ${String(v.version)}`);
       }
-      desired.set(v.version, v.loader);
+      if (v.loader) desired.set(v.version, v.loader);
+      else errors.push({ version: v.version, error: v.error });
+    }
+    for (const { version, error } of errors) {
+      // A version the manager already holds keeps its own state; the source's error is about a copy it could not make.
+      if (desired.has(version) || this.streamMap.get(name)?.harnesses.has(version)) continue;
+      this.monitor.publish({ id: { name, version }, managerState: 'START', health: error.toStatus() });
     }
     let stream = this.streamMap.get(name);
     if (!stream) {
@@ -152,7 +169,7 @@ export class AspiredVersionsManager<T> {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.retryTimers) {
-      clearTimeout(t.timer);
+      this.clock.clearTimeout(t.timer);
       t.wake();
     }
     for (const stream of this.streamMap.values()) stream.desired = new Map();
@@ -218,7 +235,7 @@ export class AspiredVersionsManager<T> {
   }
 
   private async load(h: LoaderHarness<T>): Promise<void> {
-    h.state = 'loading';
+    h.loadRequested();
     this.busy++;
     this.publish(h, 'LOADING');
     try {
@@ -231,15 +248,17 @@ export class AspiredVersionsManager<T> {
       for (;;) {
         await this.acquireLoadSlot();
         let error: ServingError | undefined;
+        let servable: T | undefined;
         try {
-          h.servable = await h.loader.load();
+          servable = await h.loader.load();
         } catch (e) {
           error = ServingError.from(e, 'UNKNOWN', `Loading ${servableIdToString(h.id)} failed: `);
         } finally {
           this.releaseLoadSlot();
         }
         if (!error) {
-          h.state = 'ready';
+          h.loadSucceeded(servable as T); // load() resolved: its value is the servable, whatever T allows
+
           this.publish(h, 'AVAILABLE');
           return;
         }
@@ -267,27 +286,25 @@ export class AspiredVersionsManager<T> {
 
   private fail(h: LoaderHarness<T>, error: ServingError): void {
     this.resourceTracker.release(h.id);
-    h.state = 'error';
-    h.error = error;
+    h.errored(error);
     this.publish(h, 'END', error.toStatus());
   }
 
   private async unload(h: LoaderHarness<T>): Promise<void> {
-    h.state = 'quiescing';
+    h.startQuiescing();
     this.busy++;
     this.publish(h, 'UNLOADING');
     try {
       await h.waitUntilDrained();
-      h.state = 'unloading';
+      h.doneQuiescing();
       let health: Status = OK_STATUS;
       try {
         await h.loader.unload();
       } catch (e) {
         health = ServingError.from(e, 'INTERNAL', `Unloading ${servableIdToString(h.id)} failed: `).toStatus();
       }
-      h.servable = undefined;
       this.resourceTracker.release(h.id);
-      h.state = 'disabled';
+      h.unloaded();
       this.publish(h, 'END', health);
     } finally {
       this.busy--;
@@ -316,7 +333,7 @@ export class AspiredVersionsManager<T> {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const entry = {
-        timer: setTimeout(() => {
+        timer: this.clock.setTimeout(() => {
           this.retryTimers.delete(entry);
           resolve();
         }, ms),

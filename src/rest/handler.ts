@@ -2,9 +2,9 @@
 // in pages and in Service Workers. Nothing here touches Node or the DOM.
 import type { StatusCode } from '../core/status.js';
 import { ServingError, messageOf } from '../core/status.js';
-import type { GetModelMetadataResponse } from '../server/api-types.js';
+import type { TensorSpec } from '../runtime/signature.js';
+import type { GetSignatureResponse } from '../server/api-types.js';
 import type { ModelServer } from '../server/model-server.js';
-import type { ModelStore } from '../storage/model-store.js';
 import type { ParseSpecJson } from './examples.js';
 import { classifyResponseJson, examplesFromJson, featureTensors, parseSpecFromModelJson, regressResponseJson } from './examples.js';
 import type { JsonValue } from './json.js';
@@ -26,8 +26,6 @@ export interface RestOptions {
 }
 
 export const DEFAULT_PROMETHEUS_PATH = '/monitoring/prometheus/metrics';
-const SERVING_DEFAULT = 'serving_default';
-const MODEL_JSON = 'model.json';
 
 /** TF Serving's HTTP status for each canonical code (model_servers/http_server.cc ToHTTPStatusCode). */
 export function httpStatusOf(code: StatusCode): number {
@@ -102,14 +100,7 @@ export async function handleRestRequest(server: ModelServer, request: Request, o
 }
 
 async function prometheus(server: ModelServer, options: RestOptions): Promise<Response> {
-  const fn = (server as { prometheusMetrics?: () => string | Promise<string> }).prometheusMetrics;
-  if (typeof fn !== 'function') {
-    return new Response(stringifyJson({ error: 'this ModelServer exports no Prometheus metrics' }), {
-      status: 404,
-      headers: { 'Content-Type': 'application/json', ...(options.cors ? CORS_HEADERS : {}) },
-    });
-  }
-  const text = await fn.call(server);
+  const text = await server.prometheusMetrics();
   return new Response(text, {
     status: 200,
     headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', ...(options.cors ? CORS_HEADERS : {}) },
@@ -162,47 +153,22 @@ async function readBody(request: Request, options: RestOptions): Promise<{ [key:
   return doc;
 }
 
-interface SignatureDefJson {
-  inputs?: Record<string, TensorInfoJson>;
-  outputs?: Record<string, TensorInfoJson>;
-  method_name?: string;
-}
-interface TensorInfoJson {
-  dtype?: string;
-  tensor_shape?: { dim?: Array<{ size?: string | number }>; unknown_rank?: boolean };
-  name?: string;
-}
-
-function signatureTensors(infos: Record<string, TensorInfoJson> | undefined): SignatureTensor[] {
-  return Object.entries(infos ?? {}).map(([key, info]) => ({
-    key,
-    tfDtype: info.dtype ?? 'DT_INVALID',
-    shape: !info.tensor_shape || info.tensor_shape.unknown_rank ? undefined : (info.tensor_shape.dim ?? []).map((d) => Number(d.size ?? -1)),
-  }));
+function signatureTensors(specs: readonly TensorSpec[]): SignatureTensor[] {
+  return specs.map((t) => ({ key: t.key, tfDtype: t.tfDtype, shape: t.shape ? [...t.shape] : undefined }));
 }
 
 /** The version a request resolves to now, and its signature (GetInfoMap). */
-async function resolveSignature(
-  server: ModelServer,
-  model: string,
-  selector: { version?: number; label?: string },
-  signatureName: string | undefined,
-): Promise<{ version: number; name: string; def: SignatureDefJson }> {
-  const meta: GetModelMetadataResponse = await server.getModelMetadata(model, selector);
-  const name = signatureName || SERVING_DEFAULT;
-  const defs = meta.metadata.signature_def.signature_def as Record<string, SignatureDefJson>;
-  const def = defs[name];
-  if (!def) throw new ServingError('INVALID_ARGUMENT', `Serving signature name: "${name}" not found in signature def`);
-  return { version: Number(meta.model_spec.version), name, def };
+function resolveSignature(server: ModelServer, model: string, selector: { version?: number; label?: string }, signatureName: string | undefined): Promise<GetSignatureResponse> {
+  return server.getSignature(model, selector, signatureName || undefined);
 }
 
 async function predict(server: ModelServer, model: string, selector: { version?: number; label?: string }, body: { [key: string]: JsonValue }): Promise<string> {
-  const signatureName = body.signature_name as string | undefined;
-  const { version, name, def } = await resolveSignature(server, model, selector, signatureName);
-  const { format, tensors } = predictInputsFromJson(body, signatureTensors(def.inputs), signatureName);
+  const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
+  const { model: spec, signature } = await resolveSignature(server, model, selector, signatureName);
+  const { format, tensors } = predictInputsFromJson(body, signatureTensors(signature.inputs), signatureName);
   const inputs = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as number[] }]));
   // Pinned to the version whose signature read the JSON (a swap in between gives NOT_FOUND, never a mismatch).
-  const response = await server.predict({ model, version, signatureName: name, inputs }, { entrypoint: 'REST' });
+  const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'REST' });
   return predictResponseJson(response.outputs, format);
 }
 
@@ -213,12 +179,13 @@ async function classifyOrRegress(
   selector: { version?: number; label?: string },
   body: { [key: string]: JsonValue },
 ): Promise<string> {
-  const signatureName = body.signature_name as string | undefined;
+  const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
   const examples = examplesFromJson(body, method);
-  const { version, name, def } = await resolveSignature(server, model, selector, signatureName);
-  const spec = await parseSpecOf(server, model, version, name, def);
-  const features = featureTensors(examples, spec);
-  const inputKeys = new Set(Object.keys(def.inputs ?? {}));
+  const { model: spec, signature } = await resolveSignature(server, model, selector, signatureName);
+  const { version, signatureName: name } = spec;
+  const parseSpec = parseSpecOf(signature.parseSpec, `signature "${name}" of model ${model} version ${version}`, name);
+  const features = featureTensors(examples, parseSpec);
+  const inputKeys = new Set(signature.inputs.map((i) => i.key));
   for (const key of Object.keys(features)) {
     if (!inputKeys.has(key)) {
       throw new ServingError('FAILED_PRECONDITION', `signature "${name}" of model ${model} version ${version}: its parse spec feeds feature "${key}", but the signature has no input of that name (inputs: ${[...inputKeys].join(', ')})`);
@@ -229,53 +196,16 @@ async function classifyOrRegress(
   return method === 'classify' ? classifyResponseJson(response.outputs, examples.length, name) : regressResponseJson(response.outputs, examples.length, name);
 }
 
-const specCache = new WeakMap<object, Map<string, { committedAt: string; json: unknown }>>();
-
-/**
- * The parse spec of signature `name`: read from the version's model.json in the server's store when
- * it has one (a LocalModelServer); else (a worker client) derived from the signature's metadata for
- * classify/regress signatures, every feature required.
- */
-async function parseSpecOf(server: ModelServer, model: string, version: number, name: string, def: SignatureDefJson): Promise<ParseSpecJson> {
-  const where = `signature "${name}" of model ${model} version ${version}`;
-  const store = (server as { store?: ModelStore }).store;
-  if (store && typeof store.readFile === 'function' && typeof store.getVersion === 'function') {
-    const record = await store.getVersion(model, version);
-    if (record) {
-      let cache = specCache.get(server);
-      if (!cache) specCache.set(server, (cache = new Map()));
-      const key = `${model}\0${version}`;
-      let entry = cache.get(key);
-      if (!entry || entry.committedAt !== record.committedAt) {
-        const text = new TextDecoder().decode(await store.readFile(model, version, MODEL_JSON));
-        entry = { committedAt: record.committedAt, json: JSON.parse(text) as unknown };
-        cache.set(key, entry);
-      }
-      const spec = parseSpecFromModelJson(entry.json, name);
-      if (!spec) {
-        throw new ServingError(
-          'FAILED_PRECONDITION',
-          `${where} takes no tf.Example input: its model.json has no userDefinedMetadata.signatures["${name}"].parseSpec. ` +
-            'Classify and regress need the parse spec the tfjs-serving converter records for signatures that parse tf.Example ' +
-            '(convert the SavedModel with `tfjs-serving convert --signature_name all`); use :predict for tensor inputs.',
-        );
-      }
-      return spec;
-    }
-  }
-  const method = def.method_name ?? '';
-  const inputs = signatureTensors(def.inputs);
-  if (!/\/(classify|regress)$/.test(method) || inputs.length === 0 || (inputs.length === 1 && inputs[0]!.tfDtype === 'DT_STRING' && inputs[0]!.key === 'inputs')) {
+/** The parse spec the converter recorded for a signature (read by the runtime at load), checked. */
+function parseSpecOf(recorded: unknown, where: string, name: string): ParseSpecJson {
+  const spec = parseSpecFromModelJson({ userDefinedMetadata: { signatures: { [name]: { parseSpec: recorded } } } }, name);
+  if (!spec) {
     throw new ServingError(
       'FAILED_PRECONDITION',
-      `${where}: no parse spec is reachable through this ModelServer (no local store), and the signature does not look like converted tf.Example features (method ${JSON.stringify(method)})`,
+      `${where} takes no tf.Example input: its model.json has no userDefinedMetadata.signatures["${name}"].parseSpec. ` +
+        'Classify and regress need the parse spec the tfjs-serving converter records for signatures that parse tf.Example ' +
+        '(convert the SavedModel with `tfjs-serving convert --signature_name all`); use :predict for tensor inputs.',
     );
   }
-  return {
-    features: inputs.map((t) => {
-      if (!t.shape || t.shape.length === 0) throw new ServingError('FAILED_PRECONDITION', `${where}: input ${t.key} has no batch dimension to derive a feature shape from`);
-      const dtype = t.tfDtype === 'DT_STRING' ? 'string' : /INT/.test(t.tfDtype) ? 'int32' : 'float32';
-      return { key: t.key, dtype, shape: t.shape.slice(1).map((d) => Math.max(d, 1)), defaultValue: null };
-    }),
-  };
+  return spec;
 }

@@ -1,8 +1,9 @@
 import { Workbox } from 'workbox-window';
 import type { ModelServer } from '../server/model-server.js';
 import { ServingError } from '../core/status.js';
-import { handleRestRequest, httpStatusOf } from './handler.js';
+import { httpStatusOf } from './handler.js';
 import type { RestOptions } from './handler.js';
+import { restEndpointOf } from './rest-endpoint.js';
 import type { RestRequestMessage, RestResponseMessage } from './service-worker-protocol.js';
 
 /**
@@ -17,11 +18,10 @@ export function answerServiceWorkerRequests(server: ModelServer, options: RestOp
     if (!port) return;
     const { url, method, headers, body } = e.data;
     const request = new Request(url, { method, headers: headers as [string, string][], body });
-    // A worker client answers in its worker (next to the store, off this thread); a local server here.
-    const inWorker = (server as Partial<{ handleRest(r: Request, o: RestOptions): Promise<Response> }>).handleRest;
+    // A worker client answers in its worker (off this thread); a local server here.
     let response: Response;
     try {
-      response = inWorker ? await inWorker.call(server, request, options) : await handleRestRequest(server, request, options);
+      response = await restEndpointOf(server)(request, options);
     } catch (err) {
       const e2 = ServingError.from(err, 'UNAVAILABLE');
       response = new Response(JSON.stringify({ error: e2.message }), { status: httpStatusOf(e2.code), headers: { 'Content-Type': 'application/json' } });

@@ -24,6 +24,12 @@ export interface SignatureSpec {
   readonly methodName: string;
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
+  /**
+   * How the signature's tf.Example input was parsed, when the converter cut the graph after
+   * ParseExample (`userDefinedMetadata.signatures[name].parseSpec` in model.json): classify and
+   * regress turn examples into the signature's inputs with it. Kept as recorded; read once at load.
+   */
+  readonly parseSpec?: Readonly<Record<string, unknown>>;
 }
 
 /** TF.js graph-model JSON for a signature (`signature` in model.json). */
@@ -31,6 +37,7 @@ interface SignatureJson {
   inputs?: Record<string, TensorInfoJson>;
   outputs?: Record<string, TensorInfoJson>;
   methodName?: string;
+  parseSpec?: unknown;
 }
 interface TensorInfoJson {
   name?: string;
@@ -131,7 +138,8 @@ function parseSignature(name: string, sig: SignatureJson): SignatureSpec {
         shape: !shape || shape.unknownRank ? undefined : (shape.dim ?? []).map((d) => Number(d.size ?? -1)),
       };
     });
-  return { name, methodName: sig.methodName ?? PREDICT_METHOD_NAME, inputs: parse(sig.inputs), outputs: parse(sig.outputs) };
+  const parseSpec = typeof sig.parseSpec === 'object' && sig.parseSpec !== null && !Array.isArray(sig.parseSpec) ? (sig.parseSpec as Record<string, unknown>) : undefined;
+  return { name, methodName: sig.methodName ?? PREDICT_METHOD_NAME, inputs: parse(sig.inputs), outputs: parse(sig.outputs), ...(parseSpec ? { parseSpec } : {}) };
 }
 
 /** TF Serving's JSON for one TensorInfo (as in GetModelMetadata). */

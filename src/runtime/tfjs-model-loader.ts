@@ -2,13 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Loader, ResourceEstimate } from '../core/loader.js';
 import { ServingError } from '../core/status.js';
 import type { ModelStore, StoredVersion } from '../storage/model-store.js';
-import { expectedWeightBytes, parseGraphModelJson } from './graph-model-artifacts.js';
+import { MODEL_JSON, WARMUP_FILE, expectedWeightBytes, parseGraphModelJson } from '../repository/graph-model-json.js';
 import { readSignatures } from './signature.js';
 import { TfjsServable } from './tfjs-servable.js';
-import { WARMUP_FILE, parseWarmupFile, runWarmup, synthesizeWarmupRequests } from './warmup.js';
-
-/** The graph model's entry file inside a version directory. */
-export const MODEL_JSON = 'model.json';
+import { parseWarmupFile, runWarmup, synthesizeWarmupRequests } from './warmup.js';
 
 /** TF Serving estimates a SavedModel's RAM as 1.2 × the bytes of its files. */
 export const RESOURCE_ESTIMATE_FACTOR = 1.2;

@@ -1,33 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BatchingMetricsSink } from '../batching/batching-session.js';
-import { BatchingSession } from '../batching/batching-session.js';
-import type { NormalizedBatchingParameters } from '../batching/batching-parameters.js';
 import { ServingError } from '../core/status.js';
 import type { ValidatedInput } from './input-validation.js';
 import { validateInputs } from './input-validation.js';
 import type { GraphTensorInfo, SignatureSpec } from './signature.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from './signature.js';
 import type { TensorOutput } from './tensor.js';
+import type { LoadTimings, PredictResult, Servable } from './servable.js';
 
 export type ExecutionMode = 'execute' | 'executeAsync';
 
-/** How long loading a version took (set by the loader, for metrics). */
-export interface LoadTimings {
-  /** The whole load, warmup included (µs). */
-  readonly loadMicros: number;
-  /** Replaying the warmup requests (µs); undefined when warmup is off. */
-  readonly warmupMicros?: number;
-  /** Warmup requests replayed. */
-  readonly warmupRequests?: number;
-}
-
-/** One loaded TF.js graph model version: its signatures and how to run them. */
-export class TfjsServable {
+/**
+ * One loaded TF.js graph model version: its signatures and how to run them. `predict` is the whole
+ * request; `validate` and `run` are its two halves, for a batching wrapper that runs many validated
+ * requests as one.
+ */
+export class TfjsServable implements Servable {
   /** `execute` until the graph shows it needs `executeAsync` (dynamic ops, control flow). */
   mode: ExecutionMode = 'execute';
   private readonly graphInputs: ReadonlyMap<string, GraphTensorInfo>;
   private disposed = false;
-  private readonly batchingSessions = new Map<string, BatchingSession>();
   /** How long this version took to load and warm up (set by TfjsModelLoader). */
   loadTimings: LoadTimings | undefined;
 
@@ -50,6 +41,16 @@ export class TfjsServable {
       );
     }
     return sig;
+  }
+
+  async predict(signatureName: string | undefined, inputs: unknown, where: string): Promise<PredictResult> {
+    const signature = this.signature(signatureName, where);
+    return { signature, outputs: await this.run(signature, this.validate(signature, inputs, where)) };
+  }
+
+  /** The graph placeholder's shape of a signature input (by graph tensor name, `x:0` or `x`), if the graph says. */
+  graphShape(tensorName: string): readonly number[] | undefined {
+    return this.graphInputs.get(tensorName.replace(/:\d+$/, ''))?.shape;
   }
 
   /** Checks inputs against the signature and the graph; throws INVALID_ARGUMENT before any backend work. */
@@ -87,25 +88,6 @@ export class TfjsServable {
     }
   }
 
-  /**
-   * The batching queue of a signature (one per version and signature), made on its first batched
-   * request with these parameters, which then stay fixed for the life of the version.
-   */
-  batchingSession(signature: SignatureSpec, parameters: NormalizedBatchingParameters, metrics?: BatchingMetricsSink): BatchingSession {
-    let session = this.batchingSessions.get(signature.name);
-    if (!session) {
-      session = new BatchingSession({
-        signature,
-        graphShape: (name) => this.graphInputs.get(name.replace(/:\d+$/, ''))?.shape,
-        run: (inputs) => this.run(signature, inputs),
-        parameters,
-        metrics,
-      });
-      this.batchingSessions.set(signature.name, session);
-    }
-    return session;
-  }
-
   private async execute(feed: tf.NamedTensorMap, outputNames: string[]): Promise<tf.Tensor[]> {
     if (this.mode === 'execute') {
       try {
@@ -121,8 +103,6 @@ export class TfjsServable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const session of this.batchingSessions.values()) session.close();
-    this.batchingSessions.clear();
     this.model.dispose();
   }
 }

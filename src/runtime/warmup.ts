@@ -1,11 +1,9 @@
 import { ServingError } from '../core/status.js';
+import { WARMUP_FILE } from '../repository/graph-model-json.js';
 import type { SignatureSpec } from './signature.js';
 import type { TfjsServable } from './tfjs-servable.js';
 import type { TensorInput } from './tensor.js';
 import { sizeOf } from './tensor.js';
-
-/** File in a version's directory with the requests to replay before the version becomes AVAILABLE. */
-export const WARMUP_FILE = 'warmup.json';
 /** TF Serving replays at most this many warmup records. */
 export const MAX_WARMUP_REQUESTS = 1000;
 

@@ -1,5 +1,6 @@
 import type { Status } from '../core/status.js';
 import type { ManagerState } from '../core/servable-state.js';
+import type { SignatureSpec } from '../runtime/signature.js';
 import type { InputValue, TensorOutput } from '../runtime/tensor.js';
 
 /** A prediction request. Give `version` or `label` (not both), or neither for the latest AVAILABLE version. */
@@ -39,4 +40,14 @@ export interface GetModelMetadataResponse {
 export interface VersionSelector {
   version?: number;
   label?: string;
+}
+
+/**
+ * One signature of the version a request resolves to now (TF Serving's GetInfoMap), as read once at
+ * load: inputs and outputs with dtypes and shapes, and the tf.Example parse spec when it has one.
+ * Pin later calls to `model.version` so they see the same signature.
+ */
+export interface GetSignatureResponse {
+  readonly model: { readonly name: string; readonly version: number; readonly signatureName: string };
+  readonly signature: SignatureSpec;
 }

@@ -1,8 +1,8 @@
 import { ServingError, isQuotaError, messageOf } from '../core/status.js';
 import { describeFetchError, downloadFile } from './download.js';
-import type { ManifestVersion, ModelManifest } from './manifest.js';
-import { MANIFEST_FILE, parseManifest } from './manifest.js';
-import type { StoreImportingSourceOptions } from './store-importing-source.js';
+import type { ManifestVersion, ModelManifest } from '../repository/manifest.js';
+import { MANIFEST_FILE, parseManifest } from '../repository/manifest.js';
+import type { ImportOutcome, StoreImportingSourceOptions } from './store-importing-source.js';
 import { StoreImportingSource } from './store-importing-source.js';
 import type { VersionFile } from '../storage/model-store.js';
 import type { StoreCoordinator } from './tab-coordinator.js';
@@ -68,7 +68,6 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     return failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** failures);
   }
 
-  /** Other tabs may have committed versions since the last round. */
   /**
    * Refreshes what the store holds (other tabs may have committed), and checks that each stored
    * version the manifest lists has the files the manifest lists: versions are immutable, so a version
@@ -76,7 +75,6 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
    * FAILED_PRECONDITION, and the stored copy keeps serving.
    */
   protected override async beginRound(): Promise<ServingError | undefined> {
-    this.stored = await this.options.store.listVersions(this.name);
     for (const entry of this.manifest?.versions ?? []) {
       if (!this.stored.includes(entry.version)) continue;
       const record = await this.options.store.getVersion(this.name, entry.version);
@@ -106,15 +104,15 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     return this.manifest!.versions.map((v) => v.version);
   }
 
-  protected override async importVersion(version: number): Promise<void> {
-    const entry = this.manifest!.versions.find((x) => x.version === version)!;
+  protected override async importVersion(version: number): Promise<ImportOutcome> {
+    const entry = this.manifest?.versions.find((x) => x.version === version);
+    if (!entry) throw new ServingError('INTERNAL', `version ${version} of ${this.name} is not in the manifest it was listed from`);
     try {
       await this.download(entry);
     } catch (e) {
-      const err = ServingError.from(e, 'UNAVAILABLE', `downloading version ${version} of ${this.name}: `);
-      if (!this.stopped) this.publishImportError(version, err);
-      throw err;
+      throw ServingError.from(e, 'UNAVAILABLE', `downloading version ${version} of ${this.name}: `);
     }
+    return 'imported';
   }
 
   private async fetchManifest(): Promise<void> {

@@ -25,12 +25,12 @@ export interface DownloadProgress {
 /**
  * A Source of one model that brings versions into the local store before aspiring them (the HTTP
  * source, and the file-system source in Node): it can be polled on demand, reports what it has seen,
- * and deletes stored versions nothing wants any more.
+ * and says which stored versions it still wants.
  */
 export interface ModelSource<T> extends Source<T> {
   readonly name: string;
   pollNow(): Promise<void>;
   state(): SourceState;
-  /** Deletes stored versions that nothing wants any more and the manager no longer holds. */
-  collectUnwanted(): Promise<void>;
+  /** Stored versions this source still wants kept (aspired, or being imported); the server may delete the others. */
+  wantedVersions(): ReadonlySet<number>;
 }

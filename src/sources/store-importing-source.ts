@@ -1,6 +1,5 @@
 import type { AspiredVersion } from '../core/aspired-versions-manager.js';
 import type { Loader } from '../core/loader.js';
-import type { ServableStateMonitor } from '../core/servable-state-monitor.js';
 import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
 import { selectVersions } from '../core/servable-version-policy.js';
 import type { AspiredVersionsCallback } from '../core/source.js';
@@ -18,8 +17,6 @@ export interface StoreImportingSourceOptions<T> {
   store: ModelStore;
   /** Makes the Loader of one stored version. */
   loaderFactory: (name: string, version: number) => Loader<T>;
-  /** Where failures to import a version are published (as START with an error), next to the manager's states. */
-  monitor: ServableStateMonitor;
   /** Poll interval; 0 or less polls once. */
   pollIntervalMs?: number;
   /** Reports download (or import) progress in bytes. */
@@ -28,9 +25,10 @@ export interface StoreImportingSourceOptions<T> {
   onError?: (error: ServingError) => void;
   /** Tells when a poll committed a version to the store. */
   onCommit?: (version: number) => void;
-  /** True while the manager still holds `version` (so it must not be deleted yet). */
-  isLoaded?: (version: number) => boolean;
 }
+
+/** What importing one version did: committed it, or skipped it because it failed before and did not change. */
+export type ImportOutcome = 'imported' | { readonly failedBefore: ServingError };
 
 /** How a subclass polls: fixed when it is constructed. */
 export interface PollingConfig {
@@ -46,10 +44,11 @@ export interface PollingConfig {
  * The skeleton of a Source that brings versions into the local store before aspiring them. Each poll
  * round lists the versions the repository publishes, imports (and commits) each one the version
  * policy wants that is not stored yet, then aspires what the policy wants among the stored and
- * published versions. A version that fails to import is never aspired: a round whose imports all
- * failed keeps what serves rather than aspiring nothing (unless nothing at all is published). Polls
- * repeat every `pollIntervalMs` (see `delayAfter` for back-off), and stored versions that nothing
- * wants any more are deleted once the manager no longer holds them.
+ * published versions. A version that fails to import is never loaded: it is aspired with its error
+ * (TF Serving's ServableData), which the manager publishes; a round whose imports all failed keeps
+ * what serves rather than aspiring nothing (unless nothing at all is published). Polls repeat every
+ * `pollIntervalMs` (see `delayAfter` for back-off). `wantedVersions()` tells the server which stored
+ * versions must be kept; the server deletes the others once the manager no longer holds them.
  *
  * Subclasses say how to list (`listPublished`) and how to import one version (`importVersion`).
  */
@@ -61,6 +60,7 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
   private aspired: number[] = [];
   /** Versions a poll round is about to aspire: never garbage-collected. */
   private pending = new Set<number>();
+
   private timer: ReturnType<typeof setTimeout> | undefined;
   protected stopped = false;
   /** The poll in progress, if any. */
@@ -84,8 +84,12 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
   /** Lists the versions the repository publishes now; throws a ServingError when it cannot. */
   protected abstract listPublished(): Promise<readonly number[]>;
 
-  /** Brings one version the last listing published into the store and commits it (calling `addStored`). */
-  protected abstract importVersion(version: number): Promise<void>;
+  /**
+   * Brings one version the last listing published into the store and commits it (calling
+   * `addStored`). What it throws is the version's error in status. It returns `{ failedBefore }` for
+   * a version it did not try again (unchanged since it failed): reported for the round, not re-published.
+   */
+  protected abstract importVersion(version: number): Promise<ImportOutcome>;
 
   /** The published versions that `state()` reports; undefined before the first listing. */
   protected abstract publishedVersions(): readonly number[] | undefined;
@@ -160,24 +164,14 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
     await this.polling?.catch(() => undefined);
   }
 
-  /** Deletes stored versions that nothing wants any more and the manager no longer holds. */
-  async collectUnwanted(): Promise<void> {
-    const keep = new Set([...this.aspired, ...this.pending]);
-    for (const v of [...this.stored]) {
-      if (keep.has(v) || this.options.isLoaded?.(v)) continue;
-      await this.options.store.deleteVersion(this.name, v);
-      this.stored = this.stored.filter((x) => x !== v);
-    }
+  /** Stored versions this source still wants kept: those it aspires, and those a poll round is importing. */
+  wantedVersions(): ReadonlySet<number> {
+    return new Set([...this.aspired, ...this.pending]);
   }
 
   /** Records that `version` is in the store. */
   protected addStored(version: number): void {
     this.stored = [...new Set([...this.stored, version])].sort((a, b) => a - b);
-  }
-
-  /** Publishes a version that failed to import, as START with its error, next to the manager's states. */
-  protected publishImportError(version: number, error: ServingError): void {
-    this.options.monitor.publish({ id: { name: this.name, version }, managerState: 'START', health: error.toStatus() });
   }
 
   /** The versions to aspire among those stored (and published, once a listing was seen). */
@@ -187,13 +181,12 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
     return selectVersions(this.options.versionPolicy, this.stored.filter((v) => !published || published.has(v)));
   }
 
-  protected aspire(versions: number[]): void {
+  /** Tells the manager the versions to load, with the versions whose import failed this round (as errors). */
+  protected aspire(versions: number[], errors: ReadonlyMap<number, ServingError> = new Map()): void {
     this.aspired = versions;
-    this.callback?.(
-      this.name,
-      versions.map((version): AspiredVersion<T> => ({ version, loader: this.options.loaderFactory(this.name, version) })),
-    );
-    void this.collectUnwanted().catch((e) => this.options.onError?.(ServingError.from(e, 'INTERNAL', 'deleting unwanted versions: ')));
+    const loaders = versions.map((version): AspiredVersion<T> => ({ version, loader: this.options.loaderFactory(this.name, version) }));
+    const failed = [...errors].filter(([v]) => !versions.includes(v)).map(([version, error]): AspiredVersion<T> => ({ version, error }));
+    this.callback?.(this.name, [...loaders, ...failed]);
   }
 
   private schedule(): void {
@@ -216,17 +209,23 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
       if (this.config.useLastListingOnError) published = this.publishedVersions();
     }
     if (published && !this.stopped) {
+      // The server may have deleted versions nothing wanted since the last round.
+      this.stored = await this.options.store.listVersions(this.name);
       const warning = await this.beginRound(published);
       error ??= warning;
       const wanted = selectVersions(this.options.versionPolicy, published);
       this.pending = new Set(wanted);
+      const importErrors = new Map<number, ServingError>();
       for (const v of wanted) {
         if (this.stored.includes(v) || this.stopped) continue;
         try {
-          await this.importVersion(v);
+          const outcome = await this.importVersion(v);
+          if (outcome !== 'imported') error ??= outcome.failedBefore;
         } catch (e) {
           if (this.stopped) break;
-          error ??= ServingError.from(e, 'UNKNOWN');
+          const failure = ServingError.from(e, 'UNKNOWN');
+          importErrors.set(v, failure);
+          error ??= failure;
         }
       }
       if (!this.stopped) {
@@ -234,7 +233,8 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
         // A version that failed to import never replaces what serves: keep the current set rather
         // than aspiring nothing while versions are published; none published at all unloads
         // everything, as in TF Serving.
-        if (next.length > 0 || published.length === 0) this.aspire(next);
+        if (next.length > 0 || published.length === 0) this.aspire(next, importErrors);
+        else if (importErrors.size > 0) this.aspire(this.aspired, importErrors);
       }
       this.pending = new Set();
     }

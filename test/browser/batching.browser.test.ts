@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { browserSkipReason } from './harness.js';
 import { openLibraryPage } from './library-page.js';
-import { publishGraphModel } from '../../src/cli/publish.js';
+import { publishGraphModel } from '../../src/repository/publish.js';
 import { humanModel, removeTempDirs, tempDir } from '../helpers/models.js';
 
 const skip = await browserSkipReason();

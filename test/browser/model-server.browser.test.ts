@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { browserSkipReason, buildBrowserBundle, launchBrowser, openTestPage, startStaticServer, REPO_ROOT } from './harness.js';
 import type { BrowserBundle, LaunchedBrowser } from './harness.js';
-import { publishGraphModel } from '../../src/cli/publish.js';
+import { publishGraphModel } from '../../src/repository/publish.js';
 import { denseExpected, denseModel, humanModel, removeTempDirs, tempDir } from '../helpers/models.js';
 
 const skip = await browserSkipReason();

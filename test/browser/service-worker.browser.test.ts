@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { browserSkipReason } from './harness.js';
 import { openLibraryPage } from './library-page.js';
-import { publishGraphModel } from '../../src/cli/publish.js';
+import { publishGraphModel } from '../../src/repository/publish.js';
 import { denseExpected, denseModel, removeTempDirs, tempDir } from '../helpers/models.js';
 import { REPO_ROOT } from './harness.js';
 

@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { browserSkipReason } from './harness.js';
 import { openLibraryPage } from './library-page.js';
 import type { LibraryPage } from './library-page.js';
-import { publishGraphModel } from '../../src/cli/publish.js';
+import { publishGraphModel } from '../../src/repository/publish.js';
 import { denseExpected, denseModel, removeTempDirs, tempDir } from '../helpers/models.js';
 
 const skip = await browserSkipReason();

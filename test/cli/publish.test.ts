@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DENSE_MODEL_DIR, humanModel, removeTempDirs, tempDir } from '../helpers/models.js';
-import { parseManifest } from '../../src/sources/manifest.js';
+import { parseManifest } from '../../src/repository/manifest.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tfjs-serving.js');
 

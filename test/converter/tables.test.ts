@@ -120,7 +120,7 @@ describe('hash tables (modelInitializer / initializerSignature)', () => {
   // Last: the server switches TF.js to its own backend.
   it('the converted model is published and served end to end (requests give only the keys)', async () => {
     const { harness } = await import('../helpers/serving.js');
-    const { publishGraphModel } = await import('../../src/cli/publish.js');
+    const { publishGraphModel } = await import('../../src/repository/publish.js');
     const dir = join(work, 'table-served');
     writeSavedModel(dir, [tableModel(DT.INT64, 'collection')]);
     writeGraphModel(await convert(dir), join(dir, 'tfjs'));

@@ -3,7 +3,7 @@
 import { LocalModelServer } from '../../src/index.js';
 import type { ModelServer, ModelServerOptions, PredictResponse, VersionStateEvent } from '../../src/index.js';
 import { FileSystemModelStore } from '../../src/storage/file-system-model-store.js';
-import { publishGraphModel } from '../../src/cli/publish.js';
+import { publishGraphModel } from '../../src/repository/publish.js';
 import { RepositoryServer } from './repository-server.js';
 import { denseModel, removeTempDirs, tempDir } from './models.js';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, predictDense } from '../helpers/serving.js';
-import { MetricsRegistry, sanitizeMetricName } from '../../src/index.js';
+import { MetricsRegistry, sanitizeMetricName } from '../../src/metrics/metrics-registry.js';
 import type { CounterSnapshot, GaugeSnapshot, HistogramSnapshot, PredictRequest } from '../../src/index.js';
 
 /** Checks every line of a Prometheus text exposition and returns its samples by `name{labels}`. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cp, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalModelServer } from '../../src/index.js';
+import { LocalModelServer } from '../../src/node.js';
 import { handleRestRequest } from '../../src/rest/handler.js';
 import { formatDecimal, parseJson } from '../../src/rest/json.js';
 import type { RestServer } from '../../src/rest/node-http.js';

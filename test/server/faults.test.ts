@@ -141,14 +141,20 @@ test('a version whose files verify but do not load (model.json disagrees with it
     await h.publishDense('m', 1);
     const server = await h.start({});
     // Publish a version whose files are intact (sizes and hashes verify) but whose model.json describes
-    // weights its shard does not hold: it downloads and commits, then fails to load.
-    const { publishGraphModel } = await import('../../src/cli/publish.js');
-    const { denseModel } = await import('../helpers/models.js');
-    const dir = await denseModel(2, 0);
-    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    // weights its shard does not hold: it downloads and commits, then fails to load. `publish` refuses
+    // such a model, so the repository is edited after publishing (a publisher that does not check).
+    const { createHash } = await import('node:crypto');
+    await h.publishDense('m', 2);
+    const jsonPath = join(h.repoDir, 'm', '2', 'model.json');
+    const json = JSON.parse(await readFile(jsonPath, 'utf8'));
     json.weightsManifest[0].weights[0].shape = [3, 3]; // the shard no longer holds what the manifest says
-    await writeFile(join(dir, 'model.json'), JSON.stringify(json));
-    await publishGraphModel(dir, join(h.repoDir, 'm'), { version: 2 });
+    const bytes = Buffer.from(JSON.stringify(json));
+    await writeFile(jsonPath, bytes);
+    const manifestPath = join(h.repoDir, 'm', 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    const entry = manifest.versions.find((v: { version: number }) => v.version === 2).files.find((f: { path: string }) => f.path === 'model.json');
+    Object.assign(entry, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    await writeFile(manifestPath, JSON.stringify(manifest));
     await server.pollNow();
     const v2 = (await server.getModelStatus('m', 2)).model_version_status[0]!;
     assert.equal(v2.state, 'END');

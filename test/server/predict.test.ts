@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { harness, predictDense, valueOf } from '../helpers/serving.js';
 import { denseExpected, denseModel, humanModel } from '../helpers/models.js';
-import { publishGraphModel } from '../../src/cli/publish.js';
+import { publishGraphModel } from '../../src/repository/publish.js';
 import { ServingError } from '../../src/index.js';
 import type { ModelServer, PredictRequest } from '../../src/index.js';
 

@@ -1,6 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ServingError } from '../core/status.js';
 
+/** The graph model's entry file inside a version directory. */
+export const MODEL_JSON = 'model.json';
+/** File in a version's directory with the requests to replay before the version becomes AVAILABLE. */
+export const WARMUP_FILE = 'warmup.json';
+
 /** What a graph model's `model.json` holds (the parts this runtime reads). */
 export interface GraphModelJson {
   format?: string;

@@ -1,17 +1,21 @@
 // The protocol between a page's WorkerModelServer client and the worker hosting the serving core.
 // Types only: nothing here runs. Every request carries an id and its answer carries the same id
 // (no FIFO matching); tensors travel as transferred ArrayBuffers; errors keep their status code.
+// Method calls are typed from the ModelServer interface itself (Comlink's way): one generic `call`.
 
-import type { StatusCode } from '../src/core/status.js';
-import type { ManagerState } from '../src/core/servable-state.js';
-import type { Status } from '../src/core/status.js';
-import type { ModelServer } from '../src/server/model-server.js';
-import type { ModelServerOptions } from '../src/server/model-server-options.js';
-import type { BackendName } from '../src/runtime/backends.js';
-import type { RestOptions } from '../src/rest/handler.js';
+import type { StatusCode } from '../core/status.js';
+import type { RestOptions } from '../rest/handler.js';
+import type { BackendName } from '../runtime/backends.js';
+import type { ModelServer } from '../server/model-server.js';
+import type { ModelServerOptions } from '../server/model-server-options.js';
+import type { WireEvent } from './event-wire.js';
 
 /** The ModelServer methods a client may call in the worker, by name. */
 export type ServerMethod = Exclude<keyof ModelServer, 'mode' | 'backend' | keyof EventTarget | 'close'>;
+/** The arguments of a method, as the ModelServer interface declares them. */
+export type MethodArgs<M extends ServerMethod> = Parameters<ModelServer[M]>;
+/** What a method resolves with. */
+export type MethodResult<M extends ServerMethod> = Awaited<ReturnType<ModelServer[M]>>;
 
 /** Options that can cross to the worker: everything but functions and objects with behaviour. */
 export type WorkerStartOptions = Omit<ModelServerOptions, 'store' | 'fetch' | 'worker' | 'workerUrl' | 'listeners' | 'transferInputs'>;
@@ -24,11 +28,11 @@ export interface StartMessage {
   readonly options: WorkerStartOptions;
 }
 
-export interface CallMessage {
+export interface CallMessage<M extends ServerMethod = ServerMethod> {
   readonly kind: 'call';
   readonly id: number;
-  readonly method: ServerMethod;
-  readonly args: readonly unknown[];
+  readonly method: M;
+  readonly args: MethodArgs<M>;
 }
 
 export interface CloseMessage {
@@ -46,7 +50,7 @@ export interface CrashMessage {
   readonly reason: string;
 }
 
-/** A TF Serving REST request answered in the worker, next to the store (the Service Worker route's path). */
+/** A TF Serving REST request answered in the worker, next to the servables (the Service Worker route's path). */
 export interface RestMessage {
   readonly kind: 'rest';
   readonly id: number;
@@ -89,32 +93,10 @@ export interface ErrorMessage {
   readonly message: string;
 }
 
-export interface VersionStateEventMessage {
+/** A server event, encoded by its wire codec (`event-wire.ts`). */
+export interface EventMessage {
   readonly kind: 'event';
-  readonly type: 'statechange';
-  readonly model: string;
-  readonly version: number;
-  readonly state: ManagerState;
-  readonly status: Status;
-  readonly previousState: ManagerState | undefined;
-  readonly isUpdate: boolean;
-}
-
-export interface ProgressEventMessage {
-  readonly kind: 'event';
-  readonly type: 'progress';
-  readonly model: string;
-  readonly version: number;
-  readonly loadedBytes: number;
-  readonly totalBytes: number;
-}
-
-export interface SourceErrorEventMessage {
-  readonly kind: 'event';
-  readonly type: 'sourceerror';
-  readonly model: string;
-  readonly code: string;
-  readonly message: string;
+  readonly event: WireEvent;
 }
 
 /** The worker cannot go on (uncaught error, GPU device lost); the client restarts it. */
@@ -123,11 +105,4 @@ export interface FatalMessage {
   readonly message: string;
 }
 
-export type WorkerMessage =
-  | ReadyMessage
-  | ResultMessage
-  | ErrorMessage
-  | VersionStateEventMessage
-  | ProgressEventMessage
-  | SourceErrorEventMessage
-  | FatalMessage;
+export type WorkerMessage = ReadyMessage | ResultMessage | ErrorMessage | EventMessage | FatalMessage;

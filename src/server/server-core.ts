@@ -1,0 +1,276 @@
+// TF Serving's ServerCore: the config, one source per model, the manager, labels and events.
+import type { NormalizedBatchingParameters } from '../batching/batching-parameters.js';
+import { BatchingLoader } from '../batching/batching-loader.js';
+import { AspiredVersionsManager } from '../core/aspired-versions-manager.js';
+import { availabilityPreservingPolicy } from '../core/availability-preserving-policy.js';
+import type { Loader } from '../core/loader.js';
+import { resourcePreservingPolicy } from '../core/resource-preserving-policy.js';
+import { ResourceTracker } from '../core/resource-tracker.js';
+import type { ServableHandle } from '../core/servable-handle.js';
+import { isValidVersion } from '../core/servable-id.js';
+import type { ServableState } from '../core/servable-state.js';
+import { ServableStateMonitor } from '../core/servable-state-monitor.js';
+import { ServingError } from '../core/status.js';
+import type { VersionLabels } from '../core/version-labels.js';
+import { checkLabelsPointAtAvailable, resolveVersionLabel } from '../core/version-labels.js';
+import type { ServingMetrics } from '../metrics/serving-metrics.js';
+import type { BackendName } from '../runtime/backends.js';
+import type { Servable } from '../runtime/servable.js';
+import { TfjsModelLoader } from '../runtime/tfjs-model-loader.js';
+import type { ModelSource, SourceState } from '../sources/model-source.js';
+import type { StoreCoordinator } from '../sources/tab-coordinator.js';
+import { originStoreCoordinator } from '../sources/tab-coordinator.js';
+import type { ModelStore } from '../storage/model-store.js';
+import type { GetModelStatusResponse, VersionSelector } from './api-types.js';
+import { getModelStatus } from './get-model-status.js';
+import type { ModelServerOptions, NormalizedModelConfig } from './model-server-options.js';
+import { batchingParametersFor } from './model-server-options.js';
+import { sourceFactoryFor } from './source-registry.js';
+import { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
+
+interface ServedModel {
+  config: NormalizedModelConfig;
+  source: ModelSource<Servable>;
+  labels: VersionLabels;
+}
+
+/**
+ * The serving core of one ModelServer (TF Serving's ServerCore): applies a config list — one source per
+ * model, feeding the AspiredVersionsManager — keeps version labels, resolves requests to handles,
+ * reports status, fires the server's events, and deletes stored versions nothing wants any more (the
+ * one owner of store cleanup). Predictions go through the PredictionService on top of it.
+ */
+export class ServerCore {
+  readonly manager: AspiredVersionsManager<Servable>;
+  readonly monitor = new ServableStateMonitor();
+  private readonly models = new Map<string, ServedModel>();
+  /** Shares downloads with the origin's other tabs (browsers only). */
+  private readonly coordinator: StoreCoordinator | undefined = originStoreCoordinator();
+  private configChain: Promise<unknown> = Promise.resolve();
+  private readonly collecting = new Map<string, Promise<void>>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: ModelServerOptions,
+    readonly store: ModelStore,
+    readonly backend: BackendName,
+    private readonly metrics: ServingMetrics,
+    /** Where the server's events are dispatched (the ModelServer the core serves). */
+    private readonly events: EventTarget,
+  ) {
+    const policy = options.aspiredVersionPolicy ?? 'availability-preserving';
+    if (policy !== 'availability-preserving' && policy !== 'resource-preserving') {
+      throw new ServingError('INVALID_ARGUMENT', `aspiredVersionPolicy must be "availability-preserving" or "resource-preserving", got ${JSON.stringify(policy)}`);
+    }
+    this.manager = new AspiredVersionsManager<Servable>({
+      policy: policy === 'resource-preserving' ? resourcePreservingPolicy : availabilityPreservingPolicy,
+      monitor: this.monitor,
+      resourceTracker: new ResourceTracker(options.totalModelMemoryLimitBytes ?? Number.POSITIVE_INFINITY),
+      maxNumLoadRetries: options.maxNumLoadRetries,
+      loadRetryIntervalMs: options.loadRetryIntervalMs,
+      numLoadThreads: options.numLoadThreads,
+    });
+    this.monitor.subscribe((state, previous) => this.onStateChange(state, previous));
+  }
+
+  /** Names of the configured models. */
+  modelNames(): string[] {
+    return [...this.models.keys()];
+  }
+
+  versionLabels(model: string): VersionLabels {
+    return { ...this.servedModel(model).labels };
+  }
+
+  sourceState(model: string): SourceState {
+    return this.servedModel(model).source.state();
+  }
+
+  getModelStatus(model: string, version?: number): GetModelStatusResponse {
+    return getModelStatus(this.monitor, model, version);
+  }
+
+  /** True when `model` is in the config (for metric labels: names from bad requests must not grow them). */
+  isConfigured(model: unknown): model is string {
+    return typeof model === 'string' && this.models.has(model);
+  }
+
+  /** A handle to the version a request picks (a version, a label, or the latest AVAILABLE); release it when done. */
+  servableHandle(model: unknown, selector: VersionSelector): ServableHandle<Servable> {
+    if (typeof model !== 'string' || model === '') throw new ServingError('INVALID_ARGUMENT', `model must be a non-empty string, got ${JSON.stringify(model)}`);
+    const { version, label } = selector;
+    if (version !== undefined && label !== undefined) {
+      throw new ServingError('INVALID_ARGUMENT', `give either version (${version}) or label (${JSON.stringify(label)}), not both`);
+    }
+    if (version !== undefined && !isValidVersion(version)) {
+      throw new ServingError('INVALID_ARGUMENT', `version must be a non-negative integer, got ${JSON.stringify(version)}`);
+    }
+    let resolved = version;
+    if (label !== undefined) {
+      if (typeof label !== 'string') throw new ServingError('INVALID_ARGUMENT', `label must be a string, got ${JSON.stringify(label)}`);
+      resolved = resolveVersionLabel(model, this.models.get(model)?.labels ?? {}, label);
+    }
+    return this.manager.getServableHandle({ name: model, version: resolved });
+  }
+
+  async pollNow(model?: string): Promise<void> {
+    const targets = model === undefined ? [...this.models.values()] : [this.servedModel(model)];
+    await Promise.all(targets.map((m) => m.source.pollNow()));
+    await this.whenIdle();
+  }
+
+  /** Resolves when no load, unload, retry or store cleanup is in progress. */
+  async whenIdle(): Promise<void> {
+    await this.manager.whenIdle();
+    while (this.collecting.size > 0) {
+      await Promise.all(this.collecting.values());
+      await this.manager.whenIdle();
+    }
+  }
+
+  /** Applies a config list (serialized with earlier calls); labels are set last, against what is AVAILABLE then. */
+  applyConfig(configs: NormalizedModelConfig[]): Promise<void> {
+    const run = this.configChain.then(() => this.doApplyConfig(configs));
+    this.configChain = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.models.values()].map((m) => m.source.stop()));
+      await this.manager.close();
+      await Promise.all(this.collecting.values());
+      this.coordinator?.close();
+      await this.store.close?.();
+    })();
+    return this.closing;
+  }
+
+  private async doApplyConfig(configs: NormalizedModelConfig[]): Promise<void> {
+    if (this.closing) throw new ServingError('FAILED_PRECONDITION', 'the server is closed');
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    for (const [name, served] of [...this.models]) {
+      const next = wanted.get(name);
+      if (next && next.basePath === served.config.basePath && JSON.stringify(next.modelVersionPolicy) === JSON.stringify(served.config.modelVersionPolicy)) {
+        served.config = next;
+        continue;
+      }
+      await served.source.stop();
+      if (!next) {
+        this.models.delete(name);
+        this.manager.setAspiredVersions(name, []);
+      }
+    }
+    const starting: Promise<void>[] = [];
+    for (const config of configs) {
+      const served = this.models.get(config.name);
+      if (served && served.config === config) continue;
+      const source = this.makeSource(config);
+      this.models.set(config.name, { config, source, labels: served?.labels ?? {} });
+      starting.push(source.start());
+    }
+    await Promise.all(starting);
+    await this.manager.whenIdle();
+    // Labels last, against what is AVAILABLE now; on refusal the old labels stay.
+    const newLabels = new Map<string, VersionLabels>();
+    for (const config of configs) {
+      const served = this.servedModel(config.name);
+      checkLabelsPointAtAvailable(config.name, config.versionLabels, served.labels, this.manager.availableVersions(config.name), this.options.allowVersionLabelsForUnavailableModels ?? false);
+      newLabels.set(config.name, config.versionLabels);
+    }
+    for (const [name, labels] of newLabels) this.servedModel(name).labels = labels;
+  }
+
+  private makeSource(config: NormalizedModelConfig): ModelSource<Servable> {
+    const source = sourceFactoryFor(config.basePath).create({
+      name: config.name,
+      basePath: config.basePath,
+      versionPolicy: config.modelVersionPolicy,
+      store: this.store,
+      loaderFactory: (name, version) => this.makeLoader(name, version),
+      pollIntervalMs: this.options.pollIntervalMs,
+      onProgress: (p) => this.events.dispatchEvent(new DownloadProgressEvent(p)),
+      onError: (e) => this.events.dispatchEvent(new SourceErrorEvent({ model: config.name, code: e.code, message: e.message })),
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      fetch: this.options.fetch,
+      coordinator: this.coordinator,
+    });
+    source.setAspiredVersionsCallback((name, versions) => {
+      // A source replaced by reloadConfig must not speak for the model any more.
+      if (this.models.get(name)?.source !== source) return;
+      this.manager.setAspiredVersions(name, versions);
+      this.collectUnwanted(name);
+    });
+    return source;
+  }
+
+  /** The loader of one stored version; with batching on, wrapped so that the servable it loads is batched (TF Serving's batching adapter). */
+  private makeLoader(name: string, version: number): Loader<Servable> {
+    const loader = new TfjsModelLoader(this.store, name, version, { warmup: this.options.enableModelWarmup ?? true });
+    const batching = this.batchingParametersOf(name);
+    return batching ? new BatchingLoader(loader, batching, this.metrics.batchingSink(name)) : loader;
+  }
+
+  /** The batching parameters of a model now, or undefined when batching is off. */
+  private batchingParametersOf(model: string): NormalizedBatchingParameters | undefined {
+    const config = this.models.get(model)?.config;
+    return config ? batchingParametersFor(this.options, config) : undefined;
+  }
+
+  /**
+   * Deletes the stored versions of `model` that its source no longer wants and the manager no longer
+   * holds. Runs after every aspired-versions call and every END; one pass per model at a time.
+   */
+  private collectUnwanted(model: string): void {
+    const run = (this.collecting.get(model) ?? Promise.resolve()).then(() => this.collectOnce(model));
+    this.collecting.set(model, run);
+    void run.finally(() => {
+      if (this.collecting.get(model) === run) this.collecting.delete(model);
+    });
+  }
+
+  private async collectOnce(model: string): Promise<void> {
+    const served = this.models.get(model);
+    const keep = served?.source.wantedVersions() ?? new Set<number>();
+    try {
+      for (const v of await this.store.listVersions(model)) {
+        if (keep.has(v) || this.manager.isHeld(model, v)) continue;
+        await this.store.deleteVersion(model, v);
+      }
+    } catch (e) {
+      this.events.dispatchEvent(new SourceErrorEvent({ model, code: 'INTERNAL', message: `deleting unwanted versions: ${ServingError.from(e).message}` }));
+    }
+  }
+
+  private servedModel(model: string): ServedModel {
+    const served = this.models.get(model);
+    if (!served) throw new ServingError('NOT_FOUND', `model ${JSON.stringify(model)} is not configured (configured: ${[...this.models.keys()].join(', ') || 'none'})`);
+    return served;
+  }
+
+  private onStateChange(state: ServableState, previous: ServableState | undefined): void {
+    const { name, version } = state.id;
+    const isUpdate = this.manager.availableVersions(name).some((v) => v !== version);
+    if (state.managerState === 'AVAILABLE') this.recordLoadTimings(name, version);
+    const init = { model: name, version, state: state.managerState, status: state.health, previousState: previous?.managerState, isUpdate };
+    for (const type of ['statechange', state.managerState.toLowerCase()]) this.events.dispatchEvent(new VersionStateEvent(type, init));
+    if (state.managerState === 'END' && this.models.has(name)) this.collectUnwanted(name);
+  }
+
+  private recordLoadTimings(name: string, version: number): void {
+    let handle;
+    try {
+      handle = this.manager.getServableHandle({ name, version });
+    } catch {
+      return;
+    }
+    try {
+      const t = handle.servable.loadTimings;
+      if (!t) return;
+      this.metrics.recordLoad(name, version, t.loadMicros);
+      if (t.warmupMicros !== undefined) this.metrics.recordWarmup(name, version, 'OK', t.warmupMicros);
+    } finally {
+      handle.release();
+    }
+  }
+}
