@@ -68,7 +68,7 @@ export class WorkerHost {
         return this.reply(msg.id, async () => {
           const server = await this.ready();
           const { url, method, headers, body } = msg.request;
-          const response = await handleRestRequest(server, new Request(url, { method, headers: headers as [string, string][], body }), msg.options);
+          const response = await handleRestRequest(server, new Request(url, { method, headers: headers.map(([k, v]): [string, string] => [k, v]), body }), msg.options);
           return { status: response.status, headers: [...response.headers], body: await response.arrayBuffer() } satisfies SerializedResponse;
         });
       case 'close':
@@ -132,6 +132,7 @@ export class WorkerHost {
 
   private gpuDevice(): { lost: Promise<{ message?: string; reason?: string }>; destroy(): void } | undefined {
     if (tf.getBackend() !== 'webgpu') return undefined;
+    // TF.js's webgpu backend keeps its GPUDevice in `device`; its type is not exported.
     return (tf.backend() as unknown as { device?: { lost: Promise<{ message?: string; reason?: string }>; destroy(): void } }).device;
   }
 }

@@ -145,8 +145,8 @@ export class BatchScheduler<T> {
 
   private openBatch(key: string): QueuedBatch<T> | undefined {
     for (let i = this.queue.length - 1; i >= 0; i--) {
-      const b = this.queue[i]!;
-      if (b.key === key) return b.closed ? undefined : b;
+      const b = this.queue[i];
+      if (b?.key === key) return b.closed ? undefined : b;
     }
     return undefined;
   }
@@ -185,7 +185,7 @@ export class BatchScheduler<T> {
       const i = this.queue.findIndex((b) => b.closed || now - b.oldest >= due);
       if (i < 0) break;
       const [b] = this.queue.splice(i, 1);
-      this.start({ key: b!.key, pieces: b!.pieces, size: b!.size });
+      if (b) this.start({ key: b.key, pieces: b.pieces, size: b.size });
     }
     this.armTimer(timeoutMs);
   }

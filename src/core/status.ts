@@ -20,10 +20,15 @@ export type StatusCode =
   | 'DATA_LOSS'
   | 'UNAUTHENTICATED';
 
-const STATUS_CODES: ReadonlySet<StatusCode> = new Set<StatusCode>([
+const STATUS_CODES: ReadonlySet<string> = new Set<StatusCode>([
   'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
   'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
 ]);
+
+/** True for one of TF Serving's canonical code names. */
+export function isStatusCode(value: unknown): value is StatusCode {
+  return typeof value === 'string' && STATUS_CODES.has(value);
+}
 
 /** A status as TF Serving reports it in JSON: `{error_code, error_message}`. */
 export interface Status {
@@ -31,7 +36,7 @@ export interface Status {
   error_message: string;
 }
 
-export const OK_STATUS: Status = Object.freeze({ error_code: 'OK', error_message: '' }) as Status;
+export const OK_STATUS: Status = Object.freeze<Status>({ error_code: 'OK', error_message: '' });
 
 /**
  * The one error class of tfjs-serving: a TF Serving status code and a message that names the offending
@@ -56,8 +61,8 @@ export class ServingError extends Error {
     }
     // Errors of the same family from elsewhere (the converter's ConverterError) keep their code.
     const own = (error as { code?: unknown } | null)?.code;
-    if (typeof own === 'string' && STATUS_CODES.has(own as StatusCode) && own !== 'OK') {
-      return new ServingError(own as StatusCode, prefix + messageOf(error), { cause: error });
+    if (isStatusCode(own) && own !== 'OK') {
+      return new ServingError(own, prefix + messageOf(error), { cause: error });
     }
     return new ServingError(code, prefix + messageOf(error), { cause: error });
   }
@@ -75,6 +80,6 @@ export function messageOf(error: unknown): string {
 /** True for a browser storage quota error (DOMException QuotaExceededError) or a full disk (ENOSPC). */
 export function isQuotaError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: unknown; code?: unknown };
+  const e: { name?: unknown; code?: unknown } = error;
   return e.name === 'QuotaExceededError' || e.code === 'ENOSPC' || e.code === 22;
 }

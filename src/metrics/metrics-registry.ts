@@ -82,7 +82,7 @@ abstract class Metric<S> {
     const key = JSON.stringify(values);
     let entry = this.cells.get(key);
     if (!entry) {
-      entry = { labels: Object.fromEntries(this.labelNames.map((n, i) => [n, values[i]!])), cell: make() };
+      entry = { labels: Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])), cell: make() };
       this.cells.set(key, entry);
     }
     return entry.cell;
@@ -123,7 +123,7 @@ export class Histogram extends Metric<{ count: number; sum: number; bucketCounts
 
   constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
     super(name, help, labelNames);
-    if (buckets.length === 0 || buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!))) {
+    if (buckets.length === 0 || buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= (buckets[i - 1] ?? -Infinity)))) {
       throw new Error(`metric ${name}: buckets must be finite and strictly increasing`);
     }
     this.buckets = [...buckets];
@@ -132,7 +132,7 @@ export class Histogram extends Metric<{ count: number; sum: number; bucketCounts
   observe(labels: MetricLabels, value: number): void {
     const c = this.cell(labels, () => ({ count: 0, sum: 0, bucketCounts: new Array<number>(this.buckets.length + 1).fill(0) }));
     let i = 0;
-    while (i < this.buckets.length && value > this.buckets[i]!) i++;
+    while (i < this.buckets.length && value > (this.buckets[i] ?? Infinity)) i++;
     c.bucketCounts[i]!++;
     c.count++;
     c.sum += value;

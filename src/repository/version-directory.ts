@@ -38,7 +38,7 @@ export async function readVersionDirectory(source: string, where: string = sourc
   if (s.isFile()) return { files: await readGraphModel(dirname(resolve(source)), basename(source), where), kind: 'graph-model', skippedSignatures: {} };
   if (await isFile(join(source, MODEL_JSON))) return { files: await readGraphModel(source, MODEL_JSON, where), kind: 'graph-model', skippedSignatures: {} };
   if (await isFile(join(source, 'saved_model.pb'))) return convertSavedModelDirectory(source, where);
-  const names = await readdir(source).catch(() => [] as string[]);
+  const names = await readdir(source).catch((): string[] => []);
   const jsons = names.filter((f) => f.endsWith('.json'));
   throw new ServingError(
     'NOT_FOUND',

@@ -67,8 +67,10 @@ export function readSignatures(
   const out = new Map<string, SignatureSpec>();
   const many = artifacts.userDefinedMetadata?.signatures;
   if (many && typeof many === 'object') {
+    // Each entry is checked field by field in parseSignature.
     for (const [name, sig] of Object.entries(many as Record<string, SignatureJson>)) out.set(name, parseSignature(name, sig));
   }
+  // Checked field by field in parseSignature.
   const single = (artifacts.signature ?? artifacts.userDefinedMetadata?.signature) as SignatureJson | undefined;
   if (!out.has(DEFAULT_SERVING_SIGNATURE_DEF_KEY)) {
     if (single && single.inputs && single.outputs) {
@@ -96,14 +98,14 @@ function withStructuredOutputKeys(sig: SignatureSpec, keys: unknown): SignatureS
   if (!Array.isArray(keys) || keys.length !== sig.outputs.length || !keys.every((k) => typeof k === 'string')) return sig;
   if (!sig.outputs.every((o) => o.key === o.name)) return sig; // the signature already has real keys
   const sorted = [...sig.outputs].sort((a, b) => naturalCompare(a.name, b.name));
-  return { ...sig, outputs: sorted.map((o, i) => ({ ...o, key: keys[i] as string })) };
+  return { ...sig, outputs: sorted.map((o, i) => ({ ...o, key: keys[i] as string })) }; // every key was checked to be a string, one per output
 }
 
 /** `Identity:0` < `Identity_1:0` < `Identity_2:0` < `Identity_10:0`. */
 function naturalCompare(a: string, b: string): number {
   const parts = (s: string) => {
-    const m = /^(.*?)(?:_(\d+))?(?::(\d+))?$/.exec(s)!;
-    return [m[1]!, m[2] === undefined ? -1 : Number(m[2]), m[3] === undefined ? 0 : Number(m[3])] as const;
+    const m = /^(.*?)(?:_(\d+))?(?::(\d+))?$/.exec(s);
+    return [m?.[1] ?? s, m?.[2] === undefined ? -1 : Number(m[2]), m?.[3] === undefined ? 0 : Number(m[3])] as const;
   };
   const [pa, pb] = [parts(a), parts(b)];
   if (pa[0] !== pb[0]) return pa[0] < pb[0] ? -1 : 1;
@@ -138,7 +140,7 @@ function parseSignature(name: string, sig: SignatureJson): SignatureSpec {
         shape: !shape || shape.unknownRank ? undefined : (shape.dim ?? []).map((d) => Number(d.size ?? -1)),
       };
     });
-  const parseSpec = typeof sig.parseSpec === 'object' && sig.parseSpec !== null && !Array.isArray(sig.parseSpec) ? (sig.parseSpec as Record<string, unknown>) : undefined;
+  const parseSpec = typeof sig.parseSpec === 'object' && sig.parseSpec !== null && !Array.isArray(sig.parseSpec) ? (sig.parseSpec as Record<string, unknown>) /* a non-array object, just checked */ : undefined;
   return { name, methodName: sig.methodName ?? PREDICT_METHOD_NAME, inputs: parse(sig.inputs), outputs: parse(sig.outputs), ...(parseSpec ? { parseSpec } : {}) };
 }
 

@@ -56,6 +56,7 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
       const bytes = await this.store.readFile(this.model, this.version, path.replace(/^\.\//, ''));
       // The store hands out fresh bytes; take their buffer as it is when the view covers it (no copy).
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+      // `whole` checked it is an ArrayBuffer; slice() of either buffer kind gives one of the same kind, copied out.
       weightData.push(whole ? (bytes.buffer as ArrayBuffer) : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer));
     }
     const expected = expectedWeightBytes(weightSpecs);
@@ -64,6 +65,7 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
       throw new ServingError('DATA_LOSS', `${this.where}: the weight files hold ${got} bytes, but model.json's weightsManifest describes ${expected}`);
     }
     const topology = { ...json.modelTopology, versions: json.modelTopology?.versions ?? {} };
+    // model.json's fields pass through as TF.js reads them (parseGraphModelJson checked the structure it needs).
     const artifacts: tf.io.ModelArtifacts = {
       modelTopology: topology,
       weightSpecs,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ServingError } from '../core/status.js';
+import { ServingError, messageOf } from '../core/status.js';
 import type { ValidatedInput } from './input-validation.js';
 import { validateInputs } from './input-validation.js';
 import type { GraphTensorInfo, SignatureSpec } from './signature.js';
@@ -28,7 +28,7 @@ export class TfjsServable implements Servable {
     /** Bytes of the version's files (for status and metrics). */
     readonly sizeBytes: number,
   ) {
-    this.graphInputs = new Map(model.inputs.map((t) => [t.name, t as GraphTensorInfo]));
+    this.graphInputs = new Map(model.inputs.map((t): [string, GraphTensorInfo] => [t.name, t]));
   }
 
   signature(name: string | undefined, where: string): SignatureSpec {
@@ -63,6 +63,7 @@ export class TfjsServable implements Servable {
     if (this.disposed) throw new ServingError('UNAVAILABLE', 'the model version was unloaded');
     const feed: tf.NamedTensorMap = {};
     const created: tf.Tensor[] = [];
+    // Validated values are a typed array or a flat array of the input's dtype: what tf.tensor takes.
     for (const i of inputs) created.push((feed[i.spec.name] = tf.tensor(i.values as tf.TensorLike, i.shape, i.dtype)));
     const outputNames = signature.outputs.map((o) => o.name);
     let outputs: tf.Tensor[] = [];
@@ -70,11 +71,12 @@ export class TfjsServable implements Servable {
       outputs = await this.execute(feed, outputNames);
       const result: Record<string, TensorOutput> = {};
       for (const [k, spec] of signature.outputs.entries()) {
-        const t = outputs[k]!;
+        const t = outputs[k];
+        if (!t) throw new ServingError('INTERNAL', `running signature ${signature.name}: the graph returned no tensor for output ${spec.key}`);
         result[spec.key] = {
-          dtype: t.dtype as TensorOutput['dtype'],
+          dtype: t.dtype as TensorOutput['dtype'], // TF.js dtypes are the runtime's
           shape: t.shape.slice(),
-          data: (await t.data()) as TensorOutput['data'],
+          data: (await t.data()) as TensorOutput['data'], // the typed array (or strings) of that dtype
         };
       }
       return result;
@@ -93,7 +95,7 @@ export class TfjsServable implements Servable {
       try {
         return asArray(this.model.execute(feed, outputNames));
       } catch (e) {
-        if (!/executeAsync/.test(String((e as Error)?.message))) throw e;
+        if (!/executeAsync/.test(messageOf(e))) throw e;
         this.mode = 'executeAsync'; // the graph has dynamic ops or control flow
       }
     }

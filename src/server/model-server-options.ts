@@ -113,7 +113,7 @@ export function normalizeModelConfigList(list: unknown): NormalizedModelConfig[]
   if (!Array.isArray(list)) throw new ServingError('INVALID_ARGUMENT', `modelConfigList must be a list of {name, basePath, …}, got ${typeof list}`);
   const seen = new Set<string>();
   return list.map((c: unknown, i: number) => {
-    const config = c as Partial<ModelConfig> | null;
+    const config = c as Partial<ModelConfig> | null; // checked field by field below
     if (typeof config !== 'object' || config === null) throw new ServingError('INVALID_ARGUMENT', `modelConfigList[${i}] must be an object`);
     if (typeof config.name !== 'string' || !NAME.test(config.name)) {
       throw new ServingError('INVALID_ARGUMENT', `modelConfigList[${i}].name must match [A-Za-z0-9][A-Za-z0-9_.-]*, got ${JSON.stringify(config.name)}`);

@@ -18,7 +18,7 @@ export interface FileSystemSourceOptions<T> extends StoreImportingSourceOptions<
 
 /** True where `basePath` names a local directory this realm can read: a path or file: URL, in Node. */
 export function isLocalDirectoryBasePath(basePath: string): boolean {
-  const isNode = typeof process !== 'undefined' && !!(process as { versions?: { node?: string } }).versions?.node && typeof window === 'undefined';
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
   if (!isNode) return false;
   if (/^file:/i.test(basePath)) return true;
   if (/^[a-zA-Z]:[\\/]/.test(basePath)) return true; // C:\models\m
@@ -116,7 +116,7 @@ export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourc
     try {
       entries = await readdir(this.dir, { withFileTypes: true });
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = (e as NodeJS.ErrnoException | undefined)?.code; // what fs rejects with
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         throw new ServingError('NOT_FOUND', `Could not find base path ${this.dir} for servable ${this.name}`);
       }

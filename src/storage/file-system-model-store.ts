@@ -5,6 +5,11 @@ import { ServingError } from '../core/status.js';
 import type { ModelStore, StoredVersion, VersionFile, VersionWriter } from './model-store.js';
 import { assertSafeRelativePath } from './model-store.js';
 
+/** The errno code (`ENOENT`, …) of what a Node fs call rejected with. */
+function errnoOf(e: unknown): unknown {
+  return typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
+}
+
 const RECORD = '.tfjs-serving-version.json';
 const STAGING = '.staging';
 const TRASH = '.trash';
@@ -33,7 +38,7 @@ export class FileSystemModelStore implements ModelStore {
     try {
       names = await readdir(this.modelDir(model));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (errnoOf(e) === 'ENOENT') return [];
       throw e;
     }
     const versions: number[] = [];
@@ -53,7 +58,7 @@ export class FileSystemModelStore implements ModelStore {
     try {
       return new Uint8Array(await readFile(join(this.versionDir(model, version), ...path.split('/'))));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (errnoOf(e) === 'ENOENT') {
         throw new ServingError('NOT_FOUND', `file ${path} of ${model} version ${version} is not in the store at ${this.root}`);
       }
       throw ServingError.from(e, 'INTERNAL', `reading ${path} of ${model} version ${version}: `);
@@ -105,7 +110,7 @@ export class FileSystemModelStore implements ModelStore {
     const cutoff = Date.now() - this.stagingTtlMs;
     for (const m of models) {
       const staging = join(this.root, m, STAGING);
-      for (const entry of await readdir(staging).catch(() => [] as string[])) {
+      for (const entry of await readdir(staging).catch((): string[] => [])) {
         const s = await stat(join(staging, entry)).catch(() => undefined);
         if (s && (this.stagingTtlMs <= 0 || s.mtimeMs < cutoff)) await rm(join(staging, entry), { recursive: true, force: true });
       }
@@ -119,13 +124,14 @@ export class FileSystemModelStore implements ModelStore {
     try {
       await rename(dir, join(trash, randomUUID()));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (errnoOf(e) !== 'ENOENT') throw e;
     }
   }
 
   private async readRecord(model: string, version: number): Promise<StoredVersion | undefined> {
     try {
-      const record = JSON.parse(await readFile(join(this.versionDir(model, version), RECORD), 'utf8')) as StoredVersion;
+      // The record file is written only by commit(), from a checked StoredVersion.
+    const record = JSON.parse(await readFile(join(this.versionDir(model, version), RECORD), 'utf8')) as StoredVersion;
       return record.model === model && record.version === version ? record : undefined;
     } catch {
       return undefined;

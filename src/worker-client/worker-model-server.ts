@@ -55,7 +55,7 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
   private readonly supervisor: WorkerSupervisor;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private ready!: Promise<void>;
+  private ready: Promise<void> = Promise.resolve();
   private startOptions: WorkerStartOptions;
   private closed = false;
   /** Set when workers keep dying: every call fails with this, no more restarts. */
@@ -179,7 +179,7 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
       { kind: 'rest', id: this.nextId++, request: { url: request.url, method: request.method, headers: [...request.headers], body }, options },
       body ? [body] : [],
     )) as SerializedResponse; // the host answers a RestMessage with a SerializedResponse
-    return new Response(answer.body, { status: answer.status, headers: answer.headers as [string, string][] });
+    return new Response(answer.body, { status: answer.status, headers: answer.headers.map(([k, v]): [string, string] => [k, v]) });
   }
 
   async close(): Promise<void> {

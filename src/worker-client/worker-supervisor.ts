@@ -23,7 +23,7 @@ export interface WorkerSupervisorHandlers {
 }
 
 export class WorkerSupervisor {
-  private current!: Worker;
+  private current: Worker;
   private started = false;
   private stopped = false;
   /** When workers died lately (ms). */
@@ -35,7 +35,7 @@ export class WorkerSupervisor {
     readonly url: URL,
     private readonly handlers: WorkerSupervisorHandlers,
   ) {
-    this.spawn();
+    this.current = this.spawn();
   }
 
   /** Deaths counted against the restart limit in the window now. */
@@ -58,9 +58,8 @@ export class WorkerSupervisor {
     this.current.terminate();
   }
 
-  private spawn(): void {
+  private spawn(): Worker {
     const worker = new Worker(this.url, { type: 'module', name: 'tfjs-serving' });
-    this.current = worker;
     worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
       if (worker !== this.current) return; // a dead worker's last words
       if (e.data.kind === 'fatal') this.onDeath(worker, e.data.message);
@@ -71,6 +70,7 @@ export class WorkerSupervisor {
       this.onDeath(worker, `the worker failed: ${e.message || 'it could not be loaded or threw'}`);
     });
     worker.addEventListener('messageerror', () => this.onDeath(worker, 'a message from the worker could not be read'));
+    return worker;
   }
 
   private onDeath(worker: Worker, reason: string): void {
@@ -90,7 +90,7 @@ export class WorkerSupervisor {
       return;
     }
     this.restarts++;
-    this.spawn();
+    this.current = this.spawn();
     this.handlers.death(reason, 'restarted');
   }
 }
