@@ -147,7 +147,7 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[], 
   let help = false;
   let version = false;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+    const a = args[i] ?? '';
     if (a === '--help' || a === '-h' || a === '-help') {
       help = true;
       continue;
@@ -164,7 +164,7 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[], 
       }
       throw usageError(options.command, `${options.command} takes only --flags, got ${JSON.stringify(a)}`);
     }
-    let name = m[1]!.replace(/-/g, '_');
+    let name = (m[1] ?? '').replace(/-/g, '_');
     let value = m[2];
     const negated = !byName.has(name) && !unimplemented.has(name) && name.startsWith('no') && byName.get(name.slice(2))?.kind === 'bool';
     if (negated) {
@@ -220,7 +220,7 @@ function usageError(_command: string, message: string): ServingError {
 export function checkFlagNames(args: readonly string[], specs: readonly FlagSpec[], command: string): void {
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+    const a = args[i] ?? '';
     if (!a.startsWith('--') || a === '--help') continue;
     const eq = a.indexOf('=');
     const name = (eq >= 0 ? a.slice(2, eq) : a.slice(2)).replace(/-/g, '_');
@@ -248,6 +248,7 @@ export function flagHelp(specs: readonly FlagSpec[]): string {
 export function packageVersion(): string {
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
+      // Our own package.json: checked by its name below.
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'tfjs-serving' && pkg.version) return pkg.version;
     } catch {
