@@ -1,5 +1,5 @@
-// The package as a user installs it: `npm pack` → `npm install <tarball>` into a fresh project (offline,
-// from the local npm cache) → import tfjs-serving, tfjs-serving/node and tfjs-serving/browser (the last in
+// The package as a user installs it: `npm pack` → `npm install <tarball>` into a fresh project
+// (--prefer-offline: from the local npm cache, the registry only for what it lacks) → import tfjs-serving, tfjs-serving/node and tfjs-serving/browser (the last in
 // real Chromium) and run the bin. And from a git URL, where npm installs the devDependencies and runs
 // `prepare` to build dist/. The tarball's size has an upper bound and ships no third-party source maps.
 import { after, test } from 'node:test';
@@ -29,7 +29,7 @@ async function temp(prefix: string): Promise<string> {
 
 function run(cmd: string, args: string[], cwd: string, timeoutMs = 240_000): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    // A private npm cache would need the network: use the user's cache, offline. No audit or fund calls.
+    // The user's npm cache, --prefer-offline (the registry only for what is not cached). No audit or fund calls.
     const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
     execFile(cmd, args, { cwd, env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${cmd} ${args.join(' ')} failed in ${cwd}: ${error.message}\n${stdout}\n${stderr}`));
@@ -111,7 +111,7 @@ async function checkBrowserBundle(installed: string): Promise<void> {
   }
 }
 
-test('npm pack → install the tarball offline into a fresh project → imports, types, bin, bundle in Chromium; size bounded, no third-party maps', { timeout: 420_000 }, async () => {
+test('npm pack → install the tarball into a fresh project → imports, types, bin, bundle in Chromium; size bounded, no third-party maps', { timeout: 420_000 }, async () => {
   assert.ok(existsSync(join(ROOT, 'dist', 'src', 'index.js')) && existsSync(join(ROOT, 'dist', 'browser', 'tfjs-serving.js')), 'dist/ is missing: run `npm run build` (npm test does)');
   const packDir = await temp('pack');
   // --ignore-scripts: `npm test` built dist/ already; `prepare` (the build) is exercised by the git URL test.
@@ -142,7 +142,7 @@ test('npm pack → install the tarball offline into a fresh project → imports,
   }
 
   const app = await freshProject('tarball');
-  await run(NPM, ['install', '--offline', '--no-audit', '--no-fund', join(packDir, info.filename)], app);
+  await run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', join(packDir, info.filename)], app);
   const installed = join(app, 'node_modules', 'tfjs-serving');
   assert.ok(statSync(installed).isDirectory());
   await checkImports(app);
@@ -165,7 +165,7 @@ test('npm install from a git URL builds dist/ through `prepare` (devDependencies
   await run('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'snapshot'], repo);
 
   const app = await freshProject('giturl');
-  await run(NPM, ['install', '--offline', '--no-audit', '--no-fund', `git+${pathToFileURL(repo).href}`], app, 540_000);
+  await run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', `git+${pathToFileURL(repo).href}`], app, 540_000);
   const installed = join(app, 'node_modules', 'tfjs-serving');
   const built = await readdir(join(installed, 'dist'));
   assert.deepEqual(built.sort(), ['browser', 'converter', 'src', 'worker']);
