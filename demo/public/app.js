@@ -4,7 +4,7 @@ import { ModelServer, answerServiceWorkerRequests, registerRestServiceWorker } f
 const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 const $ = (id) => document.getElementById(id);
 const rows = new Map(); // "model/version" → { state, status, loaded, total }
-const demo = { ready: false, progress: [], swaps: [], renderedSeqs: [], points: [], photo: undefined };
+const demo = { ready: false, progress: [], loadingRows: [], swaps: [], renderedSeqs: [], points: [], photo: undefined };
 window.demo = demo;
 
 function log(line) {
@@ -46,6 +46,11 @@ const listeners = {
     Object.assign(row(e.model, e.version), { state: e.state, status: e.status });
     log(`${e.model} v${e.version} → ${e.state}${e.status.error_code === 'OK' ? '' : ` (${e.status.error_code})`}`);
     render();
+    if (e.state === 'LOADING') {
+      // What the table showed while the version loaded (the test checks the download column).
+      const cells = $('versions').querySelectorAll(`tr[data-model="${e.model}"][data-version="${e.version}"] td`);
+      demo.loadingRows.push({ model: e.model, version: e.version, download: cells[4]?.textContent ?? '' });
+    }
     if (e.state === 'AVAILABLE') {
       const before = serving.get(e.model);
       serving.set(e.model, e.version);

@@ -31,6 +31,7 @@ interface DemoState {
   ready: boolean;
   photo?: { source: string; emotion: string; emotionVersion: number; meshPoints: number; faceScore: number; facemeshVersion: number };
   progress: Array<{ model: string; version: number; loaded: number; total: number; state: string }>;
+  loadingRows: Array<{ model: string; version: number; download: string }>;
   swaps: Array<{ t: number; label: string }>;
   points: Array<{ t: number; p50: number | null; p99: number | null; rps: number }>;
   renderedSeqs: number[];
@@ -152,6 +153,8 @@ test('npm start: one visit online, then the demo opens offline; photo + mesh, pl
     assert.ok(progress.length >= 1, 'progress events for the new version');
     assert.ok(progress.every((p, i) => i === 0 || p.loaded >= progress[i - 1]!.loaded), 'bytes only grow');
     assert.equal(progress.at(-1)!.loaded, progress.at(-1)!.total);
+    const whileLoading = s.loadingRows.find((r) => r.model === 'emotion' && r.version === 2);
+    assert.match(whileLoading?.download ?? '', /^ ?\d+ KB \/ \d+ KB verified$/, 'the table shows the download while the version is LOADING');
     const bar = await page.$eval('#versions tr[data-model="emotion"][data-version="2"] progress', (p) => ({ value: (p as HTMLProgressElement).value, max: (p as HTMLProgressElement).max }));
     assert.ok(bar.max > 100_000 && bar.value === bar.max, JSON.stringify(bar));
     const states = await page.$$eval('#versions tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent).join(' ')));
