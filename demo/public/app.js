@@ -188,12 +188,12 @@ function drawPlot(canvas, series, yLabel) {
     g.stroke();
     g.lineWidth = 1;
   }
-  let lx = W - 8 - series.length * 110;
+  let lx = L + 90; // the legend, top left, after the axis title
   for (const s of series) {
     g.fillStyle = s.color;
-    g.fillRect(lx, H - B - 12, 10, 10);
+    g.fillRect(lx, 3, 10, 10);
     g.fillStyle = '#1d2430';
-    g.fillText(s.label, lx + 14, H - B - 3);
+    g.fillText(s.label, lx + 14, 12);
     lx += 110;
   }
 }
