@@ -1,7 +1,9 @@
 // npm start: publishes real TF.js graph models shipped in npm (@vladmandic/human: emotion, MIT;
 // facemesh, Apache-2.0) into a static model repository with the CLI's publisher, then serves
 //  - http://127.0.0.1:8080/         the demo page: the built bundle, the Manager in a Web Worker,
-//                                    versions in IndexedDB, live states, backend and latency;
+//                                    versions in IndexedDB, photo + face mesh, live plots, swaps;
+//  - http://127.0.0.1:8080/sw.js    its Service Worker, built here (demo/build-sw.ts): REST on the device
+//                                    and the app + library precached, so one visit is enough offline;
 //  - http://127.0.0.1:8080/repo/    the model repository (any static server would do);
 //  - http://127.0.0.1:8501/v1/...   TF Serving's REST API from a ModelServer in Node (the edge).
 import { createServer } from 'node:http';
