@@ -15,3 +15,8 @@ export type { FileSystemSourceOptions } from './sources/file-system-source.js';
 export { startRestServer } from './rest/node-http.js';
 export type { RestServer } from './rest/node-http.js';
 export { startServe } from './cli/serve.js';
+export { startGrpcServer } from './grpc/grpc-server.js';
+export type { GrpcServer, GrpcServerOptions } from './grpc/grpc-server.js';
+export { parseModelServerConfigText, modelConfigsFromProto } from './config/model-server-config.js';
+export { parseBatchingParametersText } from './config/batching-parameters-file.js';
+export { parseMonitoringConfigText } from './config/monitoring-config-file.js';

@@ -30,7 +30,8 @@ export interface UnimplementedFlag {
 
 /** The flags `serve` implements (names and meaning from `tensorflow_model_server`). */
 export const SERVE_FLAGS: readonly FlagSpec[] = [
-  { name: 'port', kind: 'int', min: 0, max: 65535, value: 'PORT', help: "TF Serving's gRPC port (0 disables it)" },
+  { name: 'port', kind: 'int', min: 0, max: 65535, value: 'PORT', help: "TF Serving's gRPC API (PredictionService, ModelService) on PORT (0 picks a free port); off when not given" },
+  { name: 'grpc_channel_arguments', kind: 'string', value: 'K=V,…', help: 'gRPC channel arguments (e.g. grpc.max_connection_age_ms=2000)' },
   { name: 'rest_api_port', kind: 'int', min: 0, max: 65535, value: 'PORT', default: '8501', help: 'port of the HTTP/REST API (0 picks a free port)' },
   { name: 'rest_api_host', kind: 'string', value: 'HOST', default: '0.0.0.0', help: 'address the REST API listens on' },
   { name: 'rest_api_timeout_in_ms', kind: 'int', min: 0, value: 'MS', default: '30000', help: 'timeout of a REST call' },
@@ -43,6 +44,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'fail_if_no_model_versions_found', kind: 'bool', help: 'fail at start when a model has no version to serve (a wrong base path) instead of waiting for one' },
   { name: 'enable_batching', kind: 'bool', help: 'batch requests (dynamic batching)' },
   { name: 'batching_parameters_file', kind: 'string', value: 'FILE', help: 'BatchingParameters as JSON or text proto (with --enable_batching)' },
+  { name: 'monitoring_config_file', kind: 'string', value: 'FILE', help: 'MonitoringConfig text proto: where REST serves Prometheus metrics, if at all' },
   { name: 'enable_model_warmup', kind: 'bool', default: 'true', help: 'replay warmup.json (or zeros) before a version serves' },
   { name: 'max_num_load_retries', kind: 'int', min: 0, value: 'N', default: '5', help: 'load retries after the first failure' },
   { name: 'load_retry_interval_micros', kind: 'int', min: 0, value: 'US', default: '60000000', help: 'wait between load retries' },
@@ -55,7 +57,6 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
 /** `tensorflow_model_server` flags (tensorflow_serving/model_servers/main.cc) that `serve` does not implement. */
 export const UNIMPLEMENTED_SERVE_FLAGS: readonly UnimplementedFlag[] = [
   { name: 'grpc_socket_path', kind: 'value', why: 'no gRPC on a UNIX socket here' },
-  { name: 'grpc_channel_arguments', kind: 'value', why: 'no gRPC channel arguments here' },
   { name: 'grpc_max_threads', kind: 'value', why: 'Node serves on one event loop' },
   { name: 'ssl_config_file', kind: 'value', why: 'no TLS here: put a TLS-terminating proxy in front' },
   { name: 'use_alts_credentials', kind: 'bool', why: 'no ALTS credentials here' },
@@ -71,7 +72,6 @@ export const UNIMPLEMENTED_SERVE_FLAGS: readonly UnimplementedFlag[] = [
   { name: 'per_process_gpu_memory_fraction', kind: 'value', why: 'no GPU memory fraction in TF.js' },
   { name: 'saved_model_tags', kind: 'value', why: 'SavedModels are converted with the tag set "serve"' },
   { name: 'num_request_iterations_for_warmup', kind: 'value', why: 'each warmup request runs once' },
-  { name: 'monitoring_config_file', kind: 'value', why: 'metrics are always exported at /monitoring/prometheus/metrics' },
   { name: 'remove_unused_fields_from_bundle_metagraph', kind: 'bool', why: 'no MetaGraphDef is kept after conversion' },
   { name: 'prefer_tflite_model', kind: 'bool', why: 'no TF Lite here' },
   { name: 'num_tflite_pools', kind: 'value', why: 'no TF Lite here' },

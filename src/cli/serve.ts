@@ -1,4 +1,4 @@
-// `tfjs-serving serve`: a drop-in for `tensorflow_model_server` (REST only) for models TF.js can run.
+// `tfjs-serving serve`: a drop-in for `tensorflow_model_server` (REST; gRPC with --port) for models TF.js can run.
 import { readFile } from 'node:fs/promises';
 import { ServingError, messageOf } from '../core/status.js';
 import { normalizeBatchingParameters } from '../batching/batching-parameters.js';
@@ -13,10 +13,17 @@ import { startRestServer } from '../rest/node-http.js';
 import type { CliIo } from './cli-io.js';
 import { UNIMPLEMENTED_SERVE_FLAGS, SERVE_FLAGS, flagHelp, packageVersion, parseFlags } from './flags.js';
 import type { ParsedFlags } from './flags.js';
+import { looksLikeJson, parseModelServerConfigText } from '../config/model-server-config.js';
+import { parseBatchingParametersText } from '../config/batching-parameters-file.js';
+import { parseMonitoringConfigText } from '../config/monitoring-config-file.js';
+import type { GrpcServer } from '../grpc/grpc-server.js';
+import { parseGrpcChannelArguments, startGrpcServer } from '../grpc/grpc-server.js';
 
-export const SERVE_USAGE = `  tfjs-serving serve [--rest_api_port 8501] --model_name NAME --model_base_path URL_OR_DIR
-  tfjs-serving serve [--rest_api_port 8501] --model_config_file models.json
-      Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics. A base path is a
+export const SERVE_USAGE = `  tfjs-serving serve [--port 8500] [--rest_api_port 8501] --model_name NAME --model_base_path URL_OR_DIR
+  tfjs-serving serve [--port 8500] [--rest_api_port 8501] --model_config_file models.config|models.json
+      Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics, and with --port
+      its gRPC API (PredictionService, ModelService; --port 0 picks a free port). Config files (models,
+      --batching_parameters_file, --monitoring_config_file) are TF Serving's text protos, or JSON. A base path is a
       repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
       graph models (model.json) or SavedModels (saved_model.pb, converted on load). \`serve --help\` lists the flags.
 `;
@@ -62,6 +69,8 @@ export async function readModelConfigFile(path: string): Promise<ModelConfig[]> 
   } catch (e) {
     throw new ServingError('NOT_FOUND', `--model_config_file ${path} cannot be read: ${messageOf(e)}`);
   }
+  // TF Serving's own format: a text-format ModelServerConfig.
+  if (!looksLikeJson(text)) return parseModelServerConfigText(text, path);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -108,23 +117,22 @@ export async function readBatchingParameters(path: string): Promise<BatchingPara
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ServingError('INVALID_ARGUMENT', `--batching_parameters_file ${path}: expected a JSON object of BatchingParameters`);
     return Object.fromEntries(Object.entries(json).map(([k, v]) => [camel(k), v])) as BatchingParameters;
   }
-  const out: Record<string, unknown> = {};
-  const re = /([a-z_]+)\s*(?::\s*([^\s{}]+)|\{\s*value\s*:\s*([^\s{}]+)\s*\})/g;
-  const uncommented = text.replace(/#.*$/gm, '');
-  const stray = uncommented.replace(re, (m) => ' '.repeat(m.length)).search(/\S/);
-  if (stray >= 0) {
-    const line = uncommented.slice(0, stray).split('\n').length;
-    throw new ServingError('INVALID_ARGUMENT', `--batching_parameters_file ${path}: cannot parse line ${line}; expected JSON or TF Serving's text format (max_batch_size { value: 32 })`);
+  try {
+    return parseBatchingParametersText(text, path).parameters;
+  } catch (e) {
+    // The parser's message starts with the file and position; say which flag named the file.
+    const err = ServingError.from(e);
+    throw new ServingError(err.code, `--batching_parameters_file ${err.message}`, { cause: e });
   }
-  for (const m of uncommented.matchAll(re)) {
-    const key = camel(m[1]!);
-    const raw = (m[2] ?? m[3])!;
-    const value = raw === 'true' ? true : raw === 'false' ? false : Number(raw.replace(/"/g, ''));
-    if (typeof value === 'number' && Number.isNaN(value)) throw new ServingError('INVALID_ARGUMENT', `--batching_parameters_file ${path}: ${m[1]} has a bad value ${raw}`);
-    if (key === 'allowedBatchSizes') (out.allowedBatchSizes as number[] | undefined) ? (out.allowedBatchSizes as number[]).push(value as number) : (out.allowedBatchSizes = [value]);
-    else out[key] = value;
-  }
-  return out as BatchingParameters;
+}
+
+/** Reads `--monitoring_config_file` (text-format MonitoringConfig): where REST serves Prometheus metrics, if at all. */
+export async function readMonitoringConfig(path: string): Promise<string | false> {
+  const text = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw new ServingError('NOT_FOUND', `--monitoring_config_file ${path} cannot be read: ${messageOf(e)}`);
+  });
+  const config = parseMonitoringConfigText(text, path);
+  return config.prometheus.enable ? config.prometheus.path : false;
 }
 
 /** Builds the ModelServer options the flags describe. */
@@ -169,6 +177,8 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
 export interface ServeHandle {
   readonly server: LocalModelServer;
   readonly rest: RestServer;
+  /** The gRPC API, when `--port` was given. */
+  readonly grpc?: GrpcServer;
   /** Stops accepting, lets in-flight requests finish, closes the model server. */
   shutdown(): Promise<void>;
 }
@@ -185,16 +195,30 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
   }
   const port = num(flags, 'rest_api_port', 8501);
   let rest: RestServer;
+  let grpc: GrpcServer | undefined;
   try {
+    const prometheusPath = flags.monitoring_config_file ? await readMonitoringConfig(flags.monitoring_config_file) : undefined;
     rest = await startRestServer(server, {
       port,
       host: flags.rest_api_host ?? '0.0.0.0',
       cors: flags.rest_api_enable_cors_support === 'true',
       timeoutMs: num(flags, 'rest_api_timeout_in_ms', 30_000),
+      ...(prometheusPath !== undefined ? { prometheusPath } : {}),
     });
   } catch (e) {
     await server.close();
-    throw new ServingError('UNAVAILABLE', `cannot listen on port ${port}: ${messageOf(e)}`, { cause: e });
+    throw e instanceof ServingError && e.code === 'INVALID_ARGUMENT' ? e : new ServingError('UNAVAILABLE', `cannot listen on port ${port}: ${messageOf(e)}`, { cause: e });
+  }
+  if (flags.port !== undefined) {
+    try {
+      const channelOptions = flags.grpc_channel_arguments ? parseGrpcChannelArguments(flags.grpc_channel_arguments) : undefined;
+      grpc = await startGrpcServer(server, { port: num(flags, 'port', 8500), host: '0.0.0.0', ...(channelOptions ? { channelOptions } : {}) });
+    } catch (e) {
+      await rest.close();
+      await server.close();
+      throw e;
+    }
+    io.stderr(`Running gRPC ModelServer at 0.0.0.0:${grpc.port} ...\n`);
   }
   let stopReload: (() => void) | undefined;
   const reloadSeconds = num(flags, 'model_config_file_poll_wait_seconds', 0, { integer: false });
@@ -218,10 +242,12 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
   return {
     server,
     rest,
+    ...(grpc ? { grpc } : {}),
     shutdown() {
       done ??= (async () => {
         stopReload?.();
-        await rest.close();
+        // Both APIs stop accepting and drain their in-flight requests before the models unload.
+        await Promise.all([rest.close(), grpc?.close()]);
         await server.close();
       })();
       return done;
@@ -241,7 +267,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      io.stderr(`Received ${signal}: finishing ${handle.rest.inFlight} in-flight request(s) and shutting down\n`);
+      io.stderr(`Received ${signal}: finishing ${handle.rest.inFlight + (handle.grpc?.inFlight ?? 0)} in-flight request(s) and shutting down\n`);
       resolve();
     };
     process.on('SIGTERM', onSignal);

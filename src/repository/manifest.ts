@@ -18,6 +18,11 @@ export interface ModelManifest {
   readonly formatVersion: typeof MANIFEST_FORMAT_VERSION;
   readonly name: string;
   readonly versions: readonly ManifestVersion[];
+  /**
+   * The model is taken down on purpose: with `versions: []`, sources unload it. Without this flag an
+   * empty version list is taken for a broken publish and what serves keeps serving.
+   */
+  readonly retired?: boolean;
 }
 
 export interface ManifestVersion {
@@ -44,6 +49,7 @@ export function parseManifest(text: string, where: string): ModelManifest {
   }
   if (typeof m.name !== 'string') throw bad('"name" must be a string');
   if (!Array.isArray(m.versions)) throw bad('"versions" must be a list');
+  if (m.retired !== undefined && typeof m.retired !== 'boolean') throw bad(`"retired" must be true or false, got ${JSON.stringify(m.retired)}`);
   const seen = new Set<number>();
   const versions = m.versions.map((v: unknown, i: number): ManifestVersion => {
     const entry = v as Record<string, unknown> | null;
@@ -71,5 +77,5 @@ export function parseManifest(text: string, where: string): ModelManifest {
     });
     return { version: entry.version, files, ...(typeof entry.publishedAt === 'string' ? { publishedAt: entry.publishedAt } : {}) };
   });
-  return { format: MANIFEST_FORMAT, formatVersion: MANIFEST_FORMAT_VERSION, name: m.name, versions };
+  return { format: MANIFEST_FORMAT, formatVersion: MANIFEST_FORMAT_VERSION, name: m.name, versions, ...(m.retired === true ? { retired: true } : {}) };
 }

@@ -74,7 +74,9 @@ export async function publishGraphModel(source: string, modelDir: string, option
     throw e;
   }
   const entry: ManifestVersion = { version, files, publishedAt: new Date().toISOString() };
-  const next: ModelManifest = { ...manifest, versions: [...manifest.versions, entry].sort((a, b) => a.version - b.version) };
+  // Publishing a version brings a retired model back.
+  const { retired: _retired, ...live } = manifest;
+  const next: ModelManifest = { ...live, versions: [...manifest.versions, entry].sort((a, b) => a.version - b.version) };
   const tmp = `${manifestPath}.tmp-${randomUUID()}`;
   await writeFile(tmp, JSON.stringify(next, null, 2) + '\n');
   await rename(tmp, manifestPath);

@@ -2,12 +2,13 @@
 // converted to one. The one place that knows a version's files: the file-system source imports with
 // it, and `publish` publishes with it.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { convertSavedModel, writeGraphModel } from '../../converter/index.js';
-import { ServingError, messageOf } from '../core/status.js';
+import { ServingError } from '../core/status.js';
 import type { VersionFile } from '../storage/model-store.js';
+import { fsError } from './fs-errors.js';
 import { MODEL_JSON, WARMUP_FILE, expectedWeightBytes, parseGraphModelJson } from './graph-model-json.js';
 
 /** One file of a version, as the store and the repository keep it. */
@@ -30,7 +31,9 @@ export interface VersionDirectory {
  * `saved_model.pb` (converted here with every serving signature), or the path of a graph model's JSON
  * file under another name (`models/emotion.json`). The result holds `model.json`, the weight files it
  * names (checked against its weights manifest) and `warmup.json` when the directory has one — the
- * same for both kinds. Weight paths that leave the directory are refused.
+ * same for both kinds. Weight paths that leave the directory are refused, and so are files that are
+ * symbolic links to somewhere outside it (a shard linking to /etc/passwd is never read); file-system
+ * errors carry TF Serving's codes (ENOENT → NOT_FOUND, EACCES → PERMISSION_DENIED, …).
  */
 export async function readVersionDirectory(source: string, where: string = source): Promise<VersionDirectory> {
   const s = await stat(source).catch(() => undefined);
@@ -53,8 +56,21 @@ export function versionFileRecord(file: VersionFileData): VersionFile {
 }
 
 async function readGraphModel(dir: string, jsonName: string, where: string): Promise<VersionFileData[]> {
-  const read = async (rel: string) => new Uint8Array(await readFile(join(dir, ...rel.split('/'))));
-  const modelJson = await read(jsonName);
+  const root = await realpath(dir).catch((e: unknown) => {
+    throw fsError(e, `${where}: reading ${dir}`);
+  });
+  const read = async (rel: string) => {
+    const path = join(dir, ...rel.split('/'));
+    const real = await realpath(path);
+    const inside = relative(root, real);
+    if (inside.startsWith('..') || inside.startsWith(sep) || resolve(root, inside) !== real) {
+      throw new ServingError('PERMISSION_DENIED', `${where}: ${rel} is a symbolic link to ${real}, outside the model directory ${root}; copy the file in instead`);
+    }
+    return new Uint8Array(await readFile(real));
+  };
+  const modelJson = await read(jsonName).catch((e: unknown) => {
+    throw fsError(e, `${where}: reading ${jsonName}`);
+  });
   const json = parseGraphModelJson(modelJson, where);
   const out: VersionFileData[] = [{ path: MODEL_JSON, bytes: modelJson }];
   let weightBytes = 0;
@@ -62,7 +78,8 @@ async function readGraphModel(dir: string, jsonName: string, where: string): Pro
     const rel = p.replace(/^\.\//, '');
     if (rel.split('/').includes('..') || rel.startsWith('/')) throw new ServingError('INVALID_ARGUMENT', `${where}: weight path ${JSON.stringify(p)} leaves the model directory`);
     const bytes = await read(rel).catch((e: unknown) => {
-      throw new ServingError('NOT_FOUND', `${where}: ${jsonName} lists weight file ${p}, which cannot be read: ${messageOf(e)}`);
+      if (e instanceof ServingError) throw e;
+      throw fsError(e, `${where}: ${jsonName} lists weight file ${p}, which cannot be read`);
     });
     weightBytes += bytes.length;
     out.push({ path: rel, bytes });
@@ -71,7 +88,10 @@ async function readGraphModel(dir: string, jsonName: string, where: string): Pro
   if (expected !== undefined && expected !== weightBytes) {
     throw new ServingError('DATA_LOSS', `${where}: the weight files hold ${weightBytes} bytes, but ${jsonName}'s weightsManifest describes ${expected} (a half-written copy?)`);
   }
-  const warmup = await read(WARMUP_FILE).catch(() => undefined);
+  const warmup = await read(WARMUP_FILE).catch((e: unknown) => {
+    if (e instanceof ServingError) throw e; // a link leaving the directory
+    return undefined; // no warmup file
+  });
   if (warmup) out.push({ path: WARMUP_FILE, bytes: warmup });
   return out;
 }

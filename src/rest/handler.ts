@@ -5,8 +5,8 @@ import { ServingError, messageOf } from '../core/status.js';
 import type { TensorSpec } from '../runtime/signature.js';
 import type { GetSignatureResponse } from '../server/api-types.js';
 import type { ModelServer } from '../server/model-server.js';
-import type { ParseSpecJson } from './examples.js';
-import { classifyResponseJson, examplesFromJson, featureTensors, parseSpecFromModelJson, regressResponseJson } from './examples.js';
+import { classifyResponseJson, regressResponseJson } from './examples.js';
+import { runExamples } from './example-requests.js';
 import type { JsonValue } from './json.js';
 import { parseJson, stringifyJson } from './json.js';
 import type { SignatureTensor } from './tensor-json.js';
@@ -179,33 +179,6 @@ async function classifyOrRegress(
   selector: { version?: number; label?: string },
   body: { [key: string]: JsonValue },
 ): Promise<string> {
-  const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
-  const examples = examplesFromJson(body, method);
-  const { model: spec, signature } = await resolveSignature(server, model, selector, signatureName);
-  const { version, signatureName: name } = spec;
-  const parseSpec = parseSpecOf(signature.parseSpec, `signature "${name}" of model ${model} version ${version}`, name);
-  const features = featureTensors(examples, parseSpec);
-  const inputKeys = new Set(signature.inputs.map((i) => i.key));
-  for (const key of Object.keys(features)) {
-    if (!inputKeys.has(key)) {
-      throw new ServingError('FAILED_PRECONDITION', `signature "${name}" of model ${model} version ${version}: its parse spec feeds feature "${key}", but the signature has no input of that name (inputs: ${[...inputKeys].join(', ')})`);
-    }
-  }
-  const inputs = Object.fromEntries(Object.entries(features).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape, data: t.data as number[] }]));
-  const response = await server.predict({ model, version, signatureName: name, inputs }, { entrypoint: 'REST' });
-  return method === 'classify' ? classifyResponseJson(response.outputs, examples.length, name) : regressResponseJson(response.outputs, examples.length, name);
-}
-
-/** The parse spec the converter recorded for a signature (read by the runtime at load), checked. */
-function parseSpecOf(recorded: unknown, where: string, name: string): ParseSpecJson {
-  const spec = parseSpecFromModelJson({ userDefinedMetadata: { signatures: { [name]: { parseSpec: recorded } } } }, name);
-  if (!spec) {
-    throw new ServingError(
-      'FAILED_PRECONDITION',
-      `${where} takes no tf.Example input: its model.json has no userDefinedMetadata.signatures["${name}"].parseSpec. ` +
-        'Classify and regress need the parse spec the tfjs-serving converter records for signatures that parse tf.Example ' +
-        '(convert the SavedModel with `tfjs-serving convert --signature_name all`); use :predict for tensor inputs.',
-    );
-  }
-  return spec;
+  const r = await runExamples(server, method, model, selector, body, 'REST');
+  return method === 'classify' ? classifyResponseJson(r.outputs, r.exampleCount, r.signatureName) : regressResponseJson(r.outputs, r.exampleCount, r.signatureName);
 }

@@ -1,10 +1,11 @@
 // TF Serving's FileSystemStoragePathSource, for Node: numeric version directories under a base path.
 import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServingError, messageOf } from '../core/status.js';
 import type { VersionFile } from '../storage/model-store.js';
+import { fsError, statusCodeOfFsError } from '../repository/fs-errors.js';
 import { readVersionDirectory, versionFileRecord } from '../repository/version-directory.js';
 import type { ImportOutcome, StoreImportingSourceOptions } from './store-importing-source.js';
 import { StoreImportingSource } from './store-importing-source.js';
@@ -25,6 +26,10 @@ export function isLocalDirectoryBasePath(basePath: string): boolean {
   return !/^[a-zA-Z][a-zA-Z\d+.-]*:/.test(basePath);
 }
 
+/** A version directory's walk stops past this many files (or this depth): a model has a handful. */
+export const MAX_VERSION_FILES = 10_000;
+export const MAX_VERSION_DEPTH = 16;
+
 interface FileEntry {
   path: string;
   size: number;
@@ -39,6 +44,9 @@ interface FileEntry {
  * version directory is never aspired: it is imported only when it converts/validates and did not
  * change while being read, and its error shows in status (START with the code) until it is fixed.
  * Versions are read by the repository module (`readVersionDirectory`), exactly as `publish` reads them.
+ * A version directory that is a symbolic link to somewhere outside the base path is not followed; the
+ * walk of a version directory is bounded (`MAX_VERSION_FILES`, `MAX_VERSION_DEPTH`); two directories
+ * naming one version (`00001` and `1`) are reported, and the one that holds a model is used.
  */
 export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourceOptions<T>> {
   private readonly dir: string;
@@ -47,6 +55,8 @@ export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourc
   private onDisk: number[] | undefined;
   /** Fingerprint of a version directory whose import failed: not retried until it changes. */
   private failed = new Map<number, { fingerprint: string; error: ServingError }>();
+  /** Versions named by more than one directory, and what the listing said of them. */
+  private ambiguous = new Map<number, ServingError>();
 
   constructor(options: FileSystemSourceOptions<T>) {
     super(options, { pollIntervalMs: options.pollIntervalMs ?? 1000 });
@@ -67,15 +77,17 @@ export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourc
     return [...this.dirs.keys()].sort((a, b) => a - b);
   }
 
-  protected override async beginRound(published: readonly number[]): Promise<undefined> {
+  protected override async beginRound(published: readonly number[]): Promise<ServingError | undefined> {
     this.onDisk = [...published];
-    return undefined;
+    return this.ambiguous.values().next().value;
   }
 
   protected override async importVersion(version: number): Promise<ImportOutcome> {
     const dir = this.dirs.get(version);
-    if (dir === undefined) throw new ServingError('INTERNAL', `version ${version} of ${this.name} is not in the listing it was chosen from`);
-    const fingerprint = JSON.stringify(await this.listFiles(dir));
+    if (dir === undefined) throw this.ambiguous.get(version) ?? new ServingError('INTERNAL', `version ${version} of ${this.name} is not in the listing it was chosen from`);
+    const fingerprint = JSON.stringify(await this.listFiles(dir).catch((e: unknown) => {
+      throw fsError(e, `importing version ${version} of ${this.name} from ${dir}`);
+    }));
     const previous = this.failed.get(version);
     if (previous && previous.fingerprint === fingerprint) return { failedBefore: previous.error }; // unchanged since it failed
     try {
@@ -103,7 +115,7 @@ export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourc
       this.options.onCommit?.(version);
       return 'imported';
     } catch (e) {
-      const err = ServingError.from(e, 'UNKNOWN', `importing version ${version} of ${this.name} from ${dir}: `);
+      const err = ServingError.from(e, statusCodeOfFsError(e), `importing version ${version} of ${this.name} from ${dir}: `);
       // Not retried while the directory stays as it is (a half-written one changes, and is retried).
       if (err.code !== 'UNAVAILABLE') this.failed.set(version, { fingerprint, error: err });
       throw err;
@@ -122,30 +134,67 @@ export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourc
       }
       throw new ServingError('UNAVAILABLE', `reading base path ${this.dir} for servable ${this.name}: ${messageOf(e)}`, { cause: e });
     }
-    const found = new Map<number, string>();
+    const root = await realpath(this.dir).catch(() => this.dir);
+    const candidates = new Map<number, string[]>();
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       if (!/^\d+$/.test(e.name)) continue;
       const v = Number(e.name);
-      if (!Number.isSafeInteger(v) || found.has(v)) continue;
-      if (!e.isDirectory() && !(e.isSymbolicLink() && (await stat(join(this.dir, e.name)).catch(() => undefined))?.isDirectory())) continue;
-      found.set(v, join(this.dir, e.name));
+      if (!Number.isSafeInteger(v)) continue;
+      const path = join(this.dir, e.name);
+      if (!e.isDirectory()) {
+        if (!e.isSymbolicLink()) continue;
+        // A linked version directory is followed only while it stays inside the base path.
+        const target = await realpath(path).catch(() => undefined);
+        const inside = target === undefined ? undefined : relative(root, target);
+        if (inside === undefined || inside === '' || inside.startsWith('..') || inside.startsWith(sep)) continue;
+        if (!(await stat(target ?? path).catch(() => undefined))?.isDirectory()) continue;
+      }
+      candidates.set(v, [...(candidates.get(v) ?? []), e.name]);
+    }
+    const found = new Map<number, string>();
+    this.ambiguous = new Map();
+    for (const [v, names] of candidates) {
+      if (names.length === 1) {
+        found.set(v, join(this.dir, names[0] ?? ''));
+        continue;
+      }
+      // `00001` and `1` are one version (TF Serving parses both as 1): use the one that holds a model.
+      const holding: string[] = [];
+      for (const name of names) if (await holdsModel(join(this.dir, name))) holding.push(name);
+      const chosen = holding.length === 1 ? holding[0] : undefined;
+      const message =
+        `directories ${names.join(' and ')} under ${this.dir} both name version ${v} of ${this.name}` +
+        (chosen !== undefined ? `; ${chosen} holds the model and is used — remove the other` : holding.length > 1 ? '; both hold a model: remove one' : '; neither holds a model');
+      this.ambiguous.set(v, new ServingError('FAILED_PRECONDITION', message));
+      if (chosen !== undefined) found.set(v, join(this.dir, chosen));
     }
     return found;
   }
 
+  /** The files of a version directory (not following links to directories), bounded in count and depth. */
   private async listFiles(dir: string): Promise<FileEntry[]> {
     const out: FileEntry[] = [];
-    const walk = async (rel: string) => {
+    const walk = async (rel: string, depth: number) => {
+      if (depth > MAX_VERSION_DEPTH) throw new ServingError('FAILED_PRECONDITION', `${dir} nests deeper than ${MAX_VERSION_DEPTH} directories; a model version does not`);
       for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
         const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) await walk(r);
+        if (out.length >= MAX_VERSION_FILES) throw new ServingError('FAILED_PRECONDITION', `${dir} holds more than ${MAX_VERSION_FILES} files; a model version holds a handful (is it the right directory?)`);
+        if (e.isDirectory()) await walk(r, depth + 1);
         else {
           const s = await stat(join(dir, r));
           if (s.isFile()) out.push({ path: r, size: s.size, mtimeMs: s.mtimeMs });
         }
       }
     };
-    await walk('');
+    await walk('', 0);
     return out.sort((a, b) => (a.path < b.path ? -1 : 1));
   }
+}
+
+/** True when a directory holds a TF.js graph model or a SavedModel. */
+async function holdsModel(dir: string): Promise<boolean> {
+  for (const name of ['model.json', 'saved_model.pb']) {
+    if ((await stat(join(dir, name)).catch(() => undefined))?.isFile()) return true;
+  }
+  return false;
 }

@@ -63,6 +63,18 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     this.controller.abort(new ServingError('CANCELLED', `source for ${this.name} stopped`));
   }
 
+  /** A manifest that lists no versions unloads the model only when it says `"retired": true`. */
+  protected override emptyListingRetires(): boolean {
+    return this.manifest?.retired === true;
+  }
+
+  protected override emptyListingMessage(): string {
+    return (
+      `${this.manifestUrl} lists no versions of ${this.name}: taken for a broken publish, so what is AVAILABLE keeps serving. ` +
+      'To take the model down on purpose, publish the manifest with "retired": true (or remove the model from the config).'
+    );
+  }
+
   /** Exponential back-off after failed polls, capped at maxBackoffMs. */
   protected override delayAfter(failures: number): number {
     return failures === 0 ? this.pollIntervalMs : Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** failures);
@@ -216,7 +228,11 @@ function resolveBase(basePath: string): string {
   try {
     url = new URL(basePath, base);
   } catch {
-    throw new ServingError('INVALID_ARGUMENT', `basePath ${JSON.stringify(basePath)} is not a URL (expected e.g. https://cdn.example.com/models/NAME)`);
+    throw new ServingError(
+      'INVALID_ARGUMENT',
+      `basePath ${JSON.stringify(basePath)} is not a URL (expected e.g. https://cdn.example.com/models/NAME)` +
+        (typeof window === 'undefined' ? '; to serve a local directory in Node, import the server from "tfjs-serving/node" (or "tfjs-serving", which resolves to it in Node)' : ''),
+    );
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url.href;

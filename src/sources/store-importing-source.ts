@@ -108,6 +108,20 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
     return undefined;
   }
 
+  /**
+   * Whether a listing with no versions means "unload the model" (TF Serving's file-system source) —
+   * else it is refused as FAILED_PRECONDITION and what serves keeps serving (a manifest, unless it says
+   * `"retired": true`).
+   */
+  protected emptyListingRetires(): boolean {
+    return true;
+  }
+
+  /** What a refused empty listing reports. */
+  protected emptyListingMessage(): string {
+    return `the repository of ${this.name} lists no versions; what is AVAILABLE keeps serving`;
+  }
+
   /** The delay before the next poll after `failures` consecutive failed rounds. */
   protected delayAfter(_failures: number): number {
     return this.pollIntervalMs;
@@ -230,11 +244,17 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
       }
       if (!this.stopped) {
         const next = this.selectFromStore();
-        // A version that failed to import never replaces what serves: keep the current set rather
-        // than aspiring nothing while versions are published; none published at all unloads
-        // everything, as in TF Serving.
-        if (next.length > 0 || published.length === 0) this.aspire(next, importErrors);
-        else if (importErrors.size > 0) this.aspire(this.aspired, importErrors);
+        if (published.length === 0 && !this.emptyListingRetires()) {
+          // A listing that drops every version is far more often a broken publish than an intent:
+          // keep serving what is AVAILABLE, and say so.
+          error ??= new ServingError('FAILED_PRECONDITION', this.emptyListingMessage());
+        } else if (next.length > 0 || published.length === 0) {
+          // A version that failed to import never replaces what serves: keep the current set rather
+          // than aspiring nothing while versions are published.
+          this.aspire(next, importErrors);
+        } else if (importErrors.size > 0) {
+          this.aspire(this.aspired, importErrors);
+        }
       }
       this.pending = new Set();
     }

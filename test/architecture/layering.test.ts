@@ -54,6 +54,19 @@ test('rest imports only core, runtime types and the ModelServer interface', () =
   assert.deepEqual(violations((e) => from('rest')(e) && !allowed(e)), []);
 });
 
+test('gRPC, like REST, talks only to the ModelServer interface (and shares REST\'s request helpers)', () => {
+  const allowed = (e: ImportEdge) =>
+    to('core', 'grpc', 'rest', 'config')(e) ||
+    (to('runtime')(e) && (e.typeOnly || e.to === 'src/runtime/dtypes.ts')) ||
+    (e.typeOnly && e.to.startsWith('src/server/'));
+  assert.deepEqual(violations((e) => from('grpc')(e) && !allowed(e)), []);
+});
+
+test('config files are read into option types: config imports only core, config and option types', () => {
+  const allowed = (e: ImportEdge) => to('core', 'config')(e) || (e.typeOnly && to('server', 'batching')(e));
+  assert.deepEqual(violations((e) => from('config')(e) && !allowed(e)), []);
+});
+
 test('the repository module reads versions for sources and publish; it imports only core, storage and the converter', () => {
   assert.deepEqual(violations((e) => from('repository')(e) && !to('core', 'storage', 'repository', 'converter')(e)), []);
 });

@@ -15,7 +15,8 @@ const MAIN_VALUES = [
   'availabilityPreservingPolicy', 'handleRestRequest', 'httpStatusOf', 'registerSourceFactory', 'resourcePreservingPolicy',
   'setWorkerModelServerFactory',
 ];
-const NODE_VALUES = [...MAIN_VALUES, 'FileSystemModelStore', 'FileSystemSource', 'isLocalDirectoryBasePath', 'publishGraphModel', 'readVersionDirectory', 'startRestServer', 'startServe'].sort();
+const NODE_VALUES = [...MAIN_VALUES, 'FileSystemModelStore', 'FileSystemSource', 'isLocalDirectoryBasePath', 'publishGraphModel', 'readVersionDirectory', 'startRestServer', 'startServe', 'startGrpcServer',
+  'parseModelServerConfigText', 'modelConfigsFromProto', 'parseBatchingParametersText', 'parseMonitoringConfigText'].sort();
 const BROWSER_VALUES = [
   'DownloadProgressEvent', 'ModelServer', 'ServingError', 'SourceErrorEvent', 'VersionStateEvent', 'WorkerRestartEvent',
   'answerServiceWorkerRequests', 'handleRestRequest', 'registerRestServiceWorker',
@@ -24,7 +25,7 @@ const BROWSER_VALUES = [
 const INTERNAL = [
   'BatchScheduler', 'BatchingSession', 'BatchingServable', 'BatchingLoader', 'Batch', 'TaskPiece', 'BatchingMetricsSink',
   'MetricsRegistry', 'Counter', 'Gauge', 'Histogram', 'exponentialBuckets', 'sanitizeMetricName', 'toPrometheusText', 'ServingMetrics',
-  'ServerCore', 'PredictionService', 'LoaderHarness', 'WorkerSupervisor', 'WorkerHost', 'encodeEvent', 'decodeEvent',
+  'ServerCore', 'PredictionService', 'LoaderHarness', 'WorkerSupervisor', 'WorkerHost', 'encodeEvent', 'decodeEvent', 'parseTextFormat',
 ];
 /** Every event the servers fire, and the data of each (their types must be public). */
 const EVENTS = ['VersionStateEvent', 'DownloadProgressEvent', 'SourceErrorEvent', 'WorkerRestartEvent'];

@@ -117,10 +117,10 @@ test('a bad --batching_parameters_file is named in its error', async () => {
   const unknownField = join(tmp, 'unknown.txt');
   await writeFile(unknownField, 'max_batch_sizes { value: 8 }\n');
   const cases: Array<[string, RegExp]> = [
-    [garbage, /cannot parse line 2/],
+    [garbage, /garbage\.txt:2:1: unknown field "this"/],
     [badJson, /is not valid JSON/],
     [badValue, /maxBatchSize must be an integer ≥ 1, got 0/],
-    [unknownField, /maxBatchSizes is not a batching parameter/],
+    [unknownField, /unknown field "max_batch_sizes"/],
     [join(tmp, 'missing.txt'), /cannot be read/],
   ];
   for (const [file, why] of cases) {
