@@ -8,6 +8,7 @@ import { ServingError } from '../core/status.js';
 import type { VersionFile } from '../storage/model-store.js';
 import type { ManifestVersion, ModelManifest } from './manifest.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, parseManifest } from './manifest.js';
+import { signManifest } from './manifest-signature.js';
 import { readVersionDirectory, versionFileRecord } from './version-directory.js';
 
 export interface PublishOptions {
@@ -15,6 +16,12 @@ export interface PublishOptions {
   version?: number;
   /** Called with a line of progress for humans. */
   log?: (line: string) => void;
+  /**
+   * Ed25519 private keys (PKCS#8 PEM text or DER bytes) that sign the new manifest; servers whose model
+   * config lists the matching `trustedPublicKeys` accept only manifests signed so. Several keys give
+   * several signatures (key rotation). Without keys the manifest is written unsigned.
+   */
+  signingKeys?: ReadonlyArray<string | Uint8Array<ArrayBuffer>>;
 }
 
 export interface PublishResult {
@@ -74,13 +81,17 @@ export async function publishGraphModel(source: string, modelDir: string, option
     throw e;
   }
   const entry: ManifestVersion = { version, files, publishedAt: new Date().toISOString() };
-  // Publishing a version brings a retired model back.
-  const { retired: _retired, ...live } = manifest;
-  const next: ModelManifest = { ...live, versions: [...manifest.versions, entry].sort((a, b) => a.version - b.version) };
+  // Publishing a version brings a retired model back; the old signatures cover the old manifest only.
+  const { retired: _retired, signatures: oldSignatures, ...live } = manifest;
+  const unsigned: ModelManifest = { ...live, versions: [...manifest.versions, entry].sort((a, b) => a.version - b.version) };
+  const keys = options.signingKeys ?? [];
+  if (keys.length === 0 && oldSignatures?.length) log(`warning: ${manifestPath} was signed; the new manifest is not (pass the signing key)`);
+  const signatures = await Promise.all(keys.map((k) => signManifest(unsigned, k)));
+  const next: ModelManifest = signatures.length ? { ...unsigned, signatures } : unsigned;
   const tmp = `${manifestPath}.tmp-${randomUUID()}`;
   await writeFile(tmp, JSON.stringify(next, null, 2) + '\n');
   await rename(tmp, manifestPath);
-  log(`published ${name} version ${version} (${files.length} files) → ${manifestPath}`);
+  log(`published ${name} version ${version} (${files.length} files${signatures.length ? `, signed by ${signatures.map((x) => x.keyId).join(', ')}` : ''}) → ${manifestPath}`);
   return { model: name, version, files, manifestPath };
 }
 
