@@ -19,6 +19,8 @@ export interface FlagSpec {
   readonly default?: string;
   /** The value may be left out (`--quantize_uint8` or `--quantize_uint8=patterns`). */
   readonly optionalValue?: boolean;
+  /** May be given more than once: every value is kept in `ParsedFlags.lists`. */
+  readonly repeatable?: boolean;
 }
 
 /** A TF Serving flag that is recognized but not implemented: it prints a warning and is ignored. */
@@ -119,6 +121,8 @@ export const CONVERTER_FLAGS: Readonly<Record<'convert' | 'show' | 'run', readon
 export interface ParsedFlags {
   /** Flag name → value (`'true'` / `'false'` for booleans), only for flags given. */
   readonly flags: Record<string, string | undefined>;
+  /** Every value of each repeatable flag, in order. */
+  readonly lists: Record<string, string[]>;
   /** One line per recognized-but-unimplemented flag that was given. */
   readonly warnings: string[];
   readonly positional: string[];
@@ -142,6 +146,7 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[], 
   const byName = new Map(specs.map((s) => [s.name, s]));
   const unimplemented = new Map((options.unimplemented ?? []).map((u) => [u.name, u]));
   const flags: Record<string, string | undefined> = {};
+  const lists: Record<string, string[]> = {};
   const warnings: string[] = [];
   const positional: string[] = [];
   let help = false;
@@ -191,8 +196,9 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[], 
       checkValue(spec, value);
     }
     flags[name] = value;
+    if (spec.repeatable) (lists[name] ??= []).push(value);
   }
-  return { flags, warnings, positional, help, version };
+  return { flags, lists, warnings, positional, help, version };
 }
 
 function checkValue(spec: FlagSpec, value: string): void {

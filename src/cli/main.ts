@@ -1,4 +1,5 @@
-import { ServingError } from '../core/status.js';
+import { readFile } from 'node:fs/promises';
+import { ServingError, messageOf } from '../core/status.js';
 import { publishGraphModel } from '../repository/publish.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { CONVERTER_FLAGS, checkFlagNames, packageVersion, parseFlags } from './flags.js';
@@ -10,7 +11,7 @@ export type { CliIo };
 const USAGE = `tfjs-serving: TF Serving for TensorFlow.js
 
 Usage:
-  tfjs-serving publish <tfjs_graph_model_dir | model.json | saved_model_dir> <repository_dir>/<model_name> [--version N]
+  tfjs-serving publish <tfjs_graph_model_dir | model.json | saved_model_dir> <repository_dir>/<model_name> [--version N] [--signing_key FILE]
       Adds the model as a new version (default: highest + 1) and rewrites manifest.json last.
       A SavedModel is converted first, with every serving signature (predict, classify, regress).
   tfjs-serving convert <saved_model_dir> <output_dir> [options]     SavedModel → TF.js graph model
@@ -25,10 +26,15 @@ const PUBLISH_USAGE = `Usage:
       Adds the model as a new version of <model_name> in the repository: the version's files first (through
       a temporary directory and one rename), manifest.json last. A SavedModel is converted first, with every
       serving signature (predict, classify, regress).
-  --version=N     the version number (default: the highest published + 1, or 1)
+  --version=N          the version number (default: the highest published + 1, or 1)
+  --signing_key=FILE   sign the manifest with this Ed25519 private key (PKCS#8 PEM, e.g. from
+                       \`openssl genpkey -algorithm ed25519\`); repeat it to sign with several keys (rotation)
 `;
 
-const PUBLISH_FLAGS: readonly FlagSpec[] = [{ name: 'version', kind: 'int', min: 0, help: 'the version number' }];
+const PUBLISH_FLAGS: readonly FlagSpec[] = [
+  { name: 'version', kind: 'int', min: 0, help: 'the version number' },
+  { name: 'signing_key', kind: 'string', repeatable: true, help: 'an Ed25519 private key (PKCS#8 PEM) that signs the manifest' },
+];
 
 /** Runs one CLI command; returns the process exit code. */
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
@@ -80,7 +86,15 @@ async function publish(args: string[], io: CliIo): Promise<number> {
     throw new ServingError('INVALID_ARGUMENT', `publish needs <tfjs_graph_model_dir> <repository_dir>/<model_name>, got ${positional.length} argument(s)`);
   }
   const version = parsed.flags.version === undefined ? undefined : Number(parsed.flags.version);
-  const result = await publishGraphModel(positional[0]!, positional[1]!, { version, log: (l) => io.stderr(l + '\n') });
+  const signingKeys: string[] = [];
+  for (const file of parsed.lists.signing_key ?? []) {
+    signingKeys.push(
+      await readFile(file, 'utf8').catch((e: unknown) => {
+        throw new ServingError('NOT_FOUND', `--signing_key ${file} cannot be read: ${messageOf(e)}`);
+      }),
+    );
+  }
+  const result = await publishGraphModel(positional[0]!, positional[1]!, { version, log: (l) => io.stderr(l + '\n'), ...(signingKeys.length ? { signingKeys } : {}) });
   io.stdout(JSON.stringify({ model: result.model, version: result.version, manifest: result.manifestPath }) + '\n');
   return 0;
 }

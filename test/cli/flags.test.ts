@@ -6,11 +6,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync, existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseServeArgs, serveOptions } from '../../src/cli/serve.js';
+import { generateSigningKey } from '../../src/node.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'tfjs-serving.js');
@@ -174,4 +175,21 @@ test('--port (gRPC, implemented elsewhere) is parsed without a warning; --fail_i
   assert.equal(without.failIfNoModelVersionsFound, undefined);
   const negated = (await serveOptions(parseServeArgs(['--model_base_path', HALF_PLUS_TWO, '--nofail_if_no_model_versions_found']).flags)) as { failIfNoModelVersionsFound?: boolean };
   assert.equal(negated.failIfNoModelVersionsFound, undefined);
+});
+
+test('publish --signing_key (repeatable) signs the manifest with each key; an unreadable key file is named', async () => {
+  const [a, b] = [await generateSigningKey(), await generateSigningKey()];
+  const keyA = join(tmp, 'a.pem');
+  const keyB = join(tmp, 'b.pem');
+  await writeFile(keyA, a.privateKeyPem);
+  await writeFile(keyB, b.privateKeyPem);
+  const repo = join(tmp, 'signed-repo', 'dense');
+  const model = join(ROOT, 'test', 'fixtures', 'graph-models', 'dense');
+  const r = await cli('publish', model, repo, '--signing_key', keyA, `--signing_key=${keyB}`);
+  assert.equal(r.code, 0, r.stderr);
+  const manifest = JSON.parse(await readFile(join(repo, 'manifest.json'), 'utf8')) as { signatures?: unknown[] };
+  assert.equal(manifest.signatures?.length, 2);
+  const missing = await cli('publish', model, repo, '--signing_key', join(tmp, 'nope.pem'));
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /--signing_key \S*nope\.pem cannot be read/);
 });
