@@ -28,7 +28,9 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     minify: true,
-    sourcemap: true,
+    // No source maps in the bundle: its chunks are mostly TF.js and workbox (a 13.5 MB map for one chunk),
+    // which the package must not ship. The project's own code keeps its maps in dist/src (tsc).
+    sourcemap: false,
     reportCompressedSize: false,
     lib: {
       entry: {

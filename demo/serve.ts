@@ -1,7 +1,9 @@
 // npm start: publishes real TF.js graph models shipped in npm (@vladmandic/human: emotion, MIT;
 // facemesh, Apache-2.0) into a static model repository with the CLI's publisher, then serves
 //  - http://127.0.0.1:8080/         the demo page: the built bundle, the Manager in a Web Worker,
-//                                    versions in IndexedDB, live states, backend and latency;
+//                                    versions in IndexedDB, photo + face mesh, live plots, swaps;
+//  - http://127.0.0.1:8080/sw.js    its Service Worker, built here (demo/build-sw.ts): REST on the device
+//                                    and the app + library precached, so one visit is enough offline;
 //  - http://127.0.0.1:8080/repo/    the model repository (any static server would do);
 //  - http://127.0.0.1:8501/v1/...   TF Serving's REST API from a ModelServer in Node (the edge).
 import { createServer } from 'node:http';
@@ -10,6 +12,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileSystemModelStore, LocalModelServer, publishGraphModel, startRestServer } from '../src/node.js';
 import type { VersionStateEvent } from '../src/index.js';
+import { buildDemoServiceWorker } from './build-sw.js';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const repoDir = join(root, '.repository');
@@ -27,6 +30,8 @@ const MODELS = [
 await stat(join(bundleDir, 'tfjs-serving.js')).catch(() => {
   throw new Error('dist/browser is missing: run `npm run build` (npm start does)');
 });
+// The Service Worker, with its precache manifest (app shell + library) computed from the files as built.
+const sw = await buildDemoServiceWorker({ demoDir: root, publicDir: join(root, 'public'), bundleDir, outDir: join(root, '..', '.cache', 'demo-sw') });
 await rm(repoDir, { recursive: true, force: true });
 for (const m of MODELS) await publishGraphModel(join(humanModels, m.file), join(repoDir, m.name));
 await writeFile(
@@ -36,7 +41,7 @@ await writeFile(
     '\n',
 );
 
-const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.md': 'text/plain; charset=utf-8', '.map': 'application/json' };
+const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.md': 'text/plain; charset=utf-8', '.map': 'application/json', '.jpg': 'image/jpeg', '.png': 'image/png', '.txt': 'text/plain; charset=utf-8' };
 const mounts: Array<[string, string]> = [['/lib/', bundleDir], ['/repo/', repoDir], ['/', join(root, 'public')]];
 
 let publishing = Promise.resolve();
@@ -52,6 +57,11 @@ const http = createServer(async (req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end(`published ${r.model} version ${r.version}`);
     });
     return;
+  }
+  if (url.pathname === '/sw.js') {
+    // At the root scope: it may control the whole demo without a Service-Worker-Allowed header.
+    res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-cache' });
+    return void res.end(await readFile(sw.file));
   }
   const path = url.pathname === '/' ? '/index.html' : decodeURIComponent(url.pathname);
   for (const [prefix, dir] of mounts) {
@@ -87,7 +97,8 @@ const rest = await startRestServer(edge, { port: restPort, host: '127.0.0.1', co
 
 console.log(`
 tfjs-serving demo
-  page:        http://127.0.0.1:${port}/            (open it in a browser)
+  page:        http://127.0.0.1:${port}/            (open it in a browser; after one visit it opens offline:
+               its Service Worker precaches ${sw.manifest.length} files, ${(sw.precacheBytes / 1e6).toFixed(1)} MB)
   repository:  http://127.0.0.1:${port}/repo/emotion/manifest.json
   REST (edge): http://127.0.0.1:${restPort}/v1/models/emotion       backend ${edge.backend}
                http://127.0.0.1:${restPort}/monitoring/prometheus/metrics

@@ -1,6 +1,7 @@
 // `tfjs-serving serve`: a drop-in for `tensorflow_model_server` (REST; gRPC with --port) for models TF.js can run.
 import { readFile } from 'node:fs/promises';
 import { ServingError, messageOf } from '../core/status.js';
+import { normalizeBatchingParameters } from '../batching/batching-parameters.js';
 import type { BatchingParameters } from '../batching/batching-parameters.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
@@ -11,6 +12,8 @@ import type { DrainReport, RestServer } from '../rest/node-http.js';
 import { startRestServer } from '../rest/node-http.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../rest/body.js';
 import type { CliIo } from './cli-io.js';
+import { UNIMPLEMENTED_SERVE_FLAGS, SERVE_FLAGS, flagHelp, packageVersion, parseFlags } from './flags.js';
+import type { ParsedFlags } from './flags.js';
 import { looksLikeJson, parseModelServerConfigText } from '../config/model-server-config.js';
 import { parseBatchingParametersText } from '../config/batching-parameters-file.js';
 import { parseMonitoringConfigText } from '../config/monitoring-config-file.js';
@@ -23,72 +26,30 @@ export const SERVE_USAGE = `  tfjs-serving serve [--port 8500] [--rest_api_port 
       its gRPC API (PredictionService, ModelService; --port 0 picks a free port). Config files (models,
       --batching_parameters_file, --monitoring_config_file) are TF Serving's text protos, or JSON. A base path is a
       repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
-      graph models (model.json) or SavedModels (saved_model.pb, converted on load). Other flags:
-      --rest_api_host 0.0.0.0  --rest_api_timeout_in_ms 30000  --rest_api_enable_cors_support
-      --rest_api_max_body_bytes 67108864 (largest request body; more is RESOURCE_EXHAUSTED)
-      --file_system_poll_wait_seconds 1  --model_config_file_poll_wait_seconds 0
-      --enable_batching  --batching_parameters_file FILE  --enable_model_warmup true
-      --monitoring_config_file FILE  --grpc_channel_arguments k=v,k2=v2
-      --max_num_load_retries 5  --load_retry_interval_micros 60000000  --num_load_threads 1
-      --allow_version_labels_for_unavailable_models  --model_store_dir DIR  --backend wasm|cpu
+      graph models (model.json) or SavedModels (saved_model.pb, converted on load). \`serve --help\` lists the flags.
 `;
+
+/** `serve --help`: the usage, every flag, and the TF Serving flags that are recognized but not implemented. */
+export function serveHelp(): string {
+  return (
+    `Usage:\n${SERVE_USAGE}\nFlags (TF Serving's names; --flag=value or --flag value; --noflag for false):\n${flagHelp(SERVE_FLAGS)}\n` +
+    `  --version${' '.repeat(41)} print the version and exit\n\n` +
+    `TF Serving flags accepted with a warning and ignored:\n  ${UNIMPLEMENTED_SERVE_FLAGS.map((f) => `--${f.name}`).join(' ')}\n`
+  );
+}
 
 interface Flags {
   [name: string]: string | undefined;
 }
 
-const BOOLEAN_FLAGS = new Set(['rest_api_enable_cors_support', 'enable_batching', 'enable_model_warmup', 'allow_version_labels_for_unavailable_models']);
-const VALUE_FLAGS = new Set([
-  'rest_api_port',
-  'rest_api_host',
-  'rest_api_timeout_in_ms',
-  'rest_api_max_body_bytes',
-  'model_name',
-  'model_base_path',
-  'model_config_file',
-  'model_config_file_poll_wait_seconds',
-  'file_system_poll_wait_seconds',
-  'batching_parameters_file',
-  'monitoring_config_file',
-  'port',
-  'grpc_channel_arguments',
-  'max_num_load_retries',
-  'load_retry_interval_micros',
-  'num_load_threads',
-  'model_store_dir',
-  'backend',
-  // Accepted for compatibility and ignored.
-  'tensorflow_session_parallelism',
-  'tensorflow_intra_op_parallelism',
-  'tensorflow_inter_op_parallelism',
-]);
+/** Parses `serve`'s flags (table in flags.ts): values checked, unknown flags refused, unimplemented TF Serving flags warned about. */
+export function parseServeArgs(args: string[]): ParsedFlags {
+  return parseFlags(args, SERVE_FLAGS, { command: 'serve', unimplemented: UNIMPLEMENTED_SERVE_FLAGS, versionFlag: true });
+}
 
 /** Parses TF Serving style flags: `--name=value`, `--name value`, and bare `--bool` / `--nobool`. */
 export function parseServeFlags(args: string[]): Flags {
-  const flags: Flags = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const m = /^--?([A-Za-z0-9_]+)(?:=(.*))?$/.exec(a);
-    if (!m) throw new ServingError('INVALID_ARGUMENT', `serve takes only --flags, got ${JSON.stringify(a)}`);
-    let name = m[1]!;
-    let value = m[2];
-    if (!BOOLEAN_FLAGS.has(name) && !VALUE_FLAGS.has(name) && name.startsWith('no') && BOOLEAN_FLAGS.has(name.slice(2))) {
-      name = name.slice(2);
-      value = 'false';
-    }
-    if (BOOLEAN_FLAGS.has(name)) {
-      if (value === undefined && (args[i + 1] === 'true' || args[i + 1] === 'false')) value = args[++i];
-      value ??= 'true';
-      if (value !== 'true' && value !== 'false') throw new ServingError('INVALID_ARGUMENT', `--${name} takes true or false, got ${JSON.stringify(value)}`);
-    } else if (VALUE_FLAGS.has(name)) {
-      if (value === undefined) value = args[++i];
-      if (value === undefined) throw new ServingError('INVALID_ARGUMENT', `--${name} needs a value`);
-    } else {
-      throw new ServingError('INVALID_ARGUMENT', `unknown flag --${name}\n\nUsage:\n${SERVE_USAGE}`);
-    }
-    flags[name] = value;
-  }
-  return flags;
+  return parseServeArgs(args).flags;
 }
 
 function num(flags: Flags, name: string, fallback: number, { min = 0, integer = true } = {}): number {
@@ -148,10 +109,22 @@ export async function readBatchingParameters(path: string): Promise<BatchingPara
     throw new ServingError('NOT_FOUND', `--batching_parameters_file ${path} cannot be read: ${messageOf(e)}`);
   });
   if (text.trim().startsWith('{') && text.includes('"')) {
-    const json = JSON.parse(text) as Record<string, unknown>;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new ServingError('INVALID_ARGUMENT', `--batching_parameters_file ${path} is not valid JSON (${messageOf(e)}); expected {"max_batch_size": 32, ...} or TF Serving's text format`);
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ServingError('INVALID_ARGUMENT', `--batching_parameters_file ${path}: expected a JSON object of BatchingParameters`);
     return Object.fromEntries(Object.entries(json).map(([k, v]) => [camel(k), v])) as BatchingParameters;
   }
-  return parseBatchingParametersText(text, path).parameters;
+  try {
+    return parseBatchingParametersText(text, path).parameters;
+  } catch (e) {
+    // The parser's message starts with the file and position; say which flag named the file.
+    const err = ServingError.from(e);
+    throw new ServingError(err.code, `--batching_parameters_file ${err.message}`, { cause: e });
+  }
 }
 
 /** Reads `--monitoring_config_file` (text-format MonitoringConfig): where REST serves Prometheus metrics, if at all. */
@@ -183,11 +156,21 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
     numLoadThreads: Math.max(1, num(flags, 'num_load_threads', 1)),
     allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models === 'true',
   };
+  // TF Serving's ServerCore option (the server side reads it as `failIfNoModelVersionsFound`).
+  if (flags.fail_if_no_model_versions_found === 'true') (options as ModelServerOptions & { failIfNoModelVersionsFound?: boolean }).failIfNoModelVersionsFound = true;
   if (flags.model_store_dir) options.store = new FileSystemModelStore(flags.model_store_dir);
   if (flags.backend) options.backends = flags.backend.split(',') as BackendName[];
   if (flags.enable_batching === 'true') {
     options.enableBatching = true;
-    if (flags.batching_parameters_file) options.batchingParameters = await readBatchingParameters(flags.batching_parameters_file);
+    if (flags.batching_parameters_file) {
+      options.batchingParameters = await readBatchingParameters(flags.batching_parameters_file);
+      try {
+        normalizeBatchingParameters(options.batchingParameters, undefined, 'BatchingParameters');
+      } catch (e) {
+        const err = ServingError.from(e);
+        throw new ServingError(err.code, `--batching_parameters_file ${flags.batching_parameters_file}: ${err.message}`, { cause: e });
+      }
+    }
   }
   return options;
 }
@@ -282,7 +265,11 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
 
 /** `tfjs-serving serve …`: runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */
 export async function serve(args: string[], io: CliIo): Promise<number> {
-  const flags = parseServeFlags(args);
+  const parsed = parseServeArgs(args);
+  if (parsed.help) return io.stdout(serveHelp()), 0;
+  if (parsed.version) return io.stdout(`tfjs-serving ${packageVersion()}\n`), 0;
+  for (const warning of parsed.warnings) io.stderr(warning + '\n');
+  const flags = parsed.flags;
   const handle = await startServe(flags, io);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (received: NodeJS.Signals) => {
