@@ -6,6 +6,7 @@ import type { BackendName } from '../runtime/backends.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
 import { LocalModelServer } from '../server/local-model-server.js';
 import { registerFileSystemSource } from '../server/file-system-source-factory.js';
+import { registerS3Source } from '../server/s3-source-factory.js';
 import { FileSystemModelStore } from '../storage/file-system-model-store.js';
 import type { RestServer } from '../rest/node-http.js';
 import { startRestServer } from '../rest/node-http.js';
@@ -21,8 +22,9 @@ export const SERVE_USAGE = `  tfjs-serving serve [--port 8500] [--rest_api_port 
       Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics, and with --port
       its gRPC API (PredictionService, ModelService; --port 0 picks a free port). Config files (models,
       --batching_parameters_file, --monitoring_config_file) are TF Serving's text protos, or JSON. A base path is a
-      repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
-      graph models (model.json) or SavedModels (saved_model.pb, converted on load). Other flags:
+      repository URL (manifest.json), a local directory of numeric version directories holding TF.js
+      graph models (model.json) or SavedModels (saved_model.pb, converted on load), or s3://BUCKET/PREFIX
+      in either layout (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, S3_ENDPOINT, S3_USE_HTTPS). Other flags:
       --rest_api_host 0.0.0.0  --rest_api_timeout_in_ms 30000  --rest_api_enable_cors_support
       --file_system_poll_wait_seconds 1  --model_config_file_poll_wait_seconds 0
       --enable_batching  --batching_parameters_file FILE  --enable_model_warmup true
@@ -202,6 +204,7 @@ export interface ServeHandle {
 export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> {
   const options = await serveOptions(flags);
   registerFileSystemSource(); // TF Serving's local base paths
+  registerS3Source(); // s3://bucket/prefix, with the AWS environment variables
   const server = await LocalModelServer.start(options);
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);
