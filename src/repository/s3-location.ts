@@ -29,7 +29,7 @@ export function s3Key(location: S3Location, rel: string): string {
   return location.prefix ? `${location.prefix}/${rel}` : rel;
 }
 
-/** `s3://bucket/key` (for messages). */
+/** `s3://bucket/prefix` (for messages), or `s3://bucket/prefix/rel`. */
 export function s3Url(location: S3Location, rel = ''): string {
-  return `s3://${location.bucket}/${s3Key(location, rel)}`;
+  return `s3://${location.bucket}/${rel ? s3Key(location, rel) : location.prefix}`;
 }

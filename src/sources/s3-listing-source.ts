@@ -126,7 +126,9 @@ export class S3ListingSource<T> extends StoreImportingSource<T, S3ListingSourceO
       this.failed.delete(version);
       return 'imported';
     } catch (e) {
-      const err = ServingError.from(e, 'UNKNOWN', `importing version ${version} of ${this.name} from ${where}: `);
+      const read = ServingError.from(e, 'UNKNOWN', `importing version ${version} of ${this.name} from ${where}: `);
+      // Name the objects, not the temporary directory they were read from.
+      const err = new ServingError(read.code, read.message.split(`${tmp}/`).join(where).split(tmp).join(where), { cause: e });
       // What the objects hold is not tried again until they change; access and network problems are.
       if (!RETRIED_CODES.has(err.code)) this.failed.set(version, { fingerprint, error: err });
       throw err;

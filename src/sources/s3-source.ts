@@ -69,6 +69,7 @@ export class S3Source<T> implements ModelSource<T> {
   async pollNow(): Promise<void> {
     await this.switching;
     await this.current?.pollNow();
+    await this.switching; // the poll found a manifest: the manifest layout's first poll is part of this one
   }
 
   state(): SourceState {

@@ -5,6 +5,8 @@
 // InvalidAccessKeyId, a wrong secret → SignatureDoesNotMatch (recomputed with AWS's own signer,
 // @smithy/signature-v4), a key without a grant on the bucket → AccessDenied.
 import { createHash, createHmac } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -87,6 +89,17 @@ export class S3TestServer {
 
   async put(bucket: string, key: string, body: Uint8Array | string): Promise<void> {
     await this.admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? new TextEncoder().encode(body) : body }));
+  }
+
+  /** Uploads every file under `dir` to `prefix/…`, in path order; returns the keys. */
+  async upload(bucket: string, prefix: string, dir: string): Promise<string[]> {
+    const keys: string[] = [];
+    for (const rel of (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort()) {
+      const key = `${prefix}/${rel.split(sep).join('/')}`;
+      await this.put(bucket, key, new Uint8Array(await readFile(join(dir, rel))));
+      keys.push(key);
+    }
+    return keys;
   }
 
   async delete(bucket: string, key: string): Promise<void> {
