@@ -18,7 +18,7 @@ export function parseS3Url(url: string): S3Location {
   const bucket = m?.[1];
   if (!m || !bucket) throw new ServingError('INVALID_ARGUMENT', `${JSON.stringify(url)} is not an S3 location; expected s3://BUCKET/PREFIX`);
   const prefix = m[2] ?? '';
-  if (prefix.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+  if (prefix && prefix.split('/').some((s) => s === '' || s === '.' || s === '..')) {
     throw new ServingError('INVALID_ARGUMENT', `${JSON.stringify(url)}: the key prefix ${JSON.stringify(prefix)} has an empty, "." or ".." segment`);
   }
   return { bucket, prefix };
