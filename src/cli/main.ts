@@ -9,6 +9,7 @@ const USAGE = `tfjs-serving: TF Serving for TensorFlow.js
 
 Usage:
   tfjs-serving publish <tfjs_graph_model_dir | model.json | saved_model_dir> <repository_dir>/<model_name> [--version N]
+  tfjs-serving publish <…> s3://<bucket>/<prefix>/<model_name> [--version N]      (AWS_* / S3_ENDPOINT variables)
       Adds the model as a new version (default: highest + 1) and rewrites manifest.json last.
       A SavedModel is converted first, with every serving signature (predict, classify, regress).
   tfjs-serving convert <saved_model_dir> <output_dir> [options]     SavedModel → TF.js graph model
@@ -65,7 +66,7 @@ async function publish(args: string[], io: CliIo): Promise<number> {
     }
   }
   if (positional.length !== 2) {
-    throw new ServingError('INVALID_ARGUMENT', `publish needs <tfjs_graph_model_dir> <repository_dir>/<model_name>, got ${positional.length} argument(s)`);
+    throw new ServingError('INVALID_ARGUMENT', `publish needs <tfjs_graph_model_dir> <repository_dir>/<model_name> (or s3://<bucket>/<prefix>/<model_name>), got ${positional.length} argument(s)`);
   }
   const result = await publishGraphModel(positional[0]!, positional[1]!, { version, log: (l) => io.stderr(l + '\n') });
   io.stdout(JSON.stringify({ model: result.model, version: result.version, manifest: result.manifestPath }) + '\n');
