@@ -3,7 +3,6 @@
 import type { S3Connection, S3Environment } from '../repository/s3-client.js';
 import { createS3Connection } from '../repository/s3-client.js';
 import type { S3Location } from '../repository/s3-location.js';
-import { s3Url } from '../repository/s3-location.js';
 import { HttpSource } from './http-source.js';
 import type { ModelSource } from './model-source.js';
 import { s3Fetch } from './s3-fetch.js';
@@ -20,8 +19,8 @@ export { createS3Connection };
 export type { S3Connection, S3Environment };
 
 /** This project's manifest layout: the HttpSource reading `s3://…/manifest.json` through signed GetObjects. */
-export function manifestLayoutSource<T>(options: S3LayoutOptions<T>, connection: S3Connection, location: S3Location): ModelSource<T> {
-  return new HttpSource<T>({ ...options, basePath: s3Url(location), fetch: s3Fetch(connection) });
+export function manifestLayoutSource<T>(options: S3LayoutOptions<T>, connection: S3Connection): ModelSource<T> {
+  return new HttpSource<T>({ ...options, fetch: s3Fetch(connection) });
 }
 
 /** TF Serving's layout, found by listing. */

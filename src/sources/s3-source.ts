@@ -57,7 +57,7 @@ export class S3Source<T> implements ModelSource<T> {
     this.connection = connection;
     // The listing finds out which layout the prefix has: the manifest layout takes over when it sees one.
     const listing = layouts.listingLayoutSource(this.options, connection, this.location, () => {
-      this.switching = this.use(layouts.manifestLayoutSource(this.options, connection, this.location), listing, 'manifest');
+      this.switching = this.use(layouts.manifestLayoutSource(this.options, connection), listing, 'manifest');
     });
     this.layoutName = 'listing';
     this.current = listing;
