@@ -90,6 +90,40 @@ test('a version uploaded model.json first is not served until its weights are th
   }
 });
 
+test('a version whose objects change while it is imported is not committed, and is imported on the next poll', async () => {
+  await s3.upload('models', 'race/m/1', await denseModel(1, 0));
+  const server = await start([{ name: 'm', basePath: 's3://models/race/m' }]);
+  try {
+    await s3.upload('models', 'race/m/2', await denseModel(3, 0));
+    let raced = false;
+    s3.beforeForward = async (method, path) => {
+      if (raced || method !== 'GET' || path !== '/models/race/m/2/group1-shard1of1.bin') return;
+      raced = true; // another object of version 2 lands while the server downloads it
+      await s3.put('models', 'race/m/2/warmup.json', JSON.stringify({ requests: [{ inputs: { 'dense_dense1_input:0': [[1]] } }] }));
+    };
+    await server.pollNow('m');
+    await server.whenIdle();
+    s3.beforeForward = undefined;
+    assert.ok(raced);
+    const state = await server.sourceState('m');
+    assert.equal(state?.lastError?.code, 'UNAVAILABLE');
+    assert.match(state?.lastError?.message ?? '', /s3:\/\/models\/race\/m\/2\/ changed while it was being imported.*retried on the next poll/);
+    assert.deepEqual(state?.storedVersions, [1]);
+    assert.equal((await predictDense(server, 2)).model.version, 1);
+
+    await server.pollNow('m');
+    await server.whenIdle();
+    assert.equal((await server.sourceState('m'))?.lastError, undefined);
+    const stored = await server.store.getVersion('m', 2);
+    assert.ok(stored?.files.some((f) => f.path === 'warmup.json'), 'the version as it is now, with the object that arrived');
+    const r = await predictDense(server, 2);
+    assert.equal(r.model.version, 2);
+    assert.equal(valueOf(r), denseExpected(3, 0, 2));
+  } finally {
+    await server.close();
+  }
+});
+
 test("a missing prefix is TF Serving's NOT_FOUND \"Could not find base path\", a missing bucket NOT_FOUND naming it", async () => {
   const server = await start([
     { name: 'm', basePath: 's3://models/nothing/here' },

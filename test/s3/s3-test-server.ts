@@ -45,6 +45,8 @@ export class S3TestServer {
   readonly keys = new Map<string, TestKey>([[S3TestServer.ADMIN.id, { secret: S3TestServer.ADMIN.secret }]]);
   /** Requests the gateway passed on, in order: `PUT /bucket/key`. */
   readonly accepted: string[] = [];
+  /** Runs before an accepted request is passed on (a test's upload racing a poll). */
+  beforeForward: ((method: string, path: string) => Promise<void>) | undefined;
   /** Requests the gateway refused, by S3 error code. */
   readonly refused = new Map<string, number>();
   readonly admin: S3Client;
@@ -123,7 +125,9 @@ export class S3TestServer {
       res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refusal.code}</Code><Message>${refusal.message}</Message></Error>`);
       return;
     }
-    this.accepted.push(`${req.method} ${new URL(req.url ?? '/', 'http://127.0.0.1').pathname}`);
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    this.accepted.push(`${req.method} ${path}`);
+    await this.beforeForward?.(req.method ?? 'GET', path);
     const headers = { ...req.headers };
     delete headers.authorization; // s3rver knows none of these keys: it serves the checked request unsigned
     const upstream = httpRequest({ host: '127.0.0.1', port: this.backendPort, method: req.method, path: req.url, headers }, (up) => {
