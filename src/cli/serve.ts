@@ -7,6 +7,7 @@ import type { ModelConfig, ModelServerOptions } from '../server/model-server-opt
 import { LocalModelServer } from '../server/local-model-server.js';
 import { registerFileSystemSource } from '../server/file-system-source-factory.js';
 import { registerS3Source } from '../server/s3-source-factory.js';
+import { SourceErrorEvent } from '../server/version-state-event.js';
 import { FileSystemModelStore } from '../storage/file-system-model-store.js';
 import type { RestServer } from '../rest/node-http.js';
 import { startRestServer } from '../rest/node-http.js';
@@ -205,6 +206,11 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
   const options = await serveOptions(flags);
   registerFileSystemSource(); // TF Serving's local base paths
   registerS3Source(); // s3://bucket/prefix, with the AWS environment variables
+  // A failed poll (an unreachable bucket, wrong credentials) is logged, as TF Serving logs it; serving goes on.
+  const sourceerror = (e: Event) => {
+    if (e instanceof SourceErrorEvent) io.stderr(`Source error for model ${e.model}: ${e.code}: ${e.message}\n`);
+  };
+  options.listeners = { ...options.listeners, sourceerror };
   const server = await LocalModelServer.start(options);
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);

@@ -8,6 +8,8 @@ import { FileSystemModelStore } from '../../src/storage/file-system-model-store.
 import { publishGraphModel } from '../../src/repository/publish.js';
 import { denseExpected, denseModel, removeTempDirs, tempDir } from '../helpers/models.js';
 import { predictDense, valueOf } from '../helpers/serving.js';
+import { dirname } from 'node:path';
+import { startServeProcess } from '../config/serve-process.js';
 import { S3TestServer } from './s3-test-server.js';
 import { withAwsEnv } from './s3-env.js';
 
@@ -110,4 +112,18 @@ test('publishing with wrong credentials fails with UNAUTHENTICATED and uploads n
     (e: Error & { code?: string }) => e.code === 'UNAUTHENTICATED' && /s3:\/\/models\/cred\/m\/manifest\.json/.test(e.message),
   );
   assert.deepEqual(s3.accepted.slice(before), []);
+});
+
+test('serve --model_base_path s3://… with a wrong secret logs the error (the model has no version to serve)', async () => {
+  const env: NodeJS.ProcessEnv = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME, ...s3.env(S3TestServer.ADMIN.id, 'not-the-secret') };
+  const serve = await startServeProcess(['serve', '--model_name=m', '--model_base_path=s3://models/cred/m', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--backend=cpu', '--file_system_poll_wait_seconds=0'], { env });
+  try {
+    assert.match(serve.log(), /Source error for model m: UNAUTHENTICATED: listing s3:\/\/models\/cred\/m\/ at http:\/\/127\.0\.0\.1:\d+: the request signature does not match.*check AWS_SECRET_ACCESS_KEY/);
+    assert.match(serve.log(), /Model m \(s3:\/\/models\/cred\/m\): no version AVAILABLE yet/);
+    const res = await fetch(`http://127.0.0.1:${serve.restPort}/v1/models/m`);
+    assert.equal(res.status, 404);
+  } finally {
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+  }
 });
