@@ -82,16 +82,21 @@ test(`${REPLICAS} serve replicas on one bucket converge within two poll interval
   replicas.push(...started);
   for (const r of replicas) assert.match(r.log(), /Model m \(s3:\/\/models\/fleet\/m\): serving version\(s\) 1/);
 
+  // The callers stop when the test is done with them, and in any case after a minute.
   let stop = false;
-  const loops = replicas.map((r) => callLoop(r.restPort, () => stop));
-  await waitFor('every replica answering', async () => (loops.every((l) => (l.caller.answers.get(1) ?? 0) >= 3) ? true : undefined));
-
-  await withAwsEnv(s3.env(), async () => publishGraphModel(await denseModel(2, 0), 's3://models/fleet/m', { version: 2 }));
-  const published = Date.now();
-  await waitFor('every replica serving version 2', async () => (loops.every((l) => l.caller.firstV2 !== undefined) ? true : undefined), 30_000);
-  await new Promise((r) => setTimeout(r, 500)); // keep calling on version 2 for a while
-  stop = true;
-  await Promise.all(loops.map((l) => l.done));
+  const deadline = Date.now() + 60_000;
+  const loops = replicas.map((r) => callLoop(r.restPort, () => stop || Date.now() > deadline));
+  let published = 0;
+  try {
+    await waitFor('every replica answering', async () => (loops.every((l) => (l.caller.answers.get(1) ?? 0) >= 3) ? true : undefined));
+    await withAwsEnv(s3.env(), async () => publishGraphModel(await denseModel(2, 0), 's3://models/fleet/m', { version: 2 }));
+    published = Date.now();
+    await waitFor('every replica serving version 2', async () => (loops.every((l) => l.caller.firstV2 !== undefined) ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 500)); // keep calling on version 2 for a while
+  } finally {
+    stop = true;
+    await Promise.all(loops.map((l) => l.done));
+  }
 
   const report = loops.map((l, i) => ({ replica: i, answers: Object.fromEntries(l.caller.answers), afterMs: (l.caller.firstV2 ?? Infinity) - published, failures: l.caller.failures.slice(0, 3), regressions: l.caller.regressions }));
   t.diagnostic(JSON.stringify(report));
