@@ -110,7 +110,7 @@ export class S3ListingSource<T> extends StoreImportingSource<T, S3ListingSourceO
   protected override async importVersion(version: number): Promise<ImportOutcome> {
     const listed = this.listing?.get(version);
     if (!listed) throw new ServingError('INTERNAL', `version ${version} of ${this.name} is not in the listing it was chosen from`);
-    const where = `${this.url}/${listed.dir}/`;
+    const where = s3Url(this.options.location, `${listed.dir}/`);
     const fingerprint = JSON.stringify(listed.objects);
     const previous = this.failed.get(version);
     if (previous && previous.fingerprint === fingerprint) return { failedBefore: previous.error }; // unchanged since it failed

@@ -124,6 +124,19 @@ test('a version whose objects change while it is imported is not committed, and 
   }
 });
 
+test("a bucket's root as the base path (versions at the top of the bucket)", async () => {
+  await s3.createBucket('rootmodel');
+  await s3.upload('rootmodel', '7', await denseModel(4, 1));
+  const server = await start([{ name: 'm', basePath: 's3://rootmodel' }]);
+  try {
+    const r = await predictDense(server, 2);
+    assert.equal(r.model.version, 7);
+    assert.equal(valueOf(r), denseExpected(4, 1, 2));
+  } finally {
+    await server.close();
+  }
+});
+
 test("a missing prefix is TF Serving's NOT_FOUND \"Could not find base path\", a missing bucket NOT_FOUND naming it", async () => {
   const server = await start([
     { name: 'm', basePath: 's3://models/nothing/here' },
