@@ -41,7 +41,7 @@ export type { ModelStore, StoredVersion, VersionFile, VersionWriter } from './st
 export { MemoryModelStore } from './storage/memory-model-store.js';
 export { IndexedDbModelStore } from './storage/indexed-db-model-store.js';
 
-export type { ModelManifest, ManifestVersion } from './repository/manifest.js';
+export type { ModelManifest, ManifestVersion, ManifestSignature } from './repository/manifest.js';
 export type { SourceState, ModelSource, DownloadProgress } from './sources/model-source.js';
 
 // The serving core, for building custom sources and loaders.

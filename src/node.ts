@@ -11,6 +11,7 @@ export * from './index.js';
 export { FileSystemModelStore } from './storage/file-system-model-store.js';
 export { publishGraphModel } from './repository/publish.js';
 export type { PublishOptions, PublishResult } from './repository/publish.js';
+export { generateSigningKey } from './repository/manifest-signature.js';
 export { readVersionDirectory } from './repository/version-directory.js';
 export type { VersionDirectory, VersionFileData } from './repository/version-directory.js';
 export { FileSystemSource, isLocalDirectoryBasePath } from './sources/file-system-source.js';

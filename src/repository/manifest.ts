@@ -23,6 +23,17 @@ export interface ModelManifest {
    * empty version list is taken for a broken publish and what serves keeps serving.
    */
   readonly retired?: boolean;
+  /** Ed25519 signatures over the manifest's canonical JSON (`publish --signing_key`); see manifest-signature.ts. */
+  readonly signatures?: readonly ManifestSignature[];
+}
+
+/** One signature of a manifest (`signatures` in manifest.json). */
+export interface ManifestSignature {
+  /** The signing key: the first 16 hex digits of the SHA-256 of its raw 32-byte public key. */
+  readonly keyId: string;
+  readonly algorithm: 'Ed25519';
+  /** Base64 of the 64-byte Ed25519 signature over `canonicalManifestBytes(manifest)`. */
+  readonly signature: string;
 }
 
 export interface ManifestVersion {
@@ -50,6 +61,7 @@ export function parseManifest(text: string, where: string): ModelManifest {
   if (typeof m.name !== 'string') throw bad('"name" must be a string');
   if (!Array.isArray(m.versions)) throw bad('"versions" must be a list');
   if (m.retired !== undefined && typeof m.retired !== 'boolean') throw bad(`"retired" must be true or false, got ${JSON.stringify(m.retired)}`);
+  const signatures = parseSignatures(m.signatures, bad);
   const seen = new Set<number>();
   const versions = m.versions.map((v: unknown, i: number): ManifestVersion => {
     const entry = v as Record<string, unknown> | null;
@@ -77,5 +89,25 @@ export function parseManifest(text: string, where: string): ModelManifest {
     });
     return { version: entry.version, files, ...(typeof entry.publishedAt === 'string' ? { publishedAt: entry.publishedAt } : {}) };
   });
-  return { format: MANIFEST_FORMAT, formatVersion: MANIFEST_FORMAT_VERSION, name: m.name, versions, ...(m.retired === true ? { retired: true } : {}) };
+  return {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    name: m.name,
+    versions,
+    ...(m.retired === true ? { retired: true } : {}),
+    ...(signatures ? { signatures } : {}),
+  };
+}
+
+function parseSignatures(value: unknown, bad: (what: string) => ServingError): ManifestSignature[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw bad('"signatures" must be a list');
+  return value.map((v: unknown, i: number): ManifestSignature => {
+    const s = v as Record<string, unknown> | null; // checked field by field below
+    if (typeof s !== 'object' || s === null) throw bad(`signatures[${i}] must be an object`);
+    if (s.algorithm !== 'Ed25519') throw bad(`signatures[${i}].algorithm must be "Ed25519", got ${JSON.stringify(s.algorithm)}`);
+    if (typeof s.keyId !== 'string' || !/^[0-9a-f]{16}$/.test(s.keyId)) throw bad(`signatures[${i}].keyId must be 16 lower-case hex digits`);
+    if (typeof s.signature !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(s.signature)) throw bad(`signatures[${i}].signature must be the base64 of 64 bytes`);
+    return { keyId: s.keyId, algorithm: 'Ed25519', signature: s.signature };
+  });
 }

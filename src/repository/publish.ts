@@ -6,6 +6,7 @@ import type { VersionFile } from '../storage/model-store.js';
 import { DirectoryPublishTarget } from './directory-publish-target.js';
 import type { ManifestVersion, ModelManifest } from './manifest.js';
 import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION } from './manifest.js';
+import { signManifest } from './manifest-signature.js';
 import type { PublishTarget } from './publish-target.js';
 import { isS3BasePath } from './s3-location.js';
 import { readVersionDirectory, versionFileRecord } from './version-directory.js';
@@ -15,6 +16,12 @@ export interface PublishOptions {
   version?: number;
   /** Called with a line of progress for humans. */
   log?: (line: string) => void;
+  /**
+   * Ed25519 private keys (PKCS#8 PEM text or DER bytes) that sign the new manifest; servers whose model
+   * config lists the matching `trustedPublicKeys` accept only manifests signed so. Several keys give
+   * several signatures (key rotation). Without keys the manifest is written unsigned.
+   */
+  signingKeys?: ReadonlyArray<string | Uint8Array<ArrayBuffer>>;
 }
 
 export interface PublishResult {
@@ -58,10 +65,14 @@ export async function publishGraphModel(source: string, modelDir: string, option
     await target.writeVersion(version, read.files, log);
     const files: VersionFile[] = read.files.map(versionFileRecord);
     const entry: ManifestVersion = { version, files, publishedAt: new Date().toISOString() };
-    // Publishing a version brings a retired model back.
-    const { retired: _retired, ...live } = manifest;
-    await target.writeManifest({ ...live, versions: [...manifest.versions, entry].sort((a, b) => a.version - b.version) });
-    log(`published ${name} version ${version} (${files.length} files) → ${manifestPath}`);
+    // Publishing a version brings a retired model back; the old signatures cover the old manifest only.
+    const { retired: _retired, signatures: oldSignatures, ...live } = manifest;
+    const unsigned: ModelManifest = { ...live, versions: [...manifest.versions, entry].sort((a, b) => a.version - b.version) };
+    const keys = options.signingKeys ?? [];
+    if (keys.length === 0 && oldSignatures?.length) log(`warning: ${manifestPath} was signed; the new manifest is not (pass the signing key)`);
+    const signatures = await Promise.all(keys.map((k) => signManifest(unsigned, k)));
+    await target.writeManifest(signatures.length ? { ...unsigned, signatures } : unsigned);
+    log(`published ${name} version ${version} (${files.length} files${signatures.length ? `, signed by ${signatures.map((x) => x.keyId).join(', ')}` : ''}) → ${manifestPath}`);
     return { model: name, version, files, manifestPath };
   } finally {
     target.close();

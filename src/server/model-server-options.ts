@@ -7,6 +7,7 @@ import type { VersionLabels } from '../core/version-labels.js';
 import { validateVersionLabels } from '../core/version-labels.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { ModelStore } from '../storage/model-store.js';
+import { decodePublicKey } from '../repository/manifest-signature.js';
 
 /** One served model, shaped like TF Serving's `ModelConfig`. */
 export interface ModelConfig {
@@ -31,6 +32,12 @@ export interface ModelConfig {
    * TF Serving's per-model `batching_params.pbtxt`). Used only with `enableBatching`.
    */
   batchingParameters?: BatchingParameters;
+  /**
+   * Base64 raw Ed25519 public keys (`generateSigningKey().publicKey`): the model's manifests must be
+   * signed by one of them (`publish --signing_key`), else they are refused with PERMISSION_DENIED and
+   * what serves keeps serving. List the old and the new key while rotating. Manifest repositories only.
+   */
+  trustedPublicKeys?: string[];
 }
 
 /** Listeners by event type: `statechange`, `start`, `loading`, `available`, `unloading`, `end`, `progress`, `sourceerror`, `workerrestart`. */
@@ -104,6 +111,7 @@ export interface NormalizedModelConfig {
   readonly versionLabels: VersionLabels;
   /** The model's own batching parameters (checked; merged with the server's at use). */
   readonly batchingParameters?: BatchingParameters;
+  readonly trustedPublicKeys?: readonly string[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -134,8 +142,18 @@ export function normalizeModelConfigList(list: unknown): NormalizedModelConfig[]
       ...(config.batchingParameters !== undefined
         ? { batchingParameters: checkBatchingParameters(config.batchingParameters, `model ${config.name}: batchingParameters`) }
         : {}),
+      ...(config.trustedPublicKeys !== undefined ? { trustedPublicKeys: checkTrustedPublicKeys(config.trustedPublicKeys, config.name) } : {}),
     };
   });
+}
+
+function checkTrustedPublicKeys(keys: unknown, model: string): string[] {
+  const where = `model ${model}: trustedPublicKeys`;
+  if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== 'string')) {
+    throw new ServingError('INVALID_ARGUMENT', `${where} must be a non-empty list of base64 Ed25519 public keys`);
+  }
+  for (const k of keys as string[]) decodePublicKey(k, where); // every element was just checked to be a string
+  return [...(keys as string[])]; // checked above: a list of strings
 }
 
 /**

@@ -151,7 +151,12 @@ export class ServerCore {
     const wanted = new Map(configs.map((c) => [c.name, c]));
     for (const [name, served] of [...this.models]) {
       const next = wanted.get(name);
-      if (next && next.basePath === served.config.basePath && JSON.stringify(next.modelVersionPolicy) === JSON.stringify(served.config.modelVersionPolicy)) {
+      const sameSource =
+        next !== undefined &&
+        next.basePath === served.config.basePath &&
+        JSON.stringify(next.modelVersionPolicy) === JSON.stringify(served.config.modelVersionPolicy) &&
+        JSON.stringify(next.trustedPublicKeys) === JSON.stringify(served.config.trustedPublicKeys);
+      if (next && sameSource) {
         served.config = next;
         continue;
       }
@@ -194,6 +199,7 @@ export class ServerCore {
       requestTimeoutMs: this.options.requestTimeoutMs,
       fetch: this.options.fetch,
       coordinator: this.coordinator,
+      trustedPublicKeys: config.trustedPublicKeys,
     });
     source.setAspiredVersionsCallback((name, versions) => {
       // A source replaced by reloadConfig must not speak for the model any more.

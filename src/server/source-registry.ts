@@ -11,6 +11,8 @@ export interface SourceFactoryOptions extends StoreImportingSourceOptions<Servab
   readonly requestTimeoutMs?: number;
   readonly fetch?: typeof fetch;
   readonly coordinator?: StoreCoordinator;
+  /** Only manifests signed by one of these keys are accepted (manifest repositories). */
+  readonly trustedPublicKeys?: readonly string[];
 }
 
 /** Makes the Source of the models whose basePath it handles. */

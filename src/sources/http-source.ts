@@ -2,6 +2,7 @@ import { ServingError, isQuotaError, messageOf } from '../core/status.js';
 import { describeFetchError, downloadFile } from './download.js';
 import type { ManifestVersion, ModelManifest } from '../repository/manifest.js';
 import { MANIFEST_FILE, parseManifest } from '../repository/manifest.js';
+import { verifyManifest } from '../repository/manifest-signature.js';
 import type { ImportOutcome, StoreImportingSourceOptions } from './store-importing-source.js';
 import { StoreImportingSource } from './store-importing-source.js';
 import type { VersionFile } from '../storage/model-store.js';
@@ -19,6 +20,11 @@ export interface HttpSourceOptions<T> extends StoreImportingSourceOptions<T> {
   fetch?: typeof fetch;
   /** Shares downloads with other tabs of the origin (one downloads, the others load the commit). */
   coordinator?: StoreCoordinator;
+  /**
+   * Base64 raw Ed25519 public keys: when given, only manifests signed by one of them are accepted; an
+   * unsigned or foreign-signed manifest is PERMISSION_DENIED and what serves keeps serving.
+   */
+  trustedPublicKeys?: readonly string[];
 }
 
 /**
@@ -155,6 +161,8 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
       if (manifest.name !== this.name) {
         throw new ServingError('INVALID_ARGUMENT', `GET ${this.manifestUrl}: manifest is for model ${JSON.stringify(manifest.name)}, not ${JSON.stringify(this.name)}`);
       }
+      const trusted = this.options.trustedPublicKeys ?? [];
+      if (trusted.length > 0) await verifyManifest(manifest, trusted, `GET ${this.manifestUrl}`);
       this.manifest = manifest;
       this.etag = response.headers.get('ETag') ?? undefined;
     } finally {

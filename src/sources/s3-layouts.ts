@@ -13,6 +13,8 @@ export interface S3LayoutOptions<T> extends StoreImportingSourceOptions<T> {
   readonly pollIntervalMs?: number;
   readonly requestTimeoutMs?: number;
   readonly maxBackoffMs?: number;
+  /** Only manifests signed by one of these keys are accepted: the manifest layout alone (a listing has no signature). */
+  readonly trustedPublicKeys?: readonly string[];
 }
 
 export { createS3Connection };

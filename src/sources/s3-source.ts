@@ -20,7 +20,8 @@ export interface S3SourceOptions<T> extends S3LayoutOptions<T> {
  * layout, read by the HttpSource over signed GetObjects (conditional on the ETag, each file verified by
  * size and SHA-256); without one, TF Serving's layout is listed (S3ListingSource: numeric version
  * prefixes holding SavedModels or TF.js graph models). Each poll of the listing looks for the
- * manifest, so a prefix that gets one switches layout. Credentials, region and endpoint come from the
+ * manifest, so a prefix that gets one switches layout; with `trustedPublicKeys` only the (signed)
+ * manifest layout is read. Credentials, region and endpoint come from the
  * AWS environment variables (repository/s3-client.ts); the AWS SDK is loaded when the source starts.
  */
 export class S3Source<T> implements ModelSource<T> {
@@ -55,6 +56,15 @@ export class S3Source<T> implements ModelSource<T> {
     if (this.stopped) return;
     const connection = layouts.createS3Connection(this.options.env);
     this.connection = connection;
+    if (this.options.trustedPublicKeys?.length) {
+      // Signed manifests only: TF Serving's layout has nothing to verify, so it is never listed.
+      const manifest = layouts.manifestLayoutSource(this.options, connection);
+      this.layoutName = 'manifest';
+      this.current = manifest;
+      if (this.callback) manifest.setAspiredVersionsCallback(this.callback);
+      await manifest.start();
+      return;
+    }
     // The listing finds out which layout the prefix has: the manifest layout takes over when it sees one.
     const listing = layouts.listingLayoutSource(this.options, connection, this.location, () => {
       this.switching = this.use(layouts.manifestLayoutSource(this.options, connection), listing, 'manifest');

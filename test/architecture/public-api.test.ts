@@ -15,7 +15,7 @@ const MAIN_VALUES = [
   'availabilityPreservingPolicy', 'handleRestRequest', 'httpStatusOf', 'registerSourceFactory', 'resourcePreservingPolicy',
   'setWorkerModelServerFactory',
 ];
-const NODE_VALUES = [...MAIN_VALUES, 'FileSystemModelStore', 'FileSystemSource', 'isLocalDirectoryBasePath', 'publishGraphModel', 'readVersionDirectory', 'startRestServer', 'startServe', 'startGrpcServer',
+const NODE_VALUES = [...MAIN_VALUES, 'FileSystemModelStore', 'FileSystemSource', 'isLocalDirectoryBasePath', 'publishGraphModel', 'generateSigningKey', 'readVersionDirectory', 'startRestServer', 'startServe', 'startGrpcServer',
   'parseModelServerConfigText', 'modelConfigsFromProto', 'parseBatchingParametersText', 'parseMonitoringConfigText'].sort();
 const BROWSER_VALUES = [
   'DownloadProgressEvent', 'ModelServer', 'ServingError', 'SourceErrorEvent', 'VersionStateEvent', 'WorkerRestartEvent',
