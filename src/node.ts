@@ -1,8 +1,11 @@
 // tfjs-serving for Node: everything in the main entry, plus what needs the file system. Importing it
-// lets servers in this process serve local directories laid out like TF Serving's base_path.
+// lets servers in this process serve local directories laid out like TF Serving's base_path, and
+// models in S3 buckets (`s3://bucket/prefix`).
 import { registerFileSystemSource } from './server/file-system-source-factory.js';
+import { registerS3Source } from './server/s3-source-factory.js';
 
 registerFileSystemSource();
+registerS3Source();
 
 export * from './index.js';
 export { FileSystemModelStore } from './storage/file-system-model-store.js';

@@ -12,6 +12,7 @@ const USAGE = `tfjs-serving: TF Serving for TensorFlow.js
 
 Usage:
   tfjs-serving publish <tfjs_graph_model_dir | model.json | saved_model_dir> <repository_dir>/<model_name> [--version N] [--signing_key FILE]
+  tfjs-serving publish <…> s3://<bucket>/<prefix>/<model_name> [--version N] [--signing_key FILE]   (AWS_* / S3_ENDPOINT variables)
       Adds the model as a new version (default: highest + 1) and rewrites manifest.json last.
       A SavedModel is converted first, with every serving signature (predict, classify, regress).
   tfjs-serving convert <saved_model_dir> <output_dir> [options]     SavedModel → TF.js graph model
@@ -83,7 +84,7 @@ async function publish(args: string[], io: CliIo): Promise<number> {
   if (parsed.help) return io.stdout(PUBLISH_USAGE), 0;
   const { positional } = parsed;
   if (positional.length !== 2) {
-    throw new ServingError('INVALID_ARGUMENT', `publish needs <tfjs_graph_model_dir> <repository_dir>/<model_name>, got ${positional.length} argument(s)`);
+    throw new ServingError('INVALID_ARGUMENT', `publish needs <tfjs_graph_model_dir> <repository_dir>/<model_name> (or s3://<bucket>/<prefix>/<model_name>), got ${positional.length} argument(s)`);
   }
   const version = parsed.flags.version === undefined ? undefined : Number(parsed.flags.version);
   const signingKeys: string[] = [];

@@ -7,6 +7,8 @@ import type { BackendName } from '../runtime/backends.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
 import { LocalModelServer } from '../server/local-model-server.js';
 import { registerFileSystemSource } from '../server/file-system-source-factory.js';
+import { registerS3Source } from '../server/s3-source-factory.js';
+import { SourceErrorEvent } from '../server/version-state-event.js';
 import { FileSystemModelStore } from '../storage/file-system-model-store.js';
 import type { DrainReport, RestServer } from '../rest/node-http.js';
 import { startRestServer } from '../rest/node-http.js';
@@ -25,8 +27,9 @@ export const SERVE_USAGE = `  tfjs-serving serve [--port 8500] [--rest_api_port 
       Serves TF Serving's REST API (/v1/models/...) and /monitoring/prometheus/metrics, and with --port
       its gRPC API (PredictionService, ModelService; --port 0 picks a free port). Config files (models,
       --batching_parameters_file, --monitoring_config_file) are TF Serving's text protos, or JSON. A base path is a
-      repository URL (manifest.json) or a local directory of numeric version directories holding TF.js
-      graph models (model.json) or SavedModels (saved_model.pb, converted on load). \`serve --help\` lists the flags.
+      repository URL (manifest.json), a local directory of numeric version directories holding TF.js
+      graph models (model.json) or SavedModels (saved_model.pb, converted on load), or s3://BUCKET/PREFIX
+      in either layout (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, S3_ENDPOINT, S3_USE_HTTPS). \`serve --help\` lists the flags.
 `;
 
 /** `serve --help`: the usage, every flag, and the TF Serving flags that are recognized but not implemented. */
@@ -193,6 +196,12 @@ export interface ServeHandle {
 export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> {
   const options = await serveOptions(flags);
   registerFileSystemSource(); // TF Serving's local base paths
+  registerS3Source(); // s3://bucket/prefix, with the AWS environment variables
+  // A failed poll (an unreachable bucket, wrong credentials) is logged, as TF Serving logs it; serving goes on.
+  const sourceerror = (e: Event) => {
+    if (e instanceof SourceErrorEvent) io.stderr(`Source error for model ${e.model}: ${e.code}: ${e.message}\n`);
+  };
+  options.listeners = { ...options.listeners, sourceerror };
   const server = await LocalModelServer.start(options);
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);

@@ -146,6 +146,8 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
         response = await this.fetchFn(this.manifestUrl, { headers, cache: 'no-store', signal });
       } catch (e) {
         done();
+        // A fetch that says what failed with a ServingError (the S3 fetch: wrong credentials…) keeps its code.
+        if (e instanceof ServingError && e !== signal.reason) throw e;
         throw new ServingError('UNAVAILABLE', `GET ${this.manifestUrl} failed: ${describeFetchError(e)}`, { cause: e });
       }
       try {
