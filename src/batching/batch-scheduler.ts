@@ -44,13 +44,23 @@ interface QueuedBatch<T> {
   closed: boolean;
   /** When its oldest task was enqueued (ms, clock time). */
   oldest: number;
+  /**
+   * Its first task found the queue empty and a batch thread idle: it runs at once (after the current
+   * synchronous work, so requests made together still share it) instead of waiting for the timeout.
+   */
+  eager: boolean;
 }
 
 /**
  * Collects tasks into batches and hands each batch to `processBatch`, like TF's queue:
  * - a task joins the open batch of its key if it fits, else that batch closes and a new one opens;
- * - a batch runs when a "thread" is free and it is closed (full) or its oldest task waited
- *   `batchTimeoutMicros` (0: at once, after the current synchronous work, so simultaneous requests batch);
+ * - a batch runs when a "thread" is free and it is closed (full), or its oldest task waited
+ *   `batchTimeoutMicros`, or its first task found the queue empty and a thread idle (the timeout is a
+ *   maximum wait, as in TF Serving, not a minimum: nothing is gained by waiting when nothing else is
+ *   queued and the device has room); "at once" is after the current synchronous work, so simultaneous
+ *   requests batch;
+ * - `numBatchThreads` batches are in flight at most (a batch counts until `processBatch` settles, its
+ *   readback included): with 2, batch k+1 is dispatched while batch k's outputs are read back;
  * - at most `maxEnqueuedBatches` batches wait; a task needing one more is UNAVAILABLE at once;
  * - a task over `maxBatchSize` rows is INVALID_ARGUMENT; with splitting, a task is cut across the open
  *   batch and new batches of at most `maxExecutionBatchSize` rows.
@@ -96,6 +106,7 @@ export class BatchScheduler<T> {
     const limit = o.maxExecutionBatchSize;
     let open = this.openBatch(key);
     const now = this.clock.now();
+    const eager = this.queue.length === 0 && this.running < o.numBatchThreads;
     if (o.enableLargeBatchSplitting) {
       const capacity = (o.maxEnqueuedBatches - this.queue.length) * limit + (open ? limit - open.size : 0);
       if (size > capacity) {
@@ -108,7 +119,7 @@ export class BatchScheduler<T> {
       while (offset < size) {
         if (!open || open.size >= limit) {
           if (open) open.closed = true;
-          open = this.newBatch(key, now);
+          open = this.newBatch(key, now, eager);
         }
         const n = Math.min(size - offset, limit - open.size);
         this.add(open, { task, offset, size: n, taskSize: size }, now);
@@ -122,7 +133,7 @@ export class BatchScheduler<T> {
       }
       if (!open) {
         if (this.queue.length >= o.maxEnqueuedBatches) throw this.full();
-        open = this.newBatch(key, now);
+        open = this.newBatch(key, now, eager);
       }
       this.add(open, { task, offset: 0, size, taskSize: size }, now);
     }
@@ -151,8 +162,8 @@ export class BatchScheduler<T> {
     return undefined;
   }
 
-  private newBatch(key: string, now: number): QueuedBatch<T> {
-    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now };
+  private newBatch(key: string, now: number, eager: boolean): QueuedBatch<T> {
+    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now, eager };
     this.queue.push(b);
     return b;
   }
@@ -182,7 +193,7 @@ export class BatchScheduler<T> {
       const now = this.clock.now();
       // When our own timer fired, a coarse clock may read a little short of the timeout: allow 1 ms.
       const due = timeoutMs - (timerFired ? 1 : 0);
-      const i = this.queue.findIndex((b) => b.closed || now - b.oldest >= due);
+      const i = this.queue.findIndex((b) => b.closed || b.eager || now - b.oldest >= due);
       if (i < 0) break;
       const [b] = this.queue.splice(i, 1);
       if (b) this.start({ key: b.key, pieces: b.pieces, size: b.size });
