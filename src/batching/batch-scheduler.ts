@@ -30,6 +30,15 @@ export interface BatchSchedulerOptions {
   readonly maxEnqueuedBatches: number;
   readonly numBatchThreads: number;
   readonly enableLargeBatchSplitting: boolean;
+  /** Sizes a batch is padded up to (none: any size runs as is). */
+  readonly allowedBatchSizes?: readonly number[];
+  /**
+   * TF's `batch_padding_policy`, for a batch that runs before it is full: `PAD_UP` (default) runs all
+   * it holds, padded up to the next allowed size; `BATCH_DOWN` runs the largest allowed size it fills
+   * (whole pieces, padded up to an allowed size if pieces do not add up to it exactly) and leaves the
+   * rest at the head of the queue, due at once — fewer padding rows, one more batch.
+   */
+  readonly batchPaddingPolicy?: 'PAD_UP' | 'BATCH_DOWN';
 }
 
 /** Time and timers; tests pass a fake. */
@@ -195,10 +204,33 @@ export class BatchScheduler<T> {
       const due = timeoutMs - (timerFired ? 1 : 0);
       const i = this.queue.findIndex((b) => b.closed || b.eager || now - b.oldest >= due);
       if (i < 0) break;
-      const [b] = this.queue.splice(i, 1);
-      if (b) this.start({ key: b.key, pieces: b.pieces, size: b.size });
+      const b = this.queue[i];
+      if (!b) break;
+      const rest = this.batchDown(b);
+      if (rest) this.queue.splice(i, 1, rest);
+      else this.queue.splice(i, 1);
+      this.start({ key: b.key, pieces: b.pieces, size: b.size });
     }
     this.armTimer(timeoutMs);
+  }
+
+  /**
+   * With `BATCH_DOWN`, cuts an under-full batch to the largest allowed size it reaches (whole pieces)
+   * and returns what is left as a batch due at once; undefined when nothing is cut.
+   */
+  private batchDown(b: QueuedBatch<T>): QueuedBatch<T> | undefined {
+    const allowed = this.options.allowedBatchSizes ?? [];
+    if (this.options.batchPaddingPolicy !== 'BATCH_DOWN' || allowed.length === 0 || allowed.includes(b.size)) return undefined;
+    let down = 0;
+    for (const s of allowed) if (s <= b.size) down = s;
+    if (down === 0) return undefined;
+    let size = 0;
+    let n = 0;
+    while (n < b.pieces.length && size + (b.pieces[n]?.size ?? 0) <= down) size += b.pieces[n++]?.size ?? 0;
+    if (n === 0 || n === b.pieces.length) return undefined;
+    const rest: QueuedBatch<T> = { key: b.key, pieces: b.pieces.splice(n), size: b.size - size, closed: b.closed, oldest: b.oldest, eager: true };
+    b.size = size;
+    return rest;
   }
 
   private start(batch: Batch<T>): void {
