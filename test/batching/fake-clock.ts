@@ -23,6 +23,7 @@ export class FakeClock implements SchedulerClock {
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;
     for (;;) {
+      await flush(); // what is pending may set the next timer
       this.timers.sort((a, b) => a.at - b.at);
       const next = this.timers[0];
       if (!next || next.at > end) break;
