@@ -16,8 +16,9 @@
  * comparison on the wasm backend (a check of this script on any machine).
  *
  * On a GPU machine (no Node, no npm, no network) it runs from a carry made by bench/pack-gpu.sh, which
- * bundles it with ../shared/gpu/make-carry.sh and puts the model files beside it (`bench-models/`); the
- * results land in `$OUT/gpu-bench.json`.
+ * bundles it with ../shared/gpu/make-carry.sh and puts the model files beside it (`bench-models/`, and the
+ * wasm binaries in `wasm/`); the results land in `$OUT/gpu-bench.json`. With no arguments it runs the
+ * whole comparison (emotion and facemesh, 3 s cells: about 2–3 minutes on the H200).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -71,7 +72,7 @@ function parseArgs(argv: string[]): Args {
   };
   const backend = (get('backend') ?? 'webgpu') as Args['backend'];
   if (!['webgpu', 'wasm', 'cpu'].includes(backend)) throw new Error(`--backend must be webgpu, wasm or cpu, got ${backend}`);
-  const models = (get('models') ?? 'emotion').split(',').map((n) => {
+  const models = (get('models') ?? 'emotion,facemesh').split(',').map((n) => {
     const m = MODELS[n as BenchModel['name']];
     if (!m) throw new Error(`unknown model ${n}; known: ${Object.keys(MODELS).join(', ')}`);
     return m;
@@ -81,7 +82,7 @@ function parseArgs(argv: string[]): Args {
   return {
     backend,
     models,
-    seconds: Number(get('seconds') ?? (quick ? 1 : 4)),
+    seconds: Number(get('seconds') ?? (quick ? 1 : 3)),
     warmup: Number(get('warmup') ?? (quick ? 0.3 : 1)),
     concurrency: (get('concurrency') ?? '1,32,64').split(',').map(Number),
     maxBatchSizes: (get('max-batch-sizes') ?? '32,64').split(',').map(Number),
@@ -181,7 +182,12 @@ export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
   const tf = await import('@tensorflow/tfjs');
   // The webgpu backend registers itself only if navigator.gpu exists when it is imported: import it now.
   if (args.backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
-  if (args.backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (args.backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Bundled by bench/pack-gpu.sh: the .wasm binaries travel beside the bundle (wasm/).
+    const carried = join(dirname(fileURLToPath(import.meta.url)), 'wasm');
+    if (existsSync(join(carried, 'tfjs-backend-wasm-simd.wasm'))) wasm.setWasmPaths(`${carried}/`);
+  }
   if (!(await tf.setBackend(args.backend))) {
     return { status: 'skipped', reason: `tf.setBackend('${args.backend}') failed`, backend: args.backend, backendLabel: label, rows: [], overhead: [], goals: [], maxAbsDiff: {}, notes };
   }

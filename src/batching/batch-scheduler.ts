@@ -3,6 +3,7 @@
 import type { Clock } from '../core/clock.js';
 import { realClock } from '../core/clock.js';
 import { ServingError } from '../core/status.js';
+import { nextTurn } from './next-turn.js';
 
 /** Rows `[offset, offset + size)` of a task; a whole task unless large batch splitting cut it. */
 export interface TaskPiece<T> {
@@ -54,10 +55,11 @@ interface QueuedBatch<T> {
   /** When its oldest task was enqueued (ms, clock time). */
   oldest: number;
   /**
-   * Its first task found the queue empty and a batch thread idle: it runs at once (after the current
-   * synchronous work, so requests made together still share it) instead of waiting for the timeout.
+   * Its first task found the queue empty and a batch thread idle: it runs on the event loop's next turn
+   * (`ripe`) instead of waiting for the timeout — requests that arrive in the same turn (the same
+   * I/O phase, callers resumed together) still share it.
    */
-  eager: boolean;
+  eager: 'no' | 'pending' | 'ripe';
 }
 
 /**
@@ -66,8 +68,8 @@ interface QueuedBatch<T> {
  * - a batch runs when a "thread" is free and it is closed (full), or its oldest task waited
  *   `batchTimeoutMicros`, or its first task found the queue empty and a thread idle (the timeout is a
  *   maximum wait, as in TF Serving, not a minimum: nothing is gained by waiting when nothing else is
- *   queued and the device has room); "at once" is after the current synchronous work, so simultaneous
- *   requests batch;
+ *   queued and the device has room) — then it runs on the event loop's next turn, so requests arriving
+ *   in the same turn batch; "at once" for a full batch is after the current synchronous work;
  * - `numBatchThreads` batches are in flight at most (a batch counts until `processBatch` settles, its
  *   readback included): with 2, batch k+1 is dispatched while batch k's outputs are read back;
  * - at most `maxEnqueuedBatches` batches wait; a task needing one more is UNAVAILABLE at once;
@@ -172,8 +174,15 @@ export class BatchScheduler<T> {
   }
 
   private newBatch(key: string, now: number, eager: boolean): QueuedBatch<T> {
-    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now, eager };
+    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now, eager: eager ? 'pending' : 'no' };
     this.queue.push(b);
+    if (eager) {
+      nextTurn(() => {
+        if (b.eager !== 'pending') return;
+        b.eager = 'ripe';
+        this.dispatch();
+      });
+    }
     return b;
   }
 
@@ -202,7 +211,7 @@ export class BatchScheduler<T> {
       const now = this.clock.now();
       // When our own timer fired, a coarse clock may read a little short of the timeout: allow 1 ms.
       const due = timeoutMs - (timerFired ? 1 : 0);
-      const i = this.queue.findIndex((b) => b.closed || b.eager || now - b.oldest >= due);
+      const i = this.queue.findIndex((b) => b.closed || b.eager === 'ripe' || now - b.oldest >= due);
       if (i < 0) break;
       const b = this.queue[i];
       if (!b) break;
@@ -228,7 +237,7 @@ export class BatchScheduler<T> {
     let n = 0;
     while (n < b.pieces.length && size + (b.pieces[n]?.size ?? 0) <= down) size += b.pieces[n++]?.size ?? 0;
     if (n === 0 || n === b.pieces.length) return undefined;
-    const rest: QueuedBatch<T> = { key: b.key, pieces: b.pieces.splice(n), size: b.size - size, closed: b.closed, oldest: b.oldest, eager: true };
+    const rest: QueuedBatch<T> = { key: b.key, pieces: b.pieces.splice(n), size: b.size - size, closed: b.closed, oldest: b.oldest, eager: 'ripe' };
     b.size = size;
     return rest;
   }
