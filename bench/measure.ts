@@ -12,7 +12,7 @@ export interface CellOptions {
 }
 
 /**
- * Awaited between calls, outside the timed part. In Node a loop of awaited predictions on wasm/cpu
+ * Awaited before each call, inside the timed part. In Node a loop of awaited predictions on wasm/cpu
  * resolves on microtasks alone and starves timers and I/O; Node callers pass a setImmediate yield.
  */
 export type Yield = () => Promise<void>;
@@ -42,12 +42,14 @@ export async function drive(call: () => Promise<void>, o: CellOptions, pause?: Y
     let last = t0;
     const caller = async () => {
       while (performance.now() < deadline) {
+        // The yield is timed: a caller that wants its next prediction now and gets the CPU only after
+        // the others' synchronous work (plain execute on wasm/cpu) has waited for it.
         const start = performance.now();
+        if (pause) await pause();
         await call();
         const end = performance.now();
         record?.push(end - start);
         last = Math.max(last, end);
-        if (pause) await pause();
       }
     };
     await Promise.all(Array.from({ length: o.concurrency }, caller));

@@ -211,7 +211,9 @@ export class BatchScheduler<T> {
       const now = this.clock.now();
       // When our own timer fired, a coarse clock may read a little short of the timeout: allow 1 ms.
       const due = timeoutMs - (timerFired ? 1 : 0);
-      const i = this.queue.findIndex((b) => b.closed || b.eager === 'ripe' || now - b.oldest >= due);
+      // An eager batch waits for the end of its turn, not for a (short) timeout: callers still arriving
+      // in this turn (validating, copying) may take longer. Timeout 0 keeps its meaning: at once.
+      const i = this.queue.findIndex((b) => b.closed || b.eager === 'ripe' || (this.timed(b) && now - b.oldest >= due));
       if (i < 0) break;
       const b = this.queue[i];
       if (!b) break;
@@ -242,6 +244,11 @@ export class BatchScheduler<T> {
     return rest;
   }
 
+  /** Whether the batch timeout applies to `b` (not to an eager batch waiting for the end of its turn). */
+  private timed(b: QueuedBatch<T>): boolean {
+    return b.eager !== 'pending' || this.options.batchTimeoutMicros === 0;
+  }
+
   private start(batch: Batch<T>): void {
     this.running++;
     let done: Promise<void>;
@@ -258,11 +265,13 @@ export class BatchScheduler<T> {
 
   /** Wakes up when the oldest waiting batch times out, if a thread is free for it. */
   private armTimer(timeoutMs: number): void {
-    if (this.running >= this.options.numBatchThreads || this.queue.length === 0) {
+    // Eager batches are started by their own next-turn callback, not by the timer.
+    const timed = this.queue.filter((b) => this.timed(b));
+    if (this.running >= this.options.numBatchThreads || timed.length === 0) {
       this.clearTimer();
       return;
     }
-    const at = Math.min(...this.queue.map((b) => b.oldest)) + timeoutMs;
+    const at = Math.min(...timed.map((b) => b.oldest)) + timeoutMs;
     if (this.timer !== undefined && this.timerAt <= at) return;
     this.clearTimer();
     this.timerAt = at;

@@ -80,3 +80,16 @@ test('PAD_UP (default) runs everything queued padded up; BATCH_DOWN runs the lar
   await whole.finishAll();
   assert.deepEqual(sizes(whole), [['a'], ['b']]);
 });
+
+test('an eager batch takes every request of its turn, even when they arrive over longer than the timeout', async () => {
+  const r = recorder({ maxBatchSize: 8, batchTimeoutMicros: 1000 });
+  r.scheduler.schedule('a', 1);
+  await Promise.resolve(); // the microtask after a's schedule: a is not due yet
+  r.clock.t += 3; // validating and copying the next requests took 3 ms of this turn
+  r.scheduler.schedule('b', 1);
+  await Promise.resolve();
+  r.scheduler.schedule('c', 1);
+  await flush();
+  assert.deepEqual(r.batches, [['a', 'b', 'c']], 'one batch at the end of the turn, not [a] on timeout');
+  assert.equal(r.clock.pending, 0, 'no timer for an eager batch');
+});
