@@ -28,15 +28,6 @@ export const MODELS: Record<BenchModel['name'], BenchModel> = {
   facemesh: { name: 'facemesh', inputKey: 'input_1', shape: [1, 192, 192, 3], files: ['facemesh.json', 'facemesh.bin'] },
 };
 
-/** TF Serving-style batching parameters used for "batching on" everywhere in the benchmarks. */
-export const BATCHING_PARAMETERS = Object.freeze({
-  maxBatchSize: 32,
-  batchTimeoutMicros: 1000,
-  allowedBatchSizes: [1, 2, 4, 8, 16, 32],
-  maxEnqueuedBatches: 10,
-  numBatchThreads: 1,
-});
-
 export const HUMAN_MODELS_DIR = join(REPO_ROOT, 'node_modules', '@vladmandic', 'human', 'models');
 
 /**
