@@ -183,9 +183,15 @@ export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
   // The webgpu backend registers itself only if navigator.gpu exists when it is imported: import it now.
   if (args.backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
   if (args.backend === 'wasm') {
+    // Bundled by bench/pack-gpu.sh (one ESM file): the wasm backend's emscripten loader reads the
+    // CommonJS globals __dirname/__filename, which an ES module lacks; the .wasm binaries travel beside
+    // the bundle (wasm/).
+    const here = dirname(fileURLToPath(import.meta.url));
+    const g = globalThis as { __dirname?: string; __filename?: string };
+    g.__dirname ??= here;
+    g.__filename ??= fileURLToPath(import.meta.url);
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    // Bundled by bench/pack-gpu.sh: the .wasm binaries travel beside the bundle (wasm/).
-    const carried = join(dirname(fileURLToPath(import.meta.url)), 'wasm');
+    const carried = join(here, 'wasm');
     if (existsSync(join(carried, 'tfjs-backend-wasm-simd.wasm'))) wasm.setWasmPaths(`${carried}/`);
   }
   if (!(await tf.setBackend(args.backend))) {

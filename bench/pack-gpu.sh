@@ -34,6 +34,8 @@ if [ $check = 1 ]; then
   run=$(mktemp -d /tmp/tfjs-serving-gpu-check.XXXXXX)
   tar xJf "$archive" -C "$run"
   # run.sh installs Vulkan loaders into / (the GPU machine); the wasm check needs none: the bundle on the carried Node.
+  json=${OUT:-$run}/gpu-bench.json
   (cd "$run" && OUT=${OUT:-$run} ./node bench.mjs --backend wasm --quick --models emotion "$@")
-  echo "packed bundle ran on wasm; JSON: ${OUT:-$run}/gpu-bench.json"
+  "$run/node" -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); if (r.status !== "ok") { console.error("packed bench: " + r.status + ": " + r.reason); process.exit(1); }' "$json"
+  echo "packed bundle ran on wasm; JSON: $json"
 fi
