@@ -55,9 +55,9 @@ interface QueuedBatch<T> {
   /** When its oldest task was enqueued (ms, clock time). */
   oldest: number;
   /**
-   * Its first task found the queue empty and a batch thread idle: it runs on the event loop's next turn
-   * (`ripe`) instead of waiting for the timeout — requests that arrive in the same turn (the same
-   * I/O phase, callers resumed together) still share it.
+   * Opened on an empty queue (`pending` until the end of the turn): if no batch is in flight then, it runs
+   * on the event loop's next turn (`ripe`) instead of waiting for the timeout — requests that arrive in
+   * the same turn (the same I/O phase, callers resumed together) still share it; else it is timed (`no`).
    */
   eager: 'no' | 'pending' | 'ripe';
 }
@@ -66,7 +66,7 @@ interface QueuedBatch<T> {
  * Collects tasks into batches and hands each batch to `processBatch`, like TF's queue:
  * - a task joins the open batch of its key if it fits, else that batch closes and a new one opens;
  * - a batch runs when a "thread" is free and it is closed (full), or its oldest task waited
- *   `batchTimeoutMicros`, or its first task found the queue empty and a thread idle (the timeout is a
+ *   `batchTimeoutMicros`, or its first task found the queue empty and no batch in flight (the timeout is a
  *   maximum wait, as in TF Serving, not a minimum: nothing is gained by waiting when nothing else is
  *   queued and the device has room) — then it runs on the event loop's next turn, so requests arriving
  *   in the same turn batch; "at once" for a full batch is after the current synchronous work;
@@ -117,7 +117,8 @@ export class BatchScheduler<T> {
     const limit = o.maxExecutionBatchSize;
     let open = this.openBatch(key);
     const now = this.clock.now();
-    const eager = this.queue.length === 0 && this.running < o.numBatchThreads;
+    // A batch opened on an empty queue may be eager: decided at the end of this turn (see newBatch).
+    const eager = this.queue.length === 0;
     if (o.enableLargeBatchSplitting) {
       const capacity = (o.maxEnqueuedBatches - this.queue.length) * limit + (open ? limit - open.size : 0);
       if (size > capacity) {
@@ -177,9 +178,14 @@ export class BatchScheduler<T> {
     const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now, eager: eager ? 'pending' : 'no' };
     this.queue.push(b);
     if (eager) {
+      // At the end of the turn: with no batch in flight there is nothing to wait for, so it runs now.
+      // With one in flight it waits for batch-mates up to the timeout, even if another thread is idle —
+      // otherwise, under load, an idle thread would take every first arrival alone and batches would
+      // stay small. (Deciding at the end of the turn, not at schedule time, sees a batch that has just
+      // delivered as finished.)
       nextTurn(() => {
         if (b.eager !== 'pending') return;
-        b.eager = 'ripe';
+        b.eager = this.running === 0 ? 'ripe' : 'no';
         this.dispatch();
       });
     }

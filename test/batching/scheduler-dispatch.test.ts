@@ -1,12 +1,12 @@
-// When the batch scheduler starts a batch: at once when a request finds the queue empty and a thread
-// idle (the timeout is a maximum wait), never more than numBatchThreads in flight, and BATCH_DOWN
+// When the batch scheduler starts a batch: at once when a request finds the queue empty and no batch
+// in flight (the timeout is a maximum wait), never more than numBatchThreads in flight, and BATCH_DOWN
 // choosing the batch size from what is queued. On a fake clock: no time passes unless a test says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { flush } from './fake-clock.js';
 import { recorder } from './recorder.js';
 
-test('a request that finds the queue empty and the thread idle runs at once, with those made in the same tick', async () => {
+test('a request that finds the queue empty and no batch in flight runs at once, with those made in the same tick', async () => {
   const r = recorder({ maxBatchSize: 8, batchTimeoutMicros: 1e9 });
   r.scheduler.schedule('a', 1);
   r.scheduler.schedule('b', 2);
@@ -36,25 +36,28 @@ test('a request that finds the thread busy waits for batch-mates up to the timeo
   assert.deepEqual(r.batches.at(-1), ['d'], 'the queue is empty and the thread idle again: d runs at once');
 });
 
-test('numBatchThreads 2: a second batch starts while the first is in flight, a third waits for one to finish', async () => {
-  const r = recorder({ maxBatchSize: 4, numBatchThreads: 2, batchTimeoutMicros: 1e9 });
+test('numBatchThreads 2: with a batch in flight, the next one waits for mates up to the timeout, then runs beside it; never more than 2', async () => {
+  const r = recorder({ maxBatchSize: 4, numBatchThreads: 2, batchTimeoutMicros: 10_000 });
   r.scheduler.schedule('a', 4);
   await flush();
   r.scheduler.schedule('b', 1);
-  await flush();
-  assert.deepEqual(r.batches, [['a'], ['b']], 'b found the queue empty and a thread idle');
+  await r.clock.advance(9.9);
+  assert.deepEqual(r.batches, [['a']], 'a is in flight: b waits for batch-mates, though a thread is idle');
+  r.scheduler.schedule('c', 1);
+  await r.clock.advance(0.1);
+  assert.deepEqual(r.batches, [['a'], ['b', 'c']], 'after the timeout b and c run while a is still in flight');
   assert.equal(r.scheduler.numRunningBatches, 2);
-  r.scheduler.schedule('c', 4);
   r.scheduler.schedule('d', 4);
+  r.scheduler.schedule('e', 4);
   await flush();
   assert.equal(r.batches.length, 2, 'both threads busy: full batches wait');
   assert.equal(r.scheduler.numEnqueuedBatches, 2);
-  r.finish.shift()!(); // the first in-flight batch finishes
+  r.finish.shift()!(); // a finishes
   await flush();
-  assert.deepEqual(r.batches.at(-1), ['c']);
+  assert.deepEqual(r.batches.at(-1), ['d']);
   assert.equal(r.scheduler.numRunningBatches, 2, 'never more than two in flight');
   await r.finishAll();
-  assert.deepEqual(r.batches, [['a'], ['b'], ['c'], ['d']]);
+  assert.deepEqual(r.batches, [['a'], ['b', 'c'], ['d'], ['e']]);
 });
 
 test('PAD_UP (default) runs everything queued padded up; BATCH_DOWN runs the largest allowed size and leaves the rest', async () => {
