@@ -55,9 +55,9 @@ interface QueuedBatch<T> {
   /** When its oldest task was enqueued (ms, clock time). */
   oldest: number;
   /**
-   * Opened on an empty queue (`pending` until the end of the turn): if no batch is in flight then, it runs
-   * on the event loop's next turn (`ripe`) instead of waiting for the timeout — requests that arrive in
-   * the same turn (the same I/O phase, callers resumed together) still share it; else it is timed (`no`).
+   * Opened on an empty queue (`pending` until the end of the turn in which no more requests joined it):
+   * if no batch is in flight then, it runs (`ripe`) instead of waiting for the timeout — requests that
+   * arrive in the same turn or in consecutive turns still share it; else it is timed (`no`).
    */
   eager: 'no' | 'pending' | 'ripe';
 }
@@ -177,19 +177,29 @@ export class BatchScheduler<T> {
   private newBatch(key: string, now: number, eager: boolean): QueuedBatch<T> {
     const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now, eager: eager ? 'pending' : 'no' };
     this.queue.push(b);
-    if (eager) {
-      // At the end of the turn: with no batch in flight there is nothing to wait for, so it runs now.
-      // With one in flight it waits for batch-mates up to the timeout, even if another thread is idle —
-      // otherwise, under load, an idle thread would take every first arrival alone and batches would
-      // stay small. (Deciding at the end of the turn, not at schedule time, sees a batch that has just
-      // delivered as finished.)
-      nextTurn(() => {
-        if (b.eager !== 'pending') return;
-        b.eager = this.running === 0 ? 'ripe' : 'no';
-        this.dispatch();
-      });
-    }
+    if (eager) this.endOfTurn(b, 1); // its first task joins right after this
     return b;
+  }
+
+  /**
+   * Decides a pending eager batch at the end of a turn. While requests keep arriving turn after turn
+   * (a worker receives each request as its own message) it waits another turn, up to the timeout.
+   * Then, with no batch in flight there is nothing to wait for, so it runs now; with one in flight it
+   * waits for batch-mates up to the timeout, even if another thread is idle — otherwise, under load, an
+   * idle thread would take every first arrival alone and batches would stay small. (Deciding at the end
+   * of the turn, not at schedule time, sees a batch that has just delivered as finished.)
+   */
+  private endOfTurn(b: QueuedBatch<T>, seen: number): void {
+    nextTurn(() => {
+      if (b.eager !== 'pending') return;
+      const timeoutMs = this.options.batchTimeoutMicros / 1000;
+      if (b.pieces.length > seen && !b.closed && this.clock.now() - b.oldest < timeoutMs) {
+        this.endOfTurn(b, b.pieces.length);
+        return;
+      }
+      b.eager = this.running === 0 ? 'ripe' : 'no';
+      this.dispatch();
+    });
   }
 
   private add(batch: QueuedBatch<T>, piece: TaskPiece<T>, now: number): void {

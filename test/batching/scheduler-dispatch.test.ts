@@ -96,3 +96,28 @@ test('an eager batch takes every request of its turn, even when they arrive over
   assert.deepEqual(r.batches, [['a', 'b', 'c']], 'one batch at the end of the turn, not [a] on timeout');
   assert.equal(r.clock.pending, 0, 'no timer for an eager batch');
 });
+
+test('an eager batch waits while requests already queued keep arriving turn after turn (a worker gets one message each), up to the timeout', async () => {
+  const r = recorder({ maxBatchSize: 8, batchTimeoutMicros: 2000 });
+  // b's task is in the event loop before a's end-of-turn check; c's is queued by b's, before the next check.
+  setImmediate(() => {
+    r.scheduler.schedule('b', 1);
+    setImmediate(() => r.scheduler.schedule('c', 1));
+  });
+  r.scheduler.schedule('a', 1);
+  await flush();
+  assert.deepEqual(r.batches, [['a', 'b', 'c']], 'one batch once a turn passed with no arrival');
+  await r.finishAll();
+
+  setImmediate(() => {
+    r.clock.t += 2; // the timeout passes while requests keep coming
+    r.scheduler.schedule('e', 1);
+    setImmediate(() => r.scheduler.schedule('f', 1));
+  });
+  r.scheduler.schedule('d', 1);
+  await flush();
+  assert.deepEqual(r.batches.at(-1), ['d', 'e'], 'at the timeout it stops waiting for more');
+  await r.finishAll();
+  await r.clock.advance(2);
+  assert.deepEqual(r.batches.at(-1), ['f'], 'f came while d+e were in flight: it waited for mates up to the timeout');
+});
