@@ -3,7 +3,7 @@
  * bench/results/latest.json (git-ignored). Performance is measured here, never in timed tests.
  *
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
- *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500]
+ *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
  *                    [--converter-runs N] [--skip browser,converter,gpu]
  *
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
@@ -51,7 +51,10 @@ function args(argv: string[]) {
     }),
     concurrency: (get('concurrency') ?? '1,32,64').split(',').map(Number),
     maxBatchSizes: (get('max-batch-sizes') ?? '32,64').split(',').map(Number),
-    batchingOverride: get('batch-timeout-us') === undefined ? {} : { batchTimeoutMicros: Number(get('batch-timeout-us')) },
+    batchingOverride: {
+      ...(get('batch-timeout-us') === undefined ? {} : { batchTimeoutMicros: Number(get('batch-timeout-us')) }),
+      ...(get('batch-padding-policy') === undefined ? {} : { batchPaddingPolicy: get('batch-padding-policy') }),
+    },
     converterRuns: Number(get('converter-runs') ?? (quick ? 3 : 7)),
     skip,
   };
