@@ -4,7 +4,8 @@
  * baseline, plain TF.js bundled into the page. Per backend and model: items/s and p50/p99 latency at each
  * concurrency for (a) the library with batching on, (b) the library with batching off, (c) plain
  * `tf.loadGraphModel` + `model.execute` in the page; plus the library with `worker: false` at one caller,
- * which splits the worker round trip from the library's own cost.
+ * which splits the worker round trip from the library's own cost; and hand-made batches of B (B items as
+ * one tensor in the page, awaited one by one) for each maxBatchSize B the library's batching runs at.
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +16,8 @@ import { publishGraphModel } from '../src/repository/publish.js';
 import { buildBrowserBundle, launchBrowser, startStaticServer } from '../test/browser/harness.js';
 import { BUNDLE_DIR, ensureLibraryBundle } from '../test/browser/library-page.js';
 import type { PageBench } from './browser/bench-page.entry.js';
-import { BATCHING_PARAMETERS, HUMAN_MODELS_DIR, log } from './common.js';
+import { HUMAN_MODELS_DIR, log } from './common.js';
+import { batchedVariant, batchingFor, handMadeVariant } from './ratios.js';
 import { maxAbsDiff as outputsDiff } from './measure.js';
 import type { BenchModel, CellOptions, CellResult, ServingRow } from './common.js';
 
@@ -27,8 +29,10 @@ export interface BrowserServingOptions {
   /** Models for the webgpu backend (SwiftShader is ~100× slower than wasm here, so fewer). Default `models`. */
   webgpuModels?: readonly BenchModel[];
   concurrencies: readonly number[];
-  /** "Batching on" parameters; default BATCHING_PARAMETERS. */
-  batchingParameters?: Record<string, unknown>;
+  /** maxBatchSize of each "batching on" row (and hand-made batch size); default [32, 64]. */
+  maxBatchSizes?: readonly number[];
+  /** Override of the "batching on" parameters of every maxBatchSize (e.g. batchTimeoutMicros). */
+  batchingOverride?: Record<string, unknown>;
   warmupMs: number;
   durationMs: number;
 }
@@ -39,10 +43,25 @@ export interface BrowserServingResult {
   notes: string[];
   /** Largest |library − plain| over the outputs of one item, per backend/model (a sanity check). */
   maxAbsDiff: Record<string, number>;
+  /** Batch 1, one caller, per backend/model: what the worker adds (page ↔ worker) at p50. */
+  workerRoundTrip: WorkerRoundTrip[];
+}
+
+export interface WorkerRoundTrip {
+  backend: string;
+  model: string;
+  /** p50 ms: library in a worker, library with worker: false, plain execute in the page. */
+  workerP50Ms: number;
+  localP50Ms: number;
+  plainP50Ms: number;
+  /** worker − worker: false (the round trip alone; goal ≤ 0.3 ms) and worker − plain. */
+  roundTripMs: number;
+  vsPlainMs: number;
 }
 
 export const PLAIN = 'plain TF.js execute (page)';
-export const LIB_BATCHED = 'library, worker, batching on';
+export const LIB_WORKER = 'library, worker';
+export const LIB_BATCHED = batchedVariant(LIB_WORKER, 32);
 export const LIB_UNBATCHED = 'library, worker, batching off';
 export const LIB_LOCAL = 'library, worker: false, batching off';
 
@@ -77,6 +96,7 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
   const bundleDir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-page-'));
   const repoDir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-repo-'));
   const rows: ServingRow[] = [];
+  const sizes = o.maxBatchSizes ?? [32, 64];
   const notes: string[] = [];
   const maxAbsDiff: Record<string, number> = {};
   try {
@@ -121,12 +141,18 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
               const plainOut = await call(page, 'plainOnce');
               for (const c of o.concurrencies) push(PLAIN, await call(page, 'plainCell', cellOpts(c)));
 
-              // (a) library, batching on.
-              const startedA = await call(page, 'libStart', { backends: [backend], enableBatching: true, batchingParameters: o.batchingParameters ?? BATCHING_PARAMETERS }, spec);
-              if (startedA.backend !== backend || startedA.mode !== 'worker') throw new Error(`library runs ${startedA.mode} on ${startedA.backend}`);
-              maxAbsDiff[`${backend}/${m.name}`] = outputsDiff(plainOut, await call(page, 'libOnce'));
-              for (const c of o.concurrencies) push(LIB_BATCHED, await call(page, 'libCell', cellOpts(c)));
-              await call(page, 'libStop');
+              // Hand-made batches of B in the page.
+              for (const b of sizes) push(handMadeVariant(b), await call(page, 'handMadeCell', cellOpts(1), b));
+
+              // (a) library, batching on, per maxBatchSize.
+              for (const b of sizes) {
+                const batchingParameters = { ...batchingFor(b), ...(o.batchingOverride ?? {}) };
+                const startedA = await call(page, 'libStart', { backends: [backend], enableBatching: true, batchingParameters }, spec);
+                if (startedA.backend !== backend || startedA.mode !== 'worker') throw new Error(`library runs ${startedA.mode} on ${startedA.backend}`);
+                maxAbsDiff[`${backend}/${m.name}/batching ${b}`] = outputsDiff(plainOut, await call(page, 'libOnce'));
+                for (const c of o.concurrencies) push(batchedVariant(LIB_WORKER, b), await call(page, 'libCell', cellOpts(c)));
+                await call(page, 'libStop');
+              }
 
               // (b) library, batching off.
               await call(page, 'libStart', { backends: [backend] }, spec);
@@ -163,6 +189,27 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
     await rm(libDir, { recursive: true, force: true });
     await rm(repoDir, { recursive: true, force: true });
   }
-  return { rows, notes, maxAbsDiff };
+  return { rows, notes, maxAbsDiff, workerRoundTrip: workerRoundTrips(rows) };
+}
+
+/** The worker round trip at batch 1, one caller: the library in a worker against worker: false and plain execute. */
+export function workerRoundTrips(rows: readonly ServingRow[]): WorkerRoundTrip[] {
+  const out: WorkerRoundTrip[] = [];
+  for (const w of rows.filter((r) => r.variant === LIB_UNBATCHED && r.cell.concurrency === 1)) {
+    const at = (variant: string) => rows.find((r) => r.variant === variant && r.backend === w.backend && r.model === w.model && r.cell.concurrency === 1);
+    const local = at(LIB_LOCAL);
+    const plain = at(PLAIN);
+    if (!local || !plain) continue;
+    out.push({
+      backend: w.backend,
+      model: w.model,
+      workerP50Ms: w.cell.p50Ms,
+      localP50Ms: local.cell.p50Ms,
+      plainP50Ms: plain.cell.p50Ms,
+      roundTripMs: w.cell.p50Ms - local.cell.p50Ms,
+      vsPlainMs: w.cell.p50Ms - plain.cell.p50Ms,
+    });
+  }
+  return out;
 }
 

@@ -28,15 +28,6 @@ export const MODELS: Record<BenchModel['name'], BenchModel> = {
   facemesh: { name: 'facemesh', inputKey: 'input_1', shape: [1, 192, 192, 3], files: ['facemesh.json', 'facemesh.bin'] },
 };
 
-/** TF Serving-style batching parameters used for "batching on" everywhere in the benchmarks. */
-export const BATCHING_PARAMETERS = Object.freeze({
-  maxBatchSize: 32,
-  batchTimeoutMicros: 1000,
-  allowedBatchSizes: [1, 2, 4, 8, 16, 32],
-  maxEnqueuedBatches: 10,
-  numBatchThreads: 1,
-});
-
 export const HUMAN_MODELS_DIR = join(REPO_ROOT, 'node_modules', '@vladmandic', 'human', 'models');
 
 /**
@@ -69,6 +60,10 @@ export interface ServingRow {
   throughputVsPlain?: number;
   /** p50 of this row ÷ p50 of plain TF.js at the same concurrency. */
   p50VsPlain?: number;
+  /** Batching on: items/s ÷ hand-made batches of its maxBatchSize, in the same run. */
+  throughputVsHandMade?: number;
+  /** Batching on: p99 ÷ the time of one full batch (the hand-made row's p50). */
+  p99VsFullBatch?: number;
 }
 
 export interface OverheadRow {
@@ -126,7 +121,7 @@ const f = (n: number | undefined, digits = 1) => (n === undefined || !Number.isF
 
 export function servingTable(rows: readonly ServingRow[]): string {
   return table(
-    ['where', 'backend', 'model', 'variant', 'callers', 'items/s', 'p50 ms', 'p99 ms', 'vs plain items/s', 'vs plain p50', 'mean batch'],
+    ['where', 'backend', 'model', 'variant', 'callers', 'items/s', 'p50 ms', 'p99 ms', 'vs plain items/s', 'vs plain p50', 'vs hand-made items/s', 'mean batch', 'phases µs (queue/concat/exec/read/split)'],
     rows.map((r) => [
       r.where,
       r.backendLabel,
@@ -138,9 +133,16 @@ export function servingTable(rows: readonly ServingRow[]): string {
       f(r.cell.p99Ms, 2),
       r.throughputVsPlain === undefined ? '—' : `${f(r.throughputVsPlain, 2)}×`,
       r.p50VsPlain === undefined ? '—' : `${f(r.p50VsPlain, 2)}×`,
+      r.throughputVsHandMade === undefined ? '—' : `${f(r.throughputVsHandMade, 2)}×`,
       r.cell.meanBatchSize === undefined ? '—' : `${f(r.cell.meanBatchSize)} (→${f(r.cell.meanProcessedBatchSize)})`,
+      phases(r.cell.phaseMeanMicros),
     ]),
   );
+}
+
+function phases(p: Record<string, number> | undefined): string {
+  if (!p) return '—';
+  return ['queueWait', 'concat', 'execute', 'readback', 'split'].map((k) => f(p[k], 0)).join('/');
 }
 
 export function overheadTable(rows: readonly OverheadRow[]): string {

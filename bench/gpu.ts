@@ -1,27 +1,36 @@
 /**
  * Node serving benchmark on TF.js's `webgpu` backend through Dawn (the npm package `webgpu`, the WebGPU
- * engine inside Chrome): the library's LocalModelServer with batching on and off against plain TF.js
- * `model.execute` (same realm, same backend, same input, every output's `.data()` awaited), at 1 and 32
- * closed-loop callers, plus the library's round trip at batch 1 and one caller.
+ * engine inside Chrome): the library's LocalModelServer with batching on (per maxBatchSize, 2 batches in
+ * flight) and off against plain TF.js `model.execute` (naive callers: one execute per item; same realm,
+ * same backend, same input, every output's `.data()` awaited) and against hand-made batches of B (B
+ * items as one tensor, awaited one by one, B = maxBatchSize), at 1, 32 and 64 closed-loop callers; the
+ * ratios against plain and hand-made rows and issue 11's goals table are printed; the JSON has each
+ * batching cell's phases (queue wait, concat, execute, readback, split).
  *
- *   node --import tsx bench/gpu.ts [--backend webgpu|wasm|cpu] [--models emotion,facemesh]
- *        [--seconds 4] [--warmup 1] [--concurrency 1,32] [--json FILE] [--models-dir DIR]
+ *   node --import tsx bench/gpu.ts [--backend webgpu|wasm|cpu] [--models emotion,facemesh] [--quick]
+ *        [--seconds 4] [--warmup 1] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--threads 2]
+ *        [--json FILE] [--models-dir DIR]
  *
  * No WebGPU adapter (a machine without a GPU or without Vulkan): prints a SKIP line and exits 0. A CPU
  * (fallback) adapter, if Dawn offers one, is used and labelled as such. `--backend wasm` runs the same
  * comparison on the wasm backend (a check of this script on any machine).
  *
  * On a GPU machine (no Node, no npm, no network) it runs from a carry made by bench/pack-gpu.sh, which
- * bundles it with ../shared/gpu/make-carry.sh and puts the model files beside it (`bench-models/`); the
- * results land in `$OUT/gpu-bench.json`.
+ * bundles it with ../shared/gpu/make-carry.sh and puts the model files beside it (`bench-models/`, and the
+ * wasm binaries in `wasm/`); the results land in `$OUT/gpu-bench.json`. With no arguments it runs the
+ * whole comparison (emotion and facemesh, 3 s cells: about 2–3 minutes on the H200).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BATCHING_PARAMETERS, HUMAN_MODELS_DIR, MODELS, addRatios, drive, layOutModels, overheadRows, overheadTable, servingTable } from './common.js';
+import { batchCellStats } from './batch-stats.js';
+import type { MetricsLike } from './batch-stats.js';
+import { HUMAN_MODELS_DIR, MODELS, addRatios, drive, layOutModels, overheadRows, overheadTable, servingTable } from './common.js';
 import type { BenchModel, CellOptions, OverheadRow, ServingRow } from './common.js';
 import { maxAbsDiff as outputsDiff, randomInput } from './measure.js';
+import { addHandMadeRatios, batchedVariant, batchingFor, goalRows, goalsTable, handMadeVariant } from './ratios.js';
+import type { GoalRow } from './ratios.js';
 
 export interface GpuBenchResult {
   status: 'ok' | 'skipped';
@@ -31,12 +40,17 @@ export interface GpuBenchResult {
   adapter?: Record<string, unknown>;
   rows: ServingRow[];
   overhead: OverheadRow[];
+  /** Issue 11's ratios per model and maxBatchSize. */
+  goals: GoalRow[];
+  /** "Batching on" parameters per maxBatchSize. */
+  batchingParameters?: Record<string, unknown>;
   maxAbsDiff: Record<string, number>;
   notes: string[];
 }
 
 export const PLAIN_NODE = 'plain TF.js execute (Node)';
-export const LIB_NODE_BATCHED = 'library, local, batching on';
+export const LIB_NODE = 'library, local';
+export const LIB_NODE_BATCHED = batchedVariant(LIB_NODE, 32);
 export const LIB_NODE_UNBATCHED = 'library, local, batching off';
 
 interface Args {
@@ -45,6 +59,8 @@ interface Args {
   seconds: number;
   warmup: number;
   concurrency: number[];
+  maxBatchSizes: number[];
+  threads: number;
   json?: string;
   modelsDir?: string;
 }
@@ -56,18 +72,21 @@ function parseArgs(argv: string[]): Args {
   };
   const backend = (get('backend') ?? 'webgpu') as Args['backend'];
   if (!['webgpu', 'wasm', 'cpu'].includes(backend)) throw new Error(`--backend must be webgpu, wasm or cpu, got ${backend}`);
-  const models = (get('models') ?? 'emotion').split(',').map((n) => {
+  const models = (get('models') ?? 'emotion,facemesh').split(',').map((n) => {
     const m = MODELS[n as BenchModel['name']];
     if (!m) throw new Error(`unknown model ${n}; known: ${Object.keys(MODELS).join(', ')}`);
     return m;
   });
   const out = process.env.OUT;
+  const quick = argv.includes('--quick');
   return {
     backend,
     models,
-    seconds: Number(get('seconds') ?? 4),
-    warmup: Number(get('warmup') ?? 1),
-    concurrency: (get('concurrency') ?? '1,32').split(',').map(Number),
+    seconds: Number(get('seconds') ?? (quick ? 1 : 3)),
+    warmup: Number(get('warmup') ?? (quick ? 0.3 : 1)),
+    concurrency: (get('concurrency') ?? '1,32,64').split(',').map(Number),
+    maxBatchSizes: (get('max-batch-sizes') ?? '32,64').split(',').map(Number),
+    threads: Number(get('threads') ?? 2),
     json: get('json') ?? (out ? join(out, 'gpu-bench.json') : undefined),
     modelsDir: get('models-dir'),
   };
@@ -156,16 +175,27 @@ export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
   let adapter: Record<string, unknown> | undefined;
   if (args.backend === 'webgpu') {
     const got = await installWebGpu();
-    if ('reason' in got) return { status: 'skipped', reason: got.reason, backend: 'webgpu', backendLabel: 'webgpu (Dawn)', rows: [], overhead: [], maxAbsDiff: {}, notes };
+    if ('reason' in got) return { status: 'skipped', reason: got.reason, backend: 'webgpu', backendLabel: 'webgpu (Dawn)', rows: [], overhead: [], goals: [], maxAbsDiff: {}, notes };
     adapter = got.adapter;
     label = got.label;
   }
   const tf = await import('@tensorflow/tfjs');
   // The webgpu backend registers itself only if navigator.gpu exists when it is imported: import it now.
   if (args.backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
-  if (args.backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (args.backend === 'wasm') {
+    // Bundled by bench/pack-gpu.sh (one ESM file): the wasm backend's emscripten loader reads the
+    // CommonJS globals __dirname/__filename, which an ES module lacks; the .wasm binaries travel beside
+    // the bundle (wasm/).
+    const here = dirname(fileURLToPath(import.meta.url));
+    const g = globalThis as { __dirname?: string; __filename?: string };
+    g.__dirname ??= here;
+    g.__filename ??= fileURLToPath(import.meta.url);
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const carried = join(here, 'wasm');
+    if (existsSync(join(carried, 'tfjs-backend-wasm-simd.wasm'))) wasm.setWasmPaths(`${carried}/`);
+  }
   if (!(await tf.setBackend(args.backend))) {
-    return { status: 'skipped', reason: `tf.setBackend('${args.backend}') failed`, backend: args.backend, backendLabel: label, rows: [], overhead: [], maxAbsDiff: {}, notes };
+    return { status: 'skipped', reason: `tf.setBackend('${args.backend}') failed`, backend: args.backend, backendLabel: label, rows: [], overhead: [], goals: [], maxAbsDiff: {}, notes };
   }
   await tf.ready();
   tf.env().set('IS_TEST', true); // no "use tfjs-node" banner
@@ -174,36 +204,48 @@ export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
   const root = await layOutModels(args.models, modelsSource(args));
   const rows: ServingRow[] = [];
   const maxAbsDiff: Record<string, number> = {};
+  // Between calls, outside the timed part: in Node, awaited wasm/cpu predictions never leave the
+  // microtask queue, which would starve timers (the batch timeout) and I/O.
+  const pause = () => new Promise<void>((r) => setImmediate(r));
   try {
     for (const m of args.models) {
       const input = randomInput(m.shape);
-      const cellOpts = (concurrency: number): CellOptions => ({ concurrency, warmupMs: args.warmup * 1000, durationMs: args.seconds * 1000 });
+      const cellOpts = (concurrency: number, itemsPerCall = 1): CellOptions => ({ concurrency, warmupMs: args.warmup * 1000, durationMs: args.seconds * 1000, itemsPerCall });
       const push = (variant: string, cell: ServingRow['cell']) => {
         rows.push({ where: 'node', backend: args.backend, backendLabel: label, model: m.name, variant, cell });
-        process.stderr.write(`[gpu] ${m.name} ${variant} ×${cell.concurrency}: ${cell.itemsPerSec.toFixed(1)} items/s, p50 ${cell.p50Ms.toFixed(2)} ms${cell.meanBatchSize ? `, mean batch ${cell.meanBatchSize.toFixed(1)}` : ''}\n`);
+        const ph = cell.phaseMeanMicros ? `, µs ${Object.entries(cell.phaseMeanMicros).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' ')}` : '';
+        process.stderr.write(`[gpu] ${m.name} ${variant} ×${cell.concurrency}: ${cell.itemsPerSec.toFixed(1)} items/s, p50 ${cell.p50Ms.toFixed(2)} ms, p99 ${cell.p99Ms.toFixed(2)} ms${cell.meanBatchSize ? `, mean batch ${cell.meanBatchSize.toFixed(1)}` : ''}${ph}\n`);
       };
 
-      // Plain TF.js.
+      // Plain TF.js: naive callers, one execute per item; and hand-made batches of B, awaited one by one.
       const model = await loadPlain(tf, join(root, m.name, '1'));
-      const plainOnce = async () => {
-        const x = tf.tensor(input.slice(), m.shape, 'float32');
+      const plainRun = async (values: Float32Array, shape: number[]) => {
+        const x = tf.tensor(values, shape, 'float32');
         const out = model.execute(x);
         const outs = Array.isArray(out) ? out : [out];
-        const values = await Promise.all(outs.map((t) => t.data()));
+        const read = await Promise.all(outs.map((t) => t.data()));
         x.dispose();
         tf.dispose(outs);
-        return values.map((v) => Array.from(v as Float32Array));
+        return read;
       };
-      const plainOut = await plainOnce();
-      for (const c of args.concurrency) push(PLAIN_NODE, await drive(async () => void (await plainOnce()), cellOpts(c)));
+      const plainOut = (await plainRun(input.slice(), m.shape)).map((v) => Array.from(v as Float32Array));
+      for (const c of args.concurrency) push(PLAIN_NODE, await drive(async () => void (await plainRun(input.slice(), m.shape)), cellOpts(c), pause));
+      for (const b of args.maxBatchSizes) {
+        const batch = new Float32Array(input.length * b);
+        for (let i = 0; i < b; i++) batch.set(input, i * input.length);
+        const shape = [b, ...m.shape.slice(1)];
+        await plainRun(batch.slice(), shape); // compile this batch size's kernels outside the cell
+        push(handMadeVariant(b), await drive(async () => void (await plainRun(batch.slice(), shape)), cellOpts(1, b), pause));
+      }
+      model.dispose();
 
-      // The library (LocalModelServer), batching on and off.
-      for (const batching of [true, false]) {
+      // The library (LocalModelServer): batching on per maxBatchSize, then off.
+      for (const b of [...args.maxBatchSizes, 0]) {
         const server = await LocalModelServer.start({
           modelConfigList: [{ name: m.name, basePath: join(root, m.name) }],
           backends: [args.backend],
           pollIntervalMs: 0,
-          ...(batching ? { enableBatching: true, batchingParameters: BATCHING_PARAMETERS } : {}),
+          ...(b > 0 ? { enableBatching: true, batchingParameters: batchingFor(b, args.threads) } : {}),
         });
         try {
           if (server.backend !== args.backend) throw new Error(`the library runs on ${server.backend}, not ${args.backend}`);
@@ -211,36 +253,27 @@ export async function runGpuBench(argv: string[]): Promise<GpuBenchResult> {
             const r = await server.predict({ model: m.name, inputs: { [m.inputKey]: { dtype: 'float32', shape: m.shape, data: input.slice() } } });
             return Object.values(r.outputs).map((o) => Array.from(o.data as Float32Array));
           };
-          if (batching) maxAbsDiff[m.name] = outputsDiff(plainOut, await libOnce());
-          const batchStats = async () => {
-            const snap = (await server.metrics()) as unknown as Record<string, { samples?: { count?: number; sum?: number }[] }>;
-            const h = (n: string) => (snap[n]?.samples ?? []).reduce<{ count: number; sum: number }>((a, s) => ({ count: a.count + (s.count ?? 0), sum: a.sum + (s.sum ?? 0) }), { count: 0, sum: 0 });
-            return { input: h('/tensorflow/serving/batching_session/input_batch_size'), processed: h('/tensorflow/serving/batching_session/processed_batch_size') };
-          };
+          maxAbsDiff[`${m.name}${b > 0 ? `/batching ${b}` : ''}`] = outputsDiff(plainOut, await libOnce());
           for (const c of args.concurrency) {
-            const before = await batchStats();
-            const cell = await drive(async () => void (await libOnce()), cellOpts(c));
-            const after = await batchStats();
-            const batches = after.input.count - before.input.count;
-            if (batches > 0) {
-              cell.batches = batches;
-              cell.meanBatchSize = (after.input.sum - before.input.sum) / batches;
-              cell.meanProcessedBatchSize = (after.processed.sum - before.processed.sum) / batches;
-            }
-            push(batching ? LIB_NODE_BATCHED : LIB_NODE_UNBATCHED, cell);
+            const before = (await server.metrics()) as unknown as MetricsLike; // a metrics snapshot: JSON of histograms
+            const cell = await drive(async () => void (await libOnce()), cellOpts(c), pause);
+            Object.assign(cell, batchCellStats(before, (await server.metrics()) as unknown as MetricsLike)); // as above
+            push(b > 0 ? batchedVariant(LIB_NODE, b) : LIB_NODE_UNBATCHED, cell);
           }
         } finally {
           await server.close();
         }
       }
-      model.dispose();
     }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
   addRatios(rows, PLAIN_NODE);
-  const overhead = overheadRows(rows, PLAIN_NODE, [LIB_NODE_UNBATCHED]);
-  return { status: 'ok', backend: args.backend, backendLabel: label, ...(adapter ? { adapter } : {}), rows, overhead, maxAbsDiff, notes };
+  addHandMadeRatios(rows, LIB_NODE, args.maxBatchSizes);
+  const goals = goalRows(rows, LIB_NODE, PLAIN_NODE, args.maxBatchSizes);
+  const overhead = overheadRows(rows, PLAIN_NODE, [LIB_NODE_UNBATCHED, ...args.maxBatchSizes.map((b) => batchedVariant(LIB_NODE, b))]);
+  const batchingParameters = Object.fromEntries(args.maxBatchSizes.map((b) => [String(b), batchingFor(b, args.threads)]));
+  return { status: 'ok', backend: args.backend, backendLabel: label, ...(adapter ? { adapter } : {}), rows, overhead, goals, batchingParameters, maxAbsDiff, notes };
 }
 
 export function printGpuResult(r: GpuBenchResult): void {
@@ -250,6 +283,8 @@ export function printGpuResult(r: GpuBenchResult): void {
   }
   console.log(`\nNode serving on ${r.backendLabel}${r.adapter ? ` — adapter ${JSON.stringify(r.adapter)}` : ''}`);
   console.log(servingTable(r.rows));
+  console.log(`\nIssue 11's goals, ratios within this run (batching on: ${JSON.stringify(r.batchingParameters)}):`);
+  console.log(goalsTable(r.goals ?? []));
   console.log(`\nLibrary round trip at batch 1, one caller (Node, no worker):`);
   console.log(overheadTable(r.overhead));
   console.log(`library vs plain outputs, max |diff|: ${JSON.stringify(r.maxAbsDiff)}`);

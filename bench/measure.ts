@@ -7,7 +7,15 @@ export interface CellOptions {
   concurrency: number;
   warmupMs: number;
   durationMs: number;
+  /** Items each call completes (a hand-made batch of B: B). Default 1. */
+  itemsPerCall?: number;
 }
+
+/**
+ * Awaited before each call, inside the timed part. In Node a loop of awaited predictions on wasm/cpu
+ * resolves on microtasks alone and starves timers and I/O; Node callers pass a setImmediate yield.
+ */
+export type Yield = () => Promise<void>;
 
 /** One measured cell: closed-loop callers for a fixed duration after a warm-up. */
 export interface CellResult {
@@ -22,17 +30,22 @@ export interface CellResult {
   batches?: number;
   meanBatchSize?: number;
   meanProcessedBatchSize?: number;
+  /** Batching on: mean µs of `queueWait` (per request) and of each batch phase (concat, execute, readback, split). */
+  phaseMeanMicros?: Record<string, number>;
 }
 
 /** Runs `call` from `concurrency` closed-loop callers: a warm-up phase, then a measured one. */
-export async function drive(call: () => Promise<void>, o: CellOptions): Promise<CellResult> {
+export async function drive(call: () => Promise<void>, o: CellOptions, pause?: Yield): Promise<CellResult> {
   const phase = async (ms: number, record: number[] | undefined) => {
     const t0 = performance.now();
     const deadline = t0 + ms;
     let last = t0;
     const caller = async () => {
       while (performance.now() < deadline) {
+        // The yield is timed: a caller that wants its next prediction now and gets the CPU only after
+        // the others' synchronous work (plain execute on wasm/cpu) has waited for it.
         const start = performance.now();
+        if (pause) await pause();
         await call();
         const end = performance.now();
         record?.push(end - start);
@@ -46,11 +59,12 @@ export async function drive(call: () => Promise<void>, o: CellOptions): Promise<
   const latencies: number[] = [];
   const elapsedMs = await phase(o.durationMs, latencies);
   latencies.sort((a, b) => a - b);
+  const items = latencies.length * (o.itemsPerCall ?? 1);
   return {
     concurrency: o.concurrency,
-    items: latencies.length,
+    items,
     elapsedMs,
-    itemsPerSec: (latencies.length / elapsedMs) * 1000,
+    itemsPerSec: (items / elapsedMs) * 1000,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),

@@ -3,10 +3,12 @@
  * bench/results/latest.json (git-ignored). Performance is measured here, never in timed tests.
  *
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
- *                    [--webgpu-models emotion] [--concurrency 1,32] [--batch-timeout-us 1500] [--converter-runs N] [--skip browser,converter,gpu,rest-memory]
+ *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
+ *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory]
  *
- * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on / off vs plain TF.js
- *    execute in the page, per backend, at each concurrency; the worker round trip at batch 1.
+ * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
+ *    vs plain TF.js execute in the page and hand-made batches of maxBatchSize, per backend, at each
+ *    concurrency; issue 11's goals as ratios; the worker round trip at batch 1.
  * 2. Converter timing: convertSavedModel on the real-world SavedModels, median of N.
  * 3. Node WebGPU through Dawn (bench/gpu.ts, in a child process): skipped with a line where there is no adapter.
  * 4. REST memory (bench/rest-memory.ts): peak RSS of `serve` for one 50 MB predict body.
@@ -15,10 +17,12 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { LIB_BATCHED, LIB_LOCAL, LIB_UNBATCHED, PLAIN, runBrowserServing } from './browser-serving.js';
+import { LIB_LOCAL, LIB_UNBATCHED, LIB_WORKER, PLAIN, runBrowserServing } from './browser-serving.js';
 import type { BrowserBackend, BrowserServingResult } from './browser-serving.js';
-import { BATCHING_PARAMETERS, BENCH_DIR, MODELS, REPO_ROOT, addRatios, log, overheadRows, overheadTable, servingTable } from './common.js';
+import { BENCH_DIR, MODELS, REPO_ROOT, addRatios, log, overheadRows, overheadTable, servingTable, table } from './common.js';
+import { addHandMadeRatios, batchedVariant, batchingFor, goalRows, goalsTable } from './ratios.js';
 import type { BenchModel, OverheadRow } from './common.js';
+import type { GoalRow } from './ratios.js';
 import { converterTable, runConverterTiming } from './converter-timing.js';
 import type { ConverterRow } from './converter-timing.js';
 import { graphTable, runGraphComparison, type GraphRow } from './converter-graphs.js';
@@ -49,8 +53,12 @@ function args(argv: string[]) {
       if (!m) throw new Error(`unknown model ${n}; known: ${Object.keys(MODELS).join(', ')}`);
       return m;
     }),
-    concurrency: (get('concurrency') ?? '1,32').split(',').map(Number),
-    batchingParameters: get('batch-timeout-us') === undefined ? BATCHING_PARAMETERS : { ...BATCHING_PARAMETERS, batchTimeoutMicros: Number(get('batch-timeout-us')) },
+    concurrency: (get('concurrency') ?? '1,32,64').split(',').map(Number),
+    maxBatchSizes: (get('max-batch-sizes') ?? '32,64').split(',').map(Number),
+    batchingOverride: {
+      ...(get('batch-timeout-us') === undefined ? {} : { batchTimeoutMicros: Number(get('batch-timeout-us')) }),
+      ...(get('batch-padding-policy') === undefined ? {} : { batchPaddingPolicy: get('batch-padding-policy') }),
+    },
     converterRuns: Number(get('converter-runs') ?? (quick ? 3 : 7)),
     skip,
   };
@@ -60,7 +68,7 @@ async function runGpuChild(a: ReturnType<typeof args>): Promise<GpuBenchResult |
   const dir = await mkdtemp(join(tmpdir(), 'tfjs-serving-bench-gpu-'));
   const json = join(dir, 'gpu.json');
   try {
-    const childArgs = ['--import', 'tsx', join(BENCH_DIR, 'gpu.ts'), '--json', json, '--seconds', String(a.seconds), '--warmup', String(a.warmup), '--concurrency', a.concurrency.join(','), '--models', a.models.map((m) => m.name).join(',')];
+    const childArgs = ['--import', 'tsx', join(BENCH_DIR, 'gpu.ts'), '--json', json, '--seconds', String(a.seconds), '--warmup', String(a.warmup), '--concurrency', a.concurrency.join(','), '--max-batch-sizes', a.maxBatchSizes.join(','), '--models', a.models.map((m) => m.name).join(',')];
     const code = await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, childArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
       const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
@@ -86,17 +94,20 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {
     measuredAt: new Date().toISOString(),
     machine,
-    settings: { secondsPerCell: a.seconds, warmupSecondsPerCell: a.warmup, concurrency: a.concurrency, batchingParameters: a.batchingParameters, models: a.models.map((m) => ({ name: m.name, shape: m.shape })) },
+    settings: { secondsPerCell: a.seconds, warmupSecondsPerCell: a.warmup, concurrency: a.concurrency, batchingParameters: Object.fromEntries(a.maxBatchSizes.map((b) => [b, { ...batchingFor(b), ...a.batchingOverride }])), models: a.models.map((m) => ({ name: m.name, shape: m.shape })) },
   };
 
   let browser: BrowserServingResult | undefined;
   let overhead: OverheadRow[] = [];
+  let goals: GoalRow[] = [];
   if (!a.skip.has('browser')) {
     try {
-      browser = await runBrowserServing({ backends: a.backends, models: a.models, webgpuModels: a.webgpuModels, concurrencies: a.concurrency, batchingParameters: a.batchingParameters, warmupMs: a.warmup * 1000, durationMs: a.seconds * 1000 });
+      browser = await runBrowserServing({ backends: a.backends, models: a.models, webgpuModels: a.webgpuModels, concurrencies: a.concurrency, maxBatchSizes: a.maxBatchSizes, batchingOverride: a.batchingOverride, warmupMs: a.warmup * 1000, durationMs: a.seconds * 1000 });
       addRatios(browser.rows, PLAIN);
-      overhead = overheadRows(browser.rows, PLAIN, [LIB_UNBATCHED, LIB_LOCAL, LIB_BATCHED]);
-      results.browser = { ...browser, overhead };
+      addHandMadeRatios(browser.rows, LIB_WORKER, a.maxBatchSizes);
+      goals = goalRows(browser.rows, LIB_WORKER, PLAIN, a.maxBatchSizes);
+      overhead = overheadRows(browser.rows, PLAIN, [LIB_UNBATCHED, LIB_LOCAL, ...a.maxBatchSizes.map((b) => batchedVariant(LIB_WORKER, b))]);
+      results.browser = { ...browser, overhead, goals };
     } catch (e) {
       results.browser = { skipped: (e as Error).message };
       log(`browser benchmark skipped: ${(e as Error).message}`);
@@ -123,14 +134,23 @@ async function main(): Promise<void> {
 
   // Print.
   console.log(`\ntfjs-serving benchmarks — ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
-  console.log(`cells: ${a.warmup} s warm-up, then ${a.seconds} s measured; closed-loop callers; batching on = ${JSON.stringify(a.batchingParameters)}`);
+  console.log(`cells: ${a.warmup} s warm-up, then ${a.seconds} s measured; closed-loop callers; batching on = ${JSON.stringify(results.settings)}`);
   if (browser) {
     console.log('\n## Browser serving (headless Chromium)\n');
     for (const n of browser.notes) console.log(`- ${n}`);
     console.log('');
     console.log(servingTable(browser.rows));
+    console.log("\n## Issue 11's goals (ratios within this run)\n");
+    console.log(goalsTable(goals));
     console.log('\n## Library round trip, batch 1, one caller (vs plain TF.js execute in the page)\n');
     console.log(overheadTable(overhead));
+    console.log('\n## Worker round trip at batch 1 (page ↔ worker; goal ≤ 0.3 ms added at p50)\n');
+    console.log(
+      table(
+        ['backend', 'model', 'worker p50 ms', 'worker: false p50 ms', 'plain p50 ms', 'round trip ms (worker − worker: false)', 'worker − plain ms'],
+        browser.workerRoundTrip.map((w) => [w.backend, w.model, w.workerP50Ms.toFixed(2), w.localP50Ms.toFixed(2), w.plainP50Ms.toFixed(2), w.roundTripMs.toFixed(2), w.vsPlainMs.toFixed(2)]),
+      ),
+    );
     console.log(`\nlibrary vs plain outputs for one item, max |diff|: ${JSON.stringify(browser.maxAbsDiff)}`);
   } else if (results.browser) console.log(`\nbrowser benchmark skipped: ${(results.browser as { skipped: string }).skipped}`);
   if (converter) {

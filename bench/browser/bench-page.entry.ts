@@ -8,6 +8,8 @@
  */
 // TF.js is imported only by the baseline (plainLoad), so a page that runs the library with `worker: false`
 // holds one copy of TF.js, the library's (two copies in one realm would share TF.js's global engine).
+import { batchCellStats } from '../batch-stats.js';
+import type { BatchCellStats, MetricsLike } from '../batch-stats.js';
 import { drive, randomInput } from '../measure.js';
 import type { CellOptions, CellResult } from '../measure.js';
 
@@ -85,6 +87,27 @@ const bench = {
     return values.map((v) => Array.from(v as Float32Array));
   },
 
+  /** Hand-made batches of `b`: b copies of the input as one tensor, executed and read back, awaited one by one. */
+  async handMadeCell(o: CellOptions, b: number): Promise<CellResult & { numTensors: number }> {
+    const m = plainModel!; // plainLoad ran first
+    const one = input;
+    const batch = new Float32Array(one.length * b);
+    for (let i = 0; i < b; i++) batch.set(one, i * one.length);
+    const shape = [b, ...spec!.shape.slice(1)]; // spec is set by plainLoad
+    const run = async () => {
+      const x = tf.tensor(batch.slice(), shape, 'float32');
+      const out = m.execute(x);
+      const outs = Array.isArray(out) ? out : [out];
+      await Promise.all(outs.map((t) => t.data()));
+      x.dispose();
+      tf.dispose(outs);
+    };
+    await run(); // this batch size's kernels compiled outside the cell
+    const before = tf.memory().numTensors;
+    const r = await drive(run, { ...o, concurrency: 1, itemsPerCall: b });
+    return { ...r, numTensors: tf.memory().numTensors - before };
+  },
+
   async plainCell(o: CellOptions): Promise<CellResult & { numTensors: number }> {
     const before = tf.memory().numTensors;
     const r = await drive(async () => {
@@ -117,19 +140,12 @@ const bench = {
       .map((k) => Array.from(r.outputs[k]!.data));
   },
 
-  async libCell(o: CellOptions): Promise<CellResult & { batches?: number; meanBatchSize?: number; meanProcessedBatchSize?: number }> {
-    const before = await batchStats();
+  async libCell(o: CellOptions): Promise<CellResult & BatchCellStats> {
+    const before = (await server!.metrics()) as MetricsLike; // libStart ran first; a metrics snapshot is JSON of histograms
     const r = await drive(async () => {
       await bench.libOnce();
     }, o);
-    const after = await batchStats();
-    const batches = after.count - before.count;
-    return {
-      ...r,
-      ...(batches > 0
-        ? { batches, meanBatchSize: (after.sum - before.sum) / batches, meanProcessedBatchSize: (after.processedSum - before.processedSum) / batches }
-        : {}),
-    };
+    return { ...r, ...batchCellStats(before, (await server!.metrics()) as MetricsLike) }; // as above
   },
 
   async libStop(): Promise<void> {
@@ -137,15 +153,6 @@ const bench = {
     server = undefined;
   },
 };
-
-/** Batches run so far and the rows in them, from the server's TF Serving batching metrics. */
-async function batchStats(): Promise<{ count: number; sum: number; processedSum: number }> {
-  const m = await server!.metrics();
-  const hist = (name: string) => (m[name]?.samples ?? []).reduce((a, s) => ({ count: a.count + (s.count ?? 0), sum: a.sum + (s.sum ?? 0) }), { count: 0, sum: 0 });
-  const input = hist('/tensorflow/serving/batching_session/input_batch_size');
-  const processed = hist('/tensorflow/serving/batching_session/processed_batch_size');
-  return { count: input.count, sum: input.sum, processedSum: processed.sum };
-}
 
 (globalThis as unknown as { bench: typeof bench; benchReady: boolean }).bench = bench;
 (globalThis as unknown as { benchReady: boolean }).benchReady = true;

@@ -3,6 +3,7 @@
 import type { Clock } from '../core/clock.js';
 import { realClock } from '../core/clock.js';
 import { ServingError } from '../core/status.js';
+import { nextTurn } from './next-turn.js';
 
 /** Rows `[offset, offset + size)` of a task; a whole task unless large batch splitting cut it. */
 export interface TaskPiece<T> {
@@ -30,6 +31,15 @@ export interface BatchSchedulerOptions {
   readonly maxEnqueuedBatches: number;
   readonly numBatchThreads: number;
   readonly enableLargeBatchSplitting: boolean;
+  /** Sizes a batch is padded up to (none: any size runs as is). */
+  readonly allowedBatchSizes?: readonly number[];
+  /**
+   * TF's `batch_padding_policy`, for a batch that runs before it is full: `PAD_UP` (default) runs all
+   * it holds, padded up to the next allowed size; `BATCH_DOWN` runs the largest allowed size it fills
+   * (whole pieces, padded up to an allowed size if pieces do not add up to it exactly) and leaves the
+   * rest at the head of the queue, due at once — fewer padding rows, one more batch.
+   */
+  readonly batchPaddingPolicy?: 'PAD_UP' | 'BATCH_DOWN';
 }
 
 /** Time and timers; tests pass a fake. */
@@ -44,13 +54,24 @@ interface QueuedBatch<T> {
   closed: boolean;
   /** When its oldest task was enqueued (ms, clock time). */
   oldest: number;
+  /**
+   * Opened on an empty queue (`pending` until the end of the turn in which no more requests joined it):
+   * if no batch is in flight then, it runs (`ripe`) instead of waiting for the timeout — requests that
+   * arrive in the same turn or in consecutive turns still share it; else it is timed (`no`).
+   */
+  eager: 'no' | 'pending' | 'ripe';
 }
 
 /**
  * Collects tasks into batches and hands each batch to `processBatch`, like TF's queue:
  * - a task joins the open batch of its key if it fits, else that batch closes and a new one opens;
- * - a batch runs when a "thread" is free and it is closed (full) or its oldest task waited
- *   `batchTimeoutMicros` (0: at once, after the current synchronous work, so simultaneous requests batch);
+ * - a batch runs when a "thread" is free and it is closed (full), or its oldest task waited
+ *   `batchTimeoutMicros`, or its first task found the queue empty and no batch in flight (the timeout is a
+ *   maximum wait, as in TF Serving, not a minimum: nothing is gained by waiting when nothing else is
+ *   queued and the device has room) — then it runs on the event loop's next turn, so requests arriving
+ *   in the same turn batch; "at once" for a full batch is after the current synchronous work;
+ * - `numBatchThreads` batches are in flight at most (a batch counts until `processBatch` settles, its
+ *   readback included): with 2, batch k+1 is dispatched while batch k's outputs are read back;
  * - at most `maxEnqueuedBatches` batches wait; a task needing one more is UNAVAILABLE at once;
  * - a task over `maxBatchSize` rows is INVALID_ARGUMENT; with splitting, a task is cut across the open
  *   batch and new batches of at most `maxExecutionBatchSize` rows.
@@ -96,6 +117,8 @@ export class BatchScheduler<T> {
     const limit = o.maxExecutionBatchSize;
     let open = this.openBatch(key);
     const now = this.clock.now();
+    // A batch opened on an empty queue may be eager: decided at the end of this turn (see newBatch).
+    const eager = this.queue.length === 0;
     if (o.enableLargeBatchSplitting) {
       const capacity = (o.maxEnqueuedBatches - this.queue.length) * limit + (open ? limit - open.size : 0);
       if (size > capacity) {
@@ -108,7 +131,7 @@ export class BatchScheduler<T> {
       while (offset < size) {
         if (!open || open.size >= limit) {
           if (open) open.closed = true;
-          open = this.newBatch(key, now);
+          open = this.newBatch(key, now, eager);
         }
         const n = Math.min(size - offset, limit - open.size);
         this.add(open, { task, offset, size: n, taskSize: size }, now);
@@ -122,7 +145,7 @@ export class BatchScheduler<T> {
       }
       if (!open) {
         if (this.queue.length >= o.maxEnqueuedBatches) throw this.full();
-        open = this.newBatch(key, now);
+        open = this.newBatch(key, now, eager);
       }
       this.add(open, { task, offset: 0, size, taskSize: size }, now);
     }
@@ -151,10 +174,32 @@ export class BatchScheduler<T> {
     return undefined;
   }
 
-  private newBatch(key: string, now: number): QueuedBatch<T> {
-    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now };
+  private newBatch(key: string, now: number, eager: boolean): QueuedBatch<T> {
+    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now, eager: eager ? 'pending' : 'no' };
     this.queue.push(b);
+    if (eager) this.endOfTurn(b, 1); // its first task joins right after this
     return b;
+  }
+
+  /**
+   * Decides a pending eager batch at the end of a turn. While requests keep arriving turn after turn
+   * (a worker receives each request as its own message) it waits another turn, up to the timeout.
+   * Then, with no batch in flight there is nothing to wait for, so it runs now; with one in flight it
+   * waits for batch-mates up to the timeout, even if another thread is idle — otherwise, under load, an
+   * idle thread would take every first arrival alone and batches would stay small. (Deciding at the end
+   * of the turn, not at schedule time, sees a batch that has just delivered as finished.)
+   */
+  private endOfTurn(b: QueuedBatch<T>, seen: number): void {
+    nextTurn(() => {
+      if (b.eager !== 'pending') return;
+      const timeoutMs = this.options.batchTimeoutMicros / 1000;
+      if (b.pieces.length > seen && !b.closed && this.clock.now() - b.oldest < timeoutMs) {
+        this.endOfTurn(b, b.pieces.length);
+        return;
+      }
+      b.eager = this.running === 0 ? 'ripe' : 'no';
+      this.dispatch();
+    });
   }
 
   private add(batch: QueuedBatch<T>, piece: TaskPiece<T>, now: number): void {
@@ -182,12 +227,42 @@ export class BatchScheduler<T> {
       const now = this.clock.now();
       // When our own timer fired, a coarse clock may read a little short of the timeout: allow 1 ms.
       const due = timeoutMs - (timerFired ? 1 : 0);
-      const i = this.queue.findIndex((b) => b.closed || now - b.oldest >= due);
+      // An eager batch waits for the end of its turn, not for a (short) timeout: callers still arriving
+      // in this turn (validating, copying) may take longer. Timeout 0 keeps its meaning: at once.
+      const i = this.queue.findIndex((b) => b.closed || b.eager === 'ripe' || (this.timed(b) && now - b.oldest >= due));
       if (i < 0) break;
-      const [b] = this.queue.splice(i, 1);
-      if (b) this.start({ key: b.key, pieces: b.pieces, size: b.size });
+      const b = this.queue[i];
+      if (!b) break;
+      const rest = this.batchDown(b);
+      if (rest) this.queue.splice(i, 1, rest);
+      else this.queue.splice(i, 1);
+      this.start({ key: b.key, pieces: b.pieces, size: b.size });
     }
     this.armTimer(timeoutMs);
+  }
+
+  /**
+   * With `BATCH_DOWN`, cuts an under-full batch to the largest allowed size it reaches (whole pieces)
+   * and returns what is left as a batch due at once; undefined when nothing is cut.
+   */
+  private batchDown(b: QueuedBatch<T>): QueuedBatch<T> | undefined {
+    const allowed = this.options.allowedBatchSizes ?? [];
+    if (this.options.batchPaddingPolicy !== 'BATCH_DOWN' || allowed.length === 0 || allowed.includes(b.size)) return undefined;
+    let down = 0;
+    for (const s of allowed) if (s <= b.size) down = s;
+    if (down === 0) return undefined;
+    let size = 0;
+    let n = 0;
+    while (n < b.pieces.length && size + (b.pieces[n]?.size ?? 0) <= down) size += b.pieces[n++]?.size ?? 0;
+    if (n === 0 || n === b.pieces.length) return undefined;
+    const rest: QueuedBatch<T> = { key: b.key, pieces: b.pieces.splice(n), size: b.size - size, closed: b.closed, oldest: b.oldest, eager: 'ripe' };
+    b.size = size;
+    return rest;
+  }
+
+  /** Whether the batch timeout applies to `b` (not to an eager batch waiting for the end of its turn). */
+  private timed(b: QueuedBatch<T>): boolean {
+    return b.eager !== 'pending' || this.options.batchTimeoutMicros === 0;
   }
 
   private start(batch: Batch<T>): void {
@@ -206,11 +281,13 @@ export class BatchScheduler<T> {
 
   /** Wakes up when the oldest waiting batch times out, if a thread is free for it. */
   private armTimer(timeoutMs: number): void {
-    if (this.running >= this.options.numBatchThreads || this.queue.length === 0) {
+    // Eager batches are started by their own next-turn callback, not by the timer.
+    const timed = this.queue.filter((b) => this.timed(b));
+    if (this.running >= this.options.numBatchThreads || timed.length === 0) {
       this.clearTimer();
       return;
     }
-    const at = Math.min(...this.queue.map((b) => b.oldest)) + timeoutMs;
+    const at = Math.min(...timed.map((b) => b.oldest)) + timeoutMs;
     if (this.timer !== undefined && this.timerAt <= at) return;
     this.clearTimer();
     this.timerAt = at;

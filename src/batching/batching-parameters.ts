@@ -32,6 +32,13 @@ export interface BatchingParameters {
    * tensor's first element, so they batch together. Default false: such requests run in separate batches.
    */
   padVariableLengthInputs?: boolean;
+  /**
+   * TF's `batch_padding_policy` for a batch that runs before it is full: `PAD_UP` (default) pads all it
+   * holds up to the next allowed size; `BATCH_DOWN` runs the largest allowed size the queued requests
+   * fill and leaves the rest for the next batch (less padding, more batches: worth it where a row costs
+   * about as much as a batch, e.g. on wasm/cpu). Only with `allowedBatchSizes`.
+   */
+  batchPaddingPolicy?: 'PAD_UP' | 'BATCH_DOWN';
 }
 
 /** Batching parameters with every default filled in and checked. */
@@ -45,6 +52,7 @@ export interface NormalizedBatchingParameters {
   /** The largest batch executed: `maxExecutionBatchSize` with splitting, else `maxBatchSize`. */
   readonly maxExecutionBatchSize: number;
   readonly padVariableLengthInputs: boolean;
+  readonly batchPaddingPolicy: 'PAD_UP' | 'BATCH_DOWN';
 }
 
 export const DEFAULT_BATCHING_PARAMETERS = Object.freeze({
@@ -54,6 +62,7 @@ export const DEFAULT_BATCHING_PARAMETERS = Object.freeze({
   numBatchThreads: 1,
   enableLargeBatchSplitting: false,
   padVariableLengthInputs: false,
+  batchPaddingPolicy: 'PAD_UP',
 });
 
 const KEYS: ReadonlySet<string> = new Set([
@@ -65,6 +74,7 @@ const KEYS: ReadonlySet<string> = new Set([
   'enableLargeBatchSplitting',
   'maxExecutionBatchSize',
   'padVariableLengthInputs',
+  'batchPaddingPolicy',
 ]);
 
 /** Checks the shape of a (partial) BatchingParameters object; INVALID_ARGUMENT names the field. */
@@ -95,6 +105,10 @@ export function checkBatchingParameters(value: unknown, where: string): Batching
     if (p[key] !== undefined && typeof p[key] !== 'boolean') {
       throw new ServingError('INVALID_ARGUMENT', `${where}.${key} must be true or false, got ${JSON.stringify(p[key])}`);
     }
+  }
+  const policy = p.batchPaddingPolicy;
+  if (policy !== undefined && policy !== 'PAD_UP' && policy !== 'BATCH_DOWN') {
+    throw new ServingError('INVALID_ARGUMENT', `${where}.batchPaddingPolicy must be "PAD_UP" or "BATCH_DOWN", got ${JSON.stringify(policy)}`);
   }
   const allowed = p.allowedBatchSizes;
   if (allowed !== undefined) {
@@ -145,6 +159,7 @@ export function normalizeBatchingParameters(serverWide: unknown, override?: unkn
     enableLargeBatchSplitting,
     maxExecutionBatchSize,
     padVariableLengthInputs: p.padVariableLengthInputs ?? DEFAULT_BATCHING_PARAMETERS.padVariableLengthInputs,
+    batchPaddingPolicy: p.batchPaddingPolicy ?? DEFAULT_BATCHING_PARAMETERS.batchPaddingPolicy,
   });
 }
 

@@ -49,7 +49,7 @@ export class BatchingServable implements Servable {
       session = new BatchingSession({
         signature,
         graphShape: (name) => this.inner.graphShape(name),
-        run: (inputs) => this.inner.run(signature, inputs),
+        run: (inputs, timing) => this.inner.run(signature, inputs, timing),
         parameters: this.parameters,
         metrics: this.metrics,
       });

@@ -2,6 +2,7 @@
 // BatchScheduler queue, each batch runs once on concatenated inputs, and its outputs are split back.
 import { ServingError } from '../core/status.js';
 import type { ValidatedInput } from '../runtime/input-validation.js';
+import type { RunTiming } from '../runtime/servable.js';
 import type { SignatureSpec } from '../runtime/signature.js';
 import type { TensorOutput } from '../runtime/tensor.js';
 import type { Batch, SchedulerClock, TaskPiece } from './batch-scheduler.js';
@@ -19,10 +20,24 @@ export interface BatchingMetricsSink {
   batch(inputSize: number, processedSize: number): void;
   /** The model ran once on a batch. */
   wrappedRun(): void;
+  /** How long the phases of one batch took (µs). */
+  phases?(phases: BatchPhases): void;
 }
 
-/** Runs validated inputs of the signature unbatched (the servable's `run`). */
-export type SignatureRunner = (inputs: readonly ValidatedInput[]) => Promise<Record<string, TensorOutput>>;
+/** The phases of one batch (µs); what the runner could not say is absent. */
+export interface BatchPhases {
+  /** Concatenating (and padding) the requests' inputs on the CPU into one array per input. */
+  readonly concat: number;
+  /** Making the input tensors and executing the graph (on a GPU backend the upload happens here). */
+  readonly execute?: number;
+  /** Reading the outputs back (one readback per output). */
+  readonly readback?: number;
+  /** Cutting the outputs into each request's rows. */
+  readonly split: number;
+}
+
+/** Runs validated inputs of the signature unbatched (the servable's `run`); fills in `timing` if it can. */
+export type SignatureRunner = (inputs: readonly ValidatedInput[], timing?: RunTiming) => Promise<Record<string, TensorOutput>>;
 
 export interface BatchingSessionOptions {
   readonly signature: SignatureSpec;
@@ -32,6 +47,14 @@ export interface BatchingSessionOptions {
   readonly parameters: NormalizedBatchingParameters;
   readonly metrics?: BatchingMetricsSink;
   readonly clock?: SchedulerClock;
+  /**
+   * How each request gets its rows of a batch's outputs: `views` (default) are `subarray`s of the one
+   * buffer read back for the batch, disjoint per request and never written by the library (no copy;
+   * a caller that must transfer its output's `.buffer` should copy it first); `copies` are fresh arrays
+   * each owning its buffer. In a worker's global scope the default is `copies`: the results are posted,
+   * and posting a view clones its whole buffer, batch-mates' rows included.
+   */
+  readonly outputRows?: 'views' | 'copies';
 }
 
 type Outputs = Record<string, TensorOutput>;
@@ -63,9 +86,11 @@ export class BatchingSession {
   private readonly scheduler: BatchScheduler<Task>;
   private readonly clock: SchedulerClock;
   private readonly p: NormalizedBatchingParameters;
+  private readonly viewRows: boolean;
 
   constructor(private readonly options: BatchingSessionOptions) {
     this.p = options.parameters;
+    this.viewRows = (options.outputRows ?? (inWorkerScope() ? 'copies' : 'views')) === 'views';
     this.clock = options.clock ?? realClock;
     const { signature } = options;
     const notBatchable = signature.inputs.find((spec) => {
@@ -127,14 +152,21 @@ export class BatchingSession {
     const processed = paddedBatchSize(inputSize, this.p.allowedBatchSizes);
     this.options.metrics?.batch(inputSize, processed);
     this.options.metrics?.wrappedRun();
+    const timing: RunTiming = {};
     let outputs: Outputs;
+    let concatMicros = 0;
     try {
-      const only = live[0]!;
+      const only = live[0]!; // live is not empty (checked above)
       if (live.length === 1 && processed === inputSize && only.size === only.taskSize) {
-        this.deliver(only, await this.options.run(only.task.inputs));
+        // One whole request, nothing to pad: its own inputs and outputs, no concat and no split.
+        this.deliver(only, await this.options.run(only.task.inputs, timing));
+        this.reportPhases(0, timing, 0);
         return;
       }
-      outputs = await this.options.run(this.merge(live, inputSize, processed));
+      const t0 = this.clock.now();
+      const merged = this.merge(live, inputSize, processed);
+      concatMicros = (this.clock.now() - t0) * 1000;
+      outputs = await this.options.run(merged, timing);
     } catch (e) {
       for (const p of live) this.fail(p.task, e);
       return;
@@ -144,11 +176,25 @@ export class BatchingSession {
       this.unsplittable = `output ${JSON.stringify(bad[0])} has shape [${bad[1].shape.join(',')}], whose dim 0 is not the batch size ${processed}`;
       return this.runAlone(live);
     }
+    const t1 = this.clock.now();
     let row = 0;
     for (const piece of live) {
-      this.deliver(piece, splitOutputs(outputs, row, piece.size));
+      this.deliver(piece, splitOutputs(outputs, row, piece.size, this.viewRows));
       row += piece.size;
     }
+    this.reportPhases(concatMicros, timing, (this.clock.now() - t1) * 1000);
+  }
+
+  private reportPhases(concat: number, timing: RunTiming, split: number): void {
+    const sink = this.options.metrics;
+    if (!sink?.phases) return;
+    const us = (ms: number | undefined) => (ms === undefined ? undefined : Math.max(0, Math.round(ms * 1000)));
+    sink.phases({
+      concat: Math.round(concat),
+      ...(timing.executeMs !== undefined ? { execute: us(timing.executeMs) } : {}),
+      ...(timing.readbackMs !== undefined ? { readback: us(timing.readbackMs) } : {}),
+      split: Math.round(split),
+    });
   }
 
   /** Runs each piece on its own (the signature's outputs cannot be split by row). */
@@ -235,12 +281,19 @@ function firstValue(values: FlatValues): string | number {
   return values.length ? values[0]! : 0;
 }
 
-/** Rows `[row, row + size)` of every output, copied. */
-function splitOutputs(outputs: Outputs, row: number, size: number): Outputs {
+/** Rows `[row, row + size)` of every output: views of the batch's buffer, or copies. */
+function splitOutputs(outputs: Outputs, row: number, size: number, views: boolean): Outputs {
   const out: Outputs = {};
   for (const [key, o] of Object.entries(outputs)) {
     const rowSize = rowSizeOf(o.shape);
-    out[key] = { dtype: o.dtype, shape: [size, ...o.shape.slice(1)], data: copyRows(o.data, rowSize, row, row + size) };
+    const data = views ? rows(o.data, rowSize, row, row + size) : copyRows(o.data, rowSize, row, row + size);
+    out[key] = { dtype: o.dtype, shape: [size, ...o.shape.slice(1)], data };
   }
   return out;
+}
+
+/** True in a dedicated or shared worker (its results are posted to the page). */
+function inWorkerScope(): boolean {
+  const g = globalThis as { WorkerGlobalScope?: abstract new () => unknown }; // a browser global, absent in Node and pages
+  return typeof g.WorkerGlobalScope === 'function' && globalThis instanceof g.WorkerGlobalScope;
 }

@@ -20,6 +20,12 @@ export const METRIC_NAMES = {
   paddingSize: '/tensorflow/serving/batching_session/padding_size',
   /** counter: runs of the model on a batch (TF: calls of the wrapped session). */
   wrappedRunCount: '/tensorflow/serving/batching_session/wrapped_run_count',
+  /**
+   * histogram µs {model_name, phase}: the phases of each batch — `concat` (inputs joined on the CPU),
+   * `execute` (input tensors made, graph executed; a GPU upload happens here), `readback` (outputs read
+   * to the CPU), `split` (outputs cut per request). Not a TF Serving metric: this library's own.
+   */
+  batchPhaseLatency: '/tfjs_serving/batching_session/batch_phase_latency',
   /** histogram µs {model_name, model_version}: loading a version, warmup included. */
   modelLoadLatency: '/tensorflow/serving/model_load_latency',
   /** histogram µs {model_name, model_version, status}: replaying warmup requests. */
@@ -64,6 +70,12 @@ export class ServingMetrics {
     ['model_name', 'execution_batch_size'],
     [0, ...BATCH_SIZE_BUCKETS],
   );
+  private readonly batchPhaseLatency = this.registry.histogram(
+    METRIC_NAMES.batchPhaseLatency,
+    'Distribution of wall time (in microseconds) of each phase of a batch: concat, execute, readback, split.',
+    ['model_name', 'phase'],
+    LATENCY_BUCKETS_MICROS,
+  );
   private readonly wrappedRunCount = this.registry.counter(METRIC_NAMES.wrappedRunCount, 'Total count of run calls on the wrapped session', ['model_name']);
   private readonly loadLatency = this.registry.histogram(
     METRIC_NAMES.modelLoadLatency,
@@ -106,6 +118,11 @@ export class ServingMetrics {
         this.paddingSize.observe({ model_name: model, execution_batch_size: String(processedSize) }, processedSize - inputSize);
       },
       wrappedRun: () => this.wrappedRunCount.increment({ model_name: model }),
+      phases: (p) => {
+        for (const [phase, micros] of Object.entries(p)) {
+          if (typeof micros === 'number') this.batchPhaseLatency.observe({ model_name: model, phase }, micros);
+        }
+      },
     };
   }
 

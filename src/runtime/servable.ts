@@ -11,6 +11,14 @@ export interface LoadTimings {
   readonly warmupRequests?: number;
 }
 
+/** How long the phases of one run took (ms), filled in by the runtime when asked. */
+export interface RunTiming {
+  /** Making the input tensors (the upload, on a GPU backend, is lazy: it happens in execute) and executing the graph. */
+  executeMs?: number;
+  /** Reading every output back to the CPU (`data()`), from the end of execute. */
+  readbackMs?: number;
+}
+
 /** What one prediction produced: the signature that ran and its outputs by output key. */
 export interface PredictResult {
   readonly signature: SignatureSpec;

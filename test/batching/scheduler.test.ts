@@ -2,81 +2,10 @@
 // large batch splitting, threads; and the parameters' validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchScheduler } from '../../src/batching/batch-scheduler.js';
-import type { Batch, BatchSchedulerOptions, SchedulerClock } from '../../src/batching/batch-scheduler.js';
 import { normalizeBatchingParameters, paddedBatchSize } from '../../src/batching/batching-parameters.js';
 import { ServingError } from '../../src/index.js';
-
-class FakeClock implements SchedulerClock {
-  t = 0;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private ids = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.ids;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  get pending(): number {
-    return this.timers.length;
-  }
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-      await flush();
-    }
-    this.t = end;
-    await flush();
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-}
-
-function options(o: Partial<BatchSchedulerOptions> = {}): BatchSchedulerOptions {
-  const maxBatchSize = o.maxBatchSize ?? 4;
-  return {
-    maxBatchSize,
-    maxExecutionBatchSize: o.maxExecutionBatchSize ?? maxBatchSize,
-    batchTimeoutMicros: o.batchTimeoutMicros ?? 0,
-    maxEnqueuedBatches: o.maxEnqueuedBatches ?? 10,
-    numBatchThreads: o.numBatchThreads ?? 1,
-    enableLargeBatchSplitting: o.enableLargeBatchSplitting ?? false,
-  };
-}
-
-/** A scheduler whose batches are recorded as "task:offset+size" strings and finish when told. */
-function recorder(o: Partial<BatchSchedulerOptions> = {}, clock = new FakeClock()) {
-  const batches: string[][] = [];
-  const finish: Array<() => void> = [];
-  const scheduler = new BatchScheduler<string>(
-    options(o),
-    (b: Batch<string>) => {
-      batches.push(b.pieces.map((p) => (p.size === p.taskSize ? `${p.task}` : `${p.task}:${p.offset}+${p.size}`)));
-      return new Promise<void>((r) => finish.push(r));
-    },
-    clock,
-  );
-  const finishAll = async () => {
-    while (finish.length) {
-      finish.shift()!();
-      await flush();
-    }
-  };
-  return { scheduler, batches, clock, finishAll, finish };
-}
+import { flush } from './fake-clock.js';
+import { recorder } from './recorder.js';
 
 function code(fn: () => void): string {
   try {
@@ -212,6 +141,7 @@ test('parameters: defaults are TF Serving\'s; bad fields → INVALID_ARGUMENT na
     enableLargeBatchSplitting: false,
     maxExecutionBatchSize: 1000,
     padVariableLengthInputs: false,
+    batchPaddingPolicy: 'PAD_UP',
   });
   const merged = normalizeBatchingParameters({ maxBatchSize: 8, batchTimeoutMicros: 5 }, { maxBatchSize: 4 });
   assert.equal(merged.maxBatchSize, 4, 'the model overrides');
@@ -227,6 +157,7 @@ test('parameters: defaults are TF Serving\'s; bad fields → INVALID_ARGUMENT na
   bad({ maxBatchSize: 4, maxExecutionBatchSize: 8, enableLargeBatchSplitting: true }, /maxExecutionBatchSize \(8\) must be at most maxBatchSize \(4\)/);
   bad({ maxBatchSize: 8, maxExecutionBatchSize: 4, enableLargeBatchSplitting: true, allowedBatchSizes: [2, 8] }, /last entry must match maxExecutionBatchSize; last entry was 8; expected 4/);
   bad('big', /batchingParameters must be an object/);
+  bad({ batchPaddingPolicy: 'DOWN' }, /batchPaddingPolicy must be "PAD_UP" or "BATCH_DOWN", got "DOWN"/);
   assert.equal(paddedBatchSize(3, [2, 4, 8]), 4);
   assert.equal(paddedBatchSize(4, [2, 4, 8]), 4);
   assert.equal(paddedBatchSize(1, [2, 4, 8]), 2);

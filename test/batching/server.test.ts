@@ -210,7 +210,11 @@ test('a version unloading while requests wait in its queue: they complete on it,
     server.addEventListener('end', (e) => {
       if ((e as VersionStateEvent).version === 1) v1End = true;
     });
+    // A full batch first, so the four find the queue busy: a request that finds the queue empty and
+    // the batch thread idle would run at once instead of waiting for the timeout.
+    const full = rowsOf(server, Array.from({ length: 64 }, (_, i) => i));
     const waiting = [1, 2, 3, 4].map((x) => predictDense(server, x).finally(() => completed++));
+    await full;
     await h.publishDense('m', 2);
     const swap = server.pollNow('m');
     const done = await Promise.all(waiting);

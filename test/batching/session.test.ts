@@ -19,7 +19,7 @@ function input(shape: number[], values: number[]): ValidatedInput[] {
 }
 
 /** A runner computing y = 2x (row for row) and recording the shapes it was given. */
-function setup(params: BatchingParameters, opts: { graphShape?: number[]; reduce?: boolean } = {}) {
+function setup(params: BatchingParameters, opts: { graphShape?: number[]; reduce?: boolean; outputRows?: 'views' | 'copies' } = {}) {
   const runs: number[][] = [];
   const stats = { queued: 0, batches: [] as Array<[number, number]>, runs: 0 };
   const metrics: BatchingMetricsSink = {
@@ -32,6 +32,7 @@ function setup(params: BatchingParameters, opts: { graphShape?: number[]; reduce
     graphShape: () => opts.graphShape ?? [-1, -1],
     parameters: normalizeBatchingParameters(params),
     metrics,
+    ...(opts.outputRows ? { outputRows: opts.outputRows } : {}),
     run: async (inputs) => {
       const x = inputs[0]!;
       runs.push([...x.shape]);
@@ -57,7 +58,18 @@ test('concurrent requests run as one batch and each gets its own rows back', asy
   assert.deepEqual(data(c!), [14, 16]);
   assert.deepEqual(stats.batches, [[4, 4]]);
   assert.equal(stats.queued, 3);
-  assert.notEqual((a!.y!.data as Float32Array).buffer, (b!.y!.data as Float32Array).buffer, 'outputs do not share a buffer');
+  // By default each request's rows are a view of the batch's one output buffer: no copy, disjoint rows.
+  const [ya, yb] = [a!.y!.data as Float32Array, b!.y!.data as Float32Array];
+  assert.equal(ya.buffer, yb.buffer, 'views of the one readback');
+  assert.deepEqual([ya.byteOffset, ya.length, yb.byteOffset, yb.length], [0, 2, 8, 4], 'disjoint rows');
+});
+
+test('outputRows: copies gives each request an array that owns its buffer', async () => {
+  const { session } = setup({ maxBatchSize: 8 }, { outputRows: 'copies' });
+  const [a, b] = await Promise.all([session.run(input([1, 2], [1, 2])), session.run(input([2, 2], [3, 4, 5, 6]))]);
+  const [ya, yb] = [a!.y!.data as Float32Array, b!.y!.data as Float32Array];
+  assert.notEqual(ya.buffer, yb.buffer, 'outputs do not share a buffer');
+  assert.deepEqual([ya.byteLength, ya.buffer.byteLength, [...ya], [...yb]], [8, 8, [2, 4], [6, 8, 10, 12]]);
 });
 
 test('a batch is padded up to the next allowed size with copies of a real row; padded outputs are dropped', async () => {
