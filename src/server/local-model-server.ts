@@ -22,6 +22,7 @@ import type { ModelServerOptions } from './model-server-options.js';
 import { batchingParametersFor, normalizeModelConfigList } from './model-server-options.js';
 import { PredictionService } from './prediction-service.js';
 import { ServerCore } from './server-core.js';
+import { addServerListeners } from './version-state-event.js';
 
 /**
  * The model server running in this realm (a page, a worker, or Node): a ServerCore (config, sources,
@@ -60,7 +61,7 @@ export class LocalModelServer extends EventTarget implements ModelServer {
     const store = options.store ?? defaultStore();
     await store.collectGarbage?.();
     const server = new LocalModelServer(options, store, backend);
-    for (const [type, listener] of Object.entries(options.listeners ?? {})) if (listener) server.addEventListener(type, listener);
+    addServerListeners(server, options.listeners);
     try {
       await server.core.applyConfig(configs);
     } catch (e) {
