@@ -24,9 +24,9 @@ import type { ModelServerEventMap } from './version-state-event.js';
  * `ModelServerEventMap` types each listener by its event type.
  */
 export interface ModelServer extends EventTarget {
-  addEventListener<K extends keyof ModelServerEventMap>(type: K, listener: (this: ModelServer, event: ModelServerEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener<K extends keyof ModelServerEventMap>(type: K, listener: (event: ModelServerEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof ModelServerEventMap>(type: K, listener: (this: ModelServer, event: ModelServerEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof ModelServerEventMap>(type: K, listener: (event: ModelServerEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
   /** Where the manager runs: here, or in a Web Worker. */
   readonly mode: 'local' | 'worker';

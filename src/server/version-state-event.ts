@@ -192,3 +192,23 @@ export function addServerListeners(target: EventTarget, listeners: ServerEventLi
     if (listener) target.addEventListener(type, listener as EventListener);
   }
 }
+
+/** A listener of one event type, typed by the event map. */
+export type ServerEventListener<K extends ServerEventType> = (event: ModelServerEventMap[K]) => unknown;
+
+/** EventTarget with `addEventListener`/`removeEventListener` typed by ModelServerEventMap (the servers extend it). */
+export class ServerEventTarget extends EventTarget {
+  override addEventListener<K extends ServerEventType>(type: K, listener: ServerEventListener<K>, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | ServerEventListener<ServerEventType> | null, options?: boolean | AddEventListenerOptions): void {
+    // A typed listener gets the event its type fires: the map's type for that name.
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  override removeEventListener<K extends ServerEventType>(type: K, listener: ServerEventListener<K>, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | ServerEventListener<ServerEventType> | null, options?: boolean | EventListenerOptions): void {
+    // As in addEventListener: the same function object is what EventTarget removes.
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+}

@@ -16,7 +16,7 @@ import type {
 import type { ModelServer } from '../server/model-server.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
 import { normalizeModelConfigList } from '../server/model-server-options.js';
-import { SourceErrorEvent, WorkerRestartEvent, addServerListeners } from '../server/version-state-event.js';
+import { ServerEventTarget, SourceErrorEvent, WorkerRestartEvent, addServerListeners } from '../server/version-state-event.js';
 import { requestEnded } from '../runtime/servable.js';
 import { isTfTensor, tensorInputOf } from '../runtime/tensor.js';
 import type { SourceState } from '../sources/model-source.js';
@@ -77,7 +77,7 @@ function wireInputs(inputs: unknown): unknown {
  * worker dies (an uncaught error, GPU device lost), calls in flight fail with UNAVAILABLE and the
  * WorkerSupervisor starts a new worker, which loads what the IndexedDB store holds, and serving goes on.
  */
-export class WorkerModelServer extends EventTarget implements ModelServer {
+export class WorkerModelServer extends ServerEventTarget implements ModelServer {
   readonly mode = 'worker' as const;
   private readonly supervisor: WorkerSupervisor;
   private nextId = 1;
@@ -151,6 +151,7 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
       const limits = [deadline, typeof timeoutMs === 'number' ? Date.now() + timeoutMs : timeoutMs].filter((d) => d !== undefined);
       const ended = requestEnded({ signal });
       if (ended) return Promise.reject(ended);
+      // wireInputs keeps every form of PredictRequest['inputs'] (tensors become TensorInputs).
       const wire = typeof request === 'object' && request !== null ? { ...request, inputs: wireInputs(request.inputs) as PredictRequest['inputs'] } : request;
       // tf.Tensors were copied into plain data above, so only the caller's own typed arrays are transferred.
       const transfer = this.transferInputs ? transferablesOf(request?.inputs) : [];
