@@ -21,7 +21,7 @@ test('progress: phases in order with file, bytes and percent; totalprogress aggr
     });
     for (const model of ['m', 'n']) {
       const mine = progress.filter((e) => e.model === model && e.version === 1);
-      const phases = mine.map((e) => e.phase).filter((p, i, all) => all[i - 1] !== p);
+      const phases: string[] = mine.map((e) => e.phase).filter((p, i, all) => all[i - 1] !== p);
       // verify follows each file's download, so the two alternate; then load, then warmup.
       const firstOf = (p: string) => phases.indexOf(p);
       assert.deepEqual(ORDER.map(firstOf).every((i, k, all) => i >= 0 && (k === 0 || i > all[k - 1]!)), true, `phases of ${model}: ${phases.join(' ')}`);
