@@ -202,6 +202,17 @@ export interface ServeHandle {
 export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> {
   const options = await serveOptions(flags);
   registerFileSystemSource(); // TF Serving's local base paths
+  // Each distinct source error once (like TF Serving's "Could not find base path"): a missing repository is never silent.
+  const said = new Set<string>();
+  options.listeners = {
+    ...options.listeners,
+    sourceerror: (e) => {
+      const key = `${e.model}\n${e.code}\n${e.message}`;
+      if (said.has(key)) return;
+      said.add(key);
+      io.stderr(`Model ${e.model}: its source reports ${e.code}: ${e.message}\n`);
+    },
+  };
   const server = await LocalModelServer.start(options);
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);
