@@ -9,6 +9,7 @@ const PHASE_END: Record<ProgressPhase, number> = { download: 0.8, verify: 0.8, l
 const PHASE_START: Record<ProgressPhase, number> = { download: 0, verify: 0, load: 0.8, warmup: 0.95 };
 
 interface Tracked {
+  phase: ProgressPhase;
   totalBytes: number;
   loadedBytes: number;
   /** 0–1 through the version's phases. */
@@ -26,7 +27,8 @@ export class ProgressTracker {
     const event = new DownloadProgressEvent(init);
     if ([...this.round.values()].every((t) => t.done)) this.round.clear(); // the previous round is over
     const key = `${init.model}@${init.version}`;
-    const t = this.round.get(key) ?? { totalBytes: 0, loadedBytes: 0, fraction: 0, done: false };
+    const t = this.round.get(key) ?? { phase: event.phase, totalBytes: 0, loadedBytes: 0, fraction: 0, done: false };
+    t.phase = event.phase;
     if (event.phase === 'download' || event.phase === 'verify') {
       t.totalBytes = event.totalBytes;
       t.loadedBytes = event.loadedBytes;
@@ -51,6 +53,20 @@ export class ProgressTracker {
     t.fraction = 1;
     t.loadedBytes = t.totalBytes;
     this.fireTotal();
+  }
+
+  /**
+   * A poll of `model`'s source ended with an error: its versions still downloading there will not
+   * reach the manager, so they count as done (failed) and the round can end.
+   */
+  sourceFailed(model: string): void {
+    let changed = false;
+    for (const [key, t] of this.round) {
+      if (t.done || !key.startsWith(`${model}@`) || (t.phase !== 'download' && t.phase !== 'verify')) continue;
+      t.done = true;
+      changed = true;
+    }
+    if (changed) this.fireTotal();
   }
 
   private fireTotal(): void {

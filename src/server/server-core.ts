@@ -214,6 +214,7 @@ export class ServerCore {
   /** Fires a source error, and in a browser page also logs each distinct one once (the worker's page logs its own). */
   private reportSourceError(model: string, error: ServingError): void {
     this.events.dispatchEvent(new SourceErrorEvent({ model, code: error.code, message: error.message }));
+    this.progress.sourceFailed(model);
     const key = `${model}\n${error.code}\n${error.message}`;
     if (typeof document === 'undefined' || this.logged.has(key)) return;
     this.logged.add(key);

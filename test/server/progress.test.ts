@@ -62,3 +62,22 @@ test('progress: phases in order with file, bytes and percent; totalprogress aggr
     await h.close();
   }
 });
+
+test('totalprogress: a version whose download fails counts as done (failed), so the round still ends', async () => {
+  const h = await harness();
+  try {
+    await h.publishDense('m', 1);
+    await h.publishDense('n', 1);
+    const manifest = JSON.parse(await (await fetch(`${h.repo.modelUrl('n')}/manifest.json`)).text()) as { versions: Array<{ files: Array<{ path: string }> }> };
+    const weights = manifest.versions[0]!.files.find((f) => f.path.endsWith('.bin'))!.path; // the dense model has one weight file
+    h.repo.fault(`/n/1/${weights}`, { kind: 'status', status: 500 });
+    const totals: TotalProgressEvent[] = [];
+    await h.start({ models: ['m', 'n'], listeners: { totalprogress: (e) => totals.push(e) } });
+    const last = totals.at(-1)!;
+    assert.deepEqual([...last.versions].sort(), ['m@1', 'n@1']);
+    assert.equal(last.done, 2, 'n@1 failed its download and is done too');
+    assert.ok(last.percent < 100, `n@1's bytes never came: ${last.percent}`);
+  } finally {
+    await h.close();
+  }
+});
