@@ -179,16 +179,19 @@ export class ServerCore {
       }
     }
     const starting: Promise<void>[] = [];
+    const started: NormalizedModelConfig[] = [];
     for (const config of configs) {
       const served = this.models.get(config.name);
       if (served && served.config === config) continue;
       const source = this.makeSource(config);
       this.models.set(config.name, { config, source, labels: served?.labels ?? {} });
       starting.push(source.start());
+      started.push(config);
     }
     await Promise.all(starting);
     await this.manager.whenIdle();
-    if (this.options.failIfNoModelVersionsFound) this.checkVersionsFound(configs);
+    // Only the sources started now had their first poll: models kept as they were are not judged again.
+    if (this.options.failIfNoModelVersionsFound) this.checkVersionsFound(started);
     // Labels last, against what is AVAILABLE now; on refusal the old labels stay.
     const newLabels = new Map<string, VersionLabels>();
     for (const config of configs) {

@@ -156,7 +156,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
       // tf.Tensors were copied into plain data above, so only the caller's own typed arrays are transferred.
       const transfer = this.transferInputs ? transferablesOf(request?.inputs) : [];
       const crossing: PredictOptions = limits.length > 0 ? { ...rest, deadline: Math.min(...(limits as number[])) } : rest; // a non-number is refused by the worker with its name
-      return this.call('predict', [wire, crossing], transfer, signal);
+      return this.call('predict', [wire, crossing], transfer, signal, crossing.deadline);
     } catch (e) {
       return Promise.reject(ServingError.from(e, 'INVALID_ARGUMENT', 'predict: '));
     }
@@ -234,24 +234,34 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   }
 
   /** One method of the ModelServer, run in the worker; typed from the interface itself. */
-  private async call<M extends ServerMethod>(method: M, args: MethodArgs<M>, transfer: Transferable[] = [], signal?: AbortSignal): Promise<MethodResult<M>> {
+  private async call<M extends ServerMethod>(
+    method: M,
+    args: MethodArgs<M>,
+    transfer: Transferable[] = [],
+    signal?: AbortSignal,
+    deadline?: number,
+  ): Promise<MethodResult<M>> {
     this.checkOpen();
     await this.ready;
-    const ended = requestEnded({ signal });
+    const ended = requestEnded({ signal, deadline: typeof deadline === 'number' ? deadline : undefined });
     if (ended) throw ended;
     const id = this.nextId++;
     const answer = this.request({ kind: 'call', id, method, args }, transfer);
-    if (signal) {
-      // Rejects at once with CANCELLED; the host aborts its side (the call's answer is then ignored).
+    if (signal || typeof deadline === 'number') {
+      // The page hears at once, even while the worker is busy running; the host drops its side (its answer is then ignored).
+      // (The deadline crossed with the call, so the worker drops its side by itself; only an abort is sent.)
       const onAbort = () => {
         this.supervisor.post({ kind: 'cancel', id });
         this.settle(id, (p) => p.reject(requestEnded({ signal }) ?? new ServingError('CANCELLED', 'the request was cancelled')));
       };
-      signal.addEventListener('abort', onAbort, { once: true });
-      void answer.then(
-        () => signal.removeEventListener('abort', onAbort),
-        () => signal.removeEventListener('abort', onAbort),
-      );
+      const onDeadline = () => this.settle(id, (p) => p.reject(new ServingError('DEADLINE_EXCEEDED', `the request's deadline passed ${Date.now() - (deadline ?? 0)} ms ago`)));
+      const timer = typeof deadline === 'number' ? setTimeout(onDeadline, Math.max(0, deadline - Date.now())) : undefined;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      void answer.then(done, done);
     }
     return (await answer) as MethodResult<M>; // the host answers a call with what the server's own method resolved to
   }

@@ -167,6 +167,13 @@ test('a repository that does not exist: NOT_FOUND says what the source saw; fail
     await h.publishDense('m', 1);
     const good = await h.start({ models: ['m'], failIfNoModelVersionsFound: true });
     assert.deepEqual(await good.modelNames(), ['m']);
+    // reloadConfig judges the models it adds, not the ones it keeps.
+    const m = { name: 'm', basePath: h.repo.modelUrl('m') };
+    const added = await rejection(good.reloadConfig({ modelConfigList: [m, { name: 'ghost', basePath: h.repo.modelUrl('ghost') }] }));
+    assert.equal(added.code, 'NOT_FOUND');
+    assert.match(added.message, /^failIfNoModelVersionsFound: model ghost \(basePath [^)]*\) has no versions: NOT_FOUND: GET [^;]*HTTP 404[^;]*$/);
+    await good.reloadConfig({ modelConfigList: [m] });
+    assert.ok(Math.abs(valueOf(await good.predict({ model: 'm', inputs: [[2]] })) - denseExpected(1, 0, 2)) < 1e-5);
   } finally {
     await h.close();
   }
