@@ -25,7 +25,7 @@ const BROWSER_VALUES = [
 const INTERNAL = [
   'BatchScheduler', 'BatchingSession', 'BatchingServable', 'BatchingLoader', 'Batch', 'TaskPiece', 'BatchingMetricsSink',
   'MetricsRegistry', 'Counter', 'Gauge', 'Histogram', 'exponentialBuckets', 'sanitizeMetricName', 'toPrometheusText', 'ServingMetrics',
-  'ServerCore', 'PredictionService', 'LoaderHarness', 'WorkerSupervisor', 'WorkerHost', 'encodeEvent', 'decodeEvent', 'parseTextFormat',
+  'ServerCore', 'PredictionService', 'ProgressTracker', 'ServerEventTarget', 'LoaderHarness', 'WorkerSupervisor', 'WorkerHost', 'encodeEvent', 'decodeEvent', 'parseTextFormat',
 ];
 /** Every event the servers fire, and the data of each (their types must be public). */
 const EVENTS = ['VersionStateEvent', 'DownloadProgressEvent', 'TotalProgressEvent', 'SourceErrorEvent', 'WorkerRestartEvent'];
