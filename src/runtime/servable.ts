@@ -40,6 +40,26 @@ export function requestEnded(context: RequestContext | undefined, now = Date.now
   return undefined;
 }
 
+/** The longest delay setTimeout takes (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `fn` once `Date.now()` reaches `deadline` (never for an infinite one; long waits are re-armed);
+ * returns what stops it.
+ */
+export function atDeadline(deadline: number, fn: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    if (!Number.isFinite(deadline)) return;
+    const wait = deadline - Date.now();
+    // A timer may fire a little before the wall clock gets there: check, and wait again if so.
+    timer = wait <= 0 ? undefined : setTimeout(arm, Math.min(MAX_TIMER_MS, wait));
+    if (timer === undefined) fn();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
 /**
  * One loaded model version that answers requests (TF Serving's servable: a SavedModelBundle and its
  * session). It owns its requests: `predict` picks the signature, validates the inputs against it and

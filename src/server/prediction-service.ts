@@ -4,7 +4,7 @@ import { ServingError } from '../core/status.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import { microsSince } from '../metrics/serving-metrics.js';
 import type { RequestContext } from '../runtime/servable.js';
-import { requestEnded } from '../runtime/servable.js';
+import { atDeadline, requestEnded } from '../runtime/servable.js';
 import { signatureDefJson } from '../runtime/signature.js';
 import type { GetModelMetadataResponse, GetSignatureResponse, PredictOptions, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
 import type { ServerCore } from './server-core.js';
@@ -105,17 +105,18 @@ function requestContext(options: PredictOptions): RequestContext | undefined {
 function endsWith<T>(run: Promise<T>, context: RequestContext): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const { signal, deadline } = context;
+    let stopTimer = () => {};
     const end = () => {
-      const why = requestEnded(context, deadline !== undefined ? Math.max(Date.now(), deadline) : Date.now());
+      const why = requestEnded(context);
       if (why) finish(() => reject(why));
     };
-    const timer = deadline !== undefined ? setTimeout(end, Math.max(0, deadline - Date.now())) : undefined;
-    signal?.addEventListener('abort', end);
     const finish = (settle: () => void) => {
-      if (timer !== undefined) clearTimeout(timer);
+      stopTimer();
       signal?.removeEventListener('abort', end);
       settle();
     };
+    if (deadline !== undefined) stopTimer = atDeadline(deadline, end);
+    signal?.addEventListener('abort', end);
     run.then(
       (value) => {
         // An answer that comes after the deadline (or the abort) is not the caller's any more.

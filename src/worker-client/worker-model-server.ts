@@ -17,7 +17,7 @@ import type { ModelServer } from '../server/model-server.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
 import { normalizeModelConfigList } from '../server/model-server-options.js';
 import { ServerEventTarget, SourceErrorEvent, WorkerRestartEvent, addServerListeners } from '../server/version-state-event.js';
-import { requestEnded } from '../runtime/servable.js';
+import { atDeadline, requestEnded } from '../runtime/servable.js';
 import { isTfTensor, tensorInputOf } from '../runtime/tensor.js';
 import type { SourceState } from '../sources/model-source.js';
 import { decodeEvent } from './event-wire.js';
@@ -255,10 +255,10 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
         this.settle(id, (p) => p.reject(requestEnded({ signal }) ?? new ServingError('CANCELLED', 'the request was cancelled')));
       };
       const onDeadline = () => this.settle(id, (p) => p.reject(new ServingError('DEADLINE_EXCEEDED', `the request's deadline passed ${Date.now() - (deadline ?? 0)} ms ago`)));
-      const timer = typeof deadline === 'number' ? setTimeout(onDeadline, Math.max(0, deadline - Date.now())) : undefined;
+      const stopTimer = typeof deadline === 'number' ? atDeadline(deadline, onDeadline) : undefined;
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => {
-        clearTimeout(timer);
+        stopTimer?.();
         signal?.removeEventListener('abort', onAbort);
       };
       void answer.then(done, done);

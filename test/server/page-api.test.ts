@@ -139,6 +139,11 @@ test('deadlines: timeoutMs past while queued → DEADLINE_EXCEEDED and the reque
     // A generous deadline does not get in the way; the earlier of deadline and timeoutMs counts.
     const fine = await server.predict({ model: 'm', inputs: [[3]] }, { timeoutMs: 5000, deadline: Date.now() + 60_000 });
     assert.ok(Math.abs(valueOf(fine) - denseExpected(1, 0, 3)) < 1e-5);
+    // No deadline at all, and one beyond setTimeout's range (which would fire at once if set as is).
+    for (const timeoutMs of [Number.POSITIVE_INFINITY, 2 ** 40]) {
+      const far = await server.predict({ model: 'm', inputs: [[3]] }, { timeoutMs });
+      assert.ok(Math.abs(valueOf(far) - denseExpected(1, 0, 3)) < 1e-5, `timeoutMs ${timeoutMs}`);
+    }
     const bad = await rejection(server.predict({ model: 'm', inputs: [[3]] }, { timeoutMs: 'soon' as never }));
     assert.equal(bad.code, 'INVALID_ARGUMENT');
     assert.match(bad.message, /timeoutMs must be a number of ms, got "soon"/);
