@@ -81,3 +81,32 @@ test('totalprogress: a version whose download fails counts as done (failed), so 
     await h.close();
   }
 });
+
+test('progress from a local directory (Node): each imported file is named, then load and warmup', async () => {
+  const { cp, mkdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { registerFileSystemSource } = await import('../../src/server/file-system-source-factory.js');
+  const { LocalModelServer, MemoryModelStore } = await import('../../src/index.js');
+  const { denseModel, tempDir, removeTempDirs } = await import('../helpers/models.js');
+  registerFileSystemSource();
+  const base = join(await tempDir('fs-progress'), 'm');
+  await mkdir(base, { recursive: true });
+  await cp(await denseModel(1, 0), join(base, '1'), { recursive: true });
+  const progress: DownloadProgressEvent[] = [];
+  const server = await LocalModelServer.start({
+    modelConfigList: [{ name: 'm', basePath: base }],
+    store: new MemoryModelStore(),
+    backends: ['cpu'],
+    pollIntervalMs: 0,
+    listeners: { progress: (e) => progress.push(e) },
+  });
+  try {
+    const imported = progress.filter((e) => e.phase === 'download');
+    assert.ok(imported.some((e) => e.file === 'model.json') && imported.some((e) => e.file?.endsWith('.bin')), imported.map((e) => e.file).join(', '));
+    assert.equal(imported.at(-1)!.loadedBytes, imported.at(-1)!.totalBytes);
+    assert.deepEqual([...new Set(progress.map((e) => e.phase))], ['download', 'load', 'warmup']);
+  } finally {
+    await server.close();
+    await removeTempDirs();
+  }
+});
