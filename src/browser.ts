@@ -15,13 +15,21 @@ export type {
   GetSignatureResponse,
   VersionSelector,
 } from './server/api-types.js';
-export { VersionStateEvent, DownloadProgressEvent, SourceErrorEvent } from './server/version-state-event.js';
-export type { VersionStateEventInit, DownloadProgressEventInit, SourceErrorEventInit } from './server/version-state-event.js';
+export { VersionStateEvent, DownloadProgressEvent, TotalProgressEvent, SourceErrorEvent } from './server/version-state-event.js';
+export type {
+  VersionStateEventInit,
+  DownloadProgressEventInit,
+  TotalProgressEventInit,
+  SourceErrorEventInit,
+  ProgressPhase,
+  ModelServerEventMap,
+  ServerEventListener,
+} from './server/version-state-event.js';
 export { ServingError } from './core/status.js';
 export type { Status, StatusCode } from './core/status.js';
 export type { ManagerState } from './core/servable-state.js';
 export type { ServableVersionPolicy } from './core/servable-version-policy.js';
-export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData } from './runtime/tensor.js';
+export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData, TypedArrayInput, TfTensorLike } from './runtime/tensor.js';
 export type { BackendName } from './runtime/backends.js';
 export type { SourceState, ModelSource, DownloadProgress } from './sources/model-source.js';
 export type { MetricsSnapshot } from './metrics/metrics-registry.js';

@@ -16,8 +16,16 @@ export type {
   GetSignatureResponse,
   VersionSelector,
 } from './server/api-types.js';
-export { VersionStateEvent, DownloadProgressEvent, SourceErrorEvent } from './server/version-state-event.js';
-export type { VersionStateEventInit, DownloadProgressEventInit, SourceErrorEventInit } from './server/version-state-event.js';
+export { VersionStateEvent, DownloadProgressEvent, TotalProgressEvent, SourceErrorEvent } from './server/version-state-event.js';
+export type {
+  VersionStateEventInit,
+  DownloadProgressEventInit,
+  TotalProgressEventInit,
+  SourceErrorEventInit,
+  ProgressPhase,
+  ModelServerEventMap,
+  ServerEventListener,
+} from './server/version-state-event.js';
 
 export { ServingError } from './core/status.js';
 export type { Status, StatusCode } from './core/status.js';
@@ -26,7 +34,7 @@ export type { ManagerState, ServableState } from './core/servable-state.js';
 export type { ServableVersionPolicy } from './core/servable-version-policy.js';
 export type { VersionLabels } from './core/version-labels.js';
 
-export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData } from './runtime/tensor.js';
+export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData, TypedArrayInput, TfTensorLike } from './runtime/tensor.js';
 export type { TensorDType } from './runtime/dtypes.js';
 export type { BackendName } from './runtime/backends.js';
 export type { Servable, PredictResult, LoadTimings } from './runtime/servable.js';

@@ -37,6 +37,8 @@ const METHODS: ReadonlySet<string> = new Set<ServerMethod>([
 export class WorkerHost {
   private server: LocalModelServer | undefined;
   private starting: Promise<LocalModelServer> | undefined;
+  /** The signals of predict calls in flight, by call id: a `cancel` from the page aborts one. */
+  private readonly cancels = new Map<number, AbortController>();
 
   constructor(private readonly scope: HostScope) {
     scope.addEventListener('message', (e) => void this.onMessage(e.data));
@@ -62,8 +64,20 @@ export class WorkerHost {
           const server = await this.ready();
           // Checked against METHODS above; the args are the method's own (typed by the protocol).
           const fn = server[msg.method] as (...args: unknown[]) => Promise<unknown>;
-          return fn.apply(server, [...msg.args]);
+          const args: unknown[] = [...msg.args];
+          if (msg.method !== 'predict') return fn.apply(server, args);
+          // The page's AbortSignal cannot cross: this one stands for it, aborted by a `cancel` message.
+          const controller = new AbortController();
+          this.cancels.set(msg.id, controller);
+          try {
+            return await fn.apply(server, [args[0], { ...(typeof args[1] === 'object' ? args[1] : {}), signal: controller.signal }]);
+          } finally {
+            this.cancels.delete(msg.id);
+          }
         });
+      case 'cancel':
+        this.cancels.get(msg.id)?.abort(new ServingError('CANCELLED', 'cancelled by the page'));
+        return;
       case 'rest':
         return this.reply(msg.id, async () => {
           const server = await this.ready();

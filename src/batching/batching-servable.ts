@@ -1,5 +1,5 @@
 // TF Serving's BatchingSession around a session: the servable a batching loader hands the manager.
-import type { PredictResult, Servable } from '../runtime/servable.js';
+import type { PredictResult, RequestContext, Servable } from '../runtime/servable.js';
 import type { SignatureSpec } from '../runtime/signature.js';
 import type { TfjsServable } from '../runtime/tfjs-servable.js';
 import type { NormalizedBatchingParameters } from './batching-parameters.js';
@@ -36,10 +36,10 @@ export class BatchingServable implements Servable {
     return this.inner.signature(name, where);
   }
 
-  async predict(signatureName: string | undefined, inputs: unknown, where: string): Promise<PredictResult> {
+  async predict(signatureName: string | undefined, inputs: unknown, where: string, context?: RequestContext): Promise<PredictResult> {
     const signature = this.inner.signature(signatureName, where);
     const validated = this.inner.validate(signature, inputs, where);
-    return { signature, outputs: await this.session(signature).run(validated) };
+    return { signature, outputs: await this.session(signature).run(validated, context) };
   }
 
   /** The batching queue of a signature (for tests and metrics). */

@@ -2,7 +2,8 @@
 // BatchScheduler queue, each batch runs once on concatenated inputs, and its outputs are split back.
 import { ServingError } from '../core/status.js';
 import type { ValidatedInput } from '../runtime/input-validation.js';
-import type { RunTiming } from '../runtime/servable.js';
+import type { RequestContext, RunTiming } from '../runtime/servable.js';
+import { requestEnded } from '../runtime/servable.js';
 import type { SignatureSpec } from '../runtime/signature.js';
 import type { TensorOutput } from '../runtime/tensor.js';
 import type { Batch, SchedulerClock, TaskPiece } from './batch-scheduler.js';
@@ -63,6 +64,8 @@ interface Task {
   readonly inputs: readonly ValidatedInput[];
   readonly size: number;
   readonly enqueuedAt: number;
+  /** Cancellation and deadline of the request (checked before its batch runs). */
+  readonly context: RequestContext | undefined;
   started: boolean;
   settled: boolean;
   rowsDone: number;
@@ -119,13 +122,15 @@ export class BatchingSession {
    * UNAVAILABLE when the queue is full, INVALID_ARGUMENT when the request has more rows than
    * `maxBatchSize`.
    */
-  run(inputs: readonly ValidatedInput[]): Promise<Outputs> {
+  run(inputs: readonly ValidatedInput[], context?: RequestContext): Promise<Outputs> {
+    const ended = requestEnded(context);
+    if (ended) return Promise.reject(ended);
     if (this.unsplittable !== undefined) return this.options.run(inputs);
     const size = inputs[0]?.shape[0];
     if (size === undefined || size === 0 || inputs.some((i) => i.shape[0] !== size)) return this.options.run(inputs);
     const key = inputs.map((i) => `${i.dtype}${this.p.padVariableLengthInputs ? `/rank${i.shape.length}` : `/${i.shape.slice(1).join('x')}`}`).join('|');
     return new Promise<Outputs>((resolve, reject) => {
-      const task: Task = { inputs, size, enqueuedAt: this.clock.now(), started: false, settled: false, rowsDone: 0, parts: [], resolve, reject };
+      const task: Task = { inputs, size, enqueuedAt: this.clock.now(), context, started: false, settled: false, rowsDone: 0, parts: [], resolve, reject };
       this.scheduler.schedule(task, size, key);
     });
   }
@@ -143,6 +148,11 @@ export class BatchingSession {
       if (task.started) continue;
       task.started = true;
       this.options.metrics?.queuingLatency(Math.max(0, Math.round((startedAt - task.enqueuedAt) * 1000)));
+    }
+    // A request cancelled or past its deadline while it waited leaves without running.
+    for (const { task } of batch.pieces) {
+      const ended = task.settled ? undefined : requestEnded(task.context);
+      if (ended) this.fail(task, ended);
     }
     // A task that failed in an earlier piece needs none of its other pieces.
     const live = batch.pieces.filter((p) => !p.task.settled);

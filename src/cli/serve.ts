@@ -197,11 +197,21 @@ export async function startServe(flags: Flags, io: CliIo): Promise<ServeHandle> 
   const options = await serveOptions(flags);
   registerFileSystemSource(); // TF Serving's local base paths
   registerS3Source(); // s3://bucket/prefix, with the AWS environment variables
-  // A failed poll (an unreachable bucket, wrong credentials) is logged, as TF Serving logs it; serving goes on.
-  const sourceerror = (e: Event) => {
-    if (e instanceof SourceErrorEvent) io.stderr(`Source error for model ${e.model}: ${e.code}: ${e.message}\n`);
+  // Each distinct source error once (like TF Serving's "Could not find base path"): a missing repository
+  // or wrong credentials are never silent; serving goes on.
+  const said = new Set<string>();
+  options.listeners = {
+    ...options.listeners,
+    sourceerror: (e) => {
+      const key = `${e.model}
+${e.code}
+${e.message}`;
+      if (said.has(key)) return;
+      said.add(key);
+      io.stderr(`Model ${e.model}: its source reports ${e.code}: ${e.message}
+`);
+    },
   };
-  options.listeners = { ...options.listeners, sourceerror };
   const server = await LocalModelServer.start(options);
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);

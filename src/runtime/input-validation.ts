@@ -3,7 +3,7 @@ import type { TensorDType } from './dtypes.js';
 import { isTensorDType } from './dtypes.js';
 import type { GraphTensorInfo, SignatureSpec, TensorSpec } from './signature.js';
 import type { NestedArray, TensorData } from './tensor.js';
-import { shapeToString, sizeOf } from './tensor.js';
+import { isTfTensor, shapeToString, sizeOf, tensorInputOf } from './tensor.js';
 
 /** An input checked against its signature and the graph, ready to become a tensor. */
 export interface ValidatedInput {
@@ -27,9 +27,13 @@ export function validateInputs(
 ): ValidatedInput[] {
   const expected = signature.inputs.map((s) => s.key);
   const expectedList = expected.length ? expected.join(', ') : '(none)';
-  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
-    throw new ServingError('INVALID_ARGUMENT', `${where}: inputs must be an object mapping input names (${expectedList}) to tensors, got ${describe(inputs)}`);
+  const only = signature.inputs.length === 1 ? signature.inputs[0] : undefined;
+  if (only && isBareValue(inputs, only.key)) inputs = { [only.key]: inputs };
+  if (typeof inputs !== 'object' || inputs === null || isBareValue(inputs, undefined)) {
+    const bare = signature.inputs.length > 1 ? `; a value alone is taken only for a signature with one input, and ${JSON.stringify(signature.name)} has ${signature.inputs.length}` : '';
+    throw new ServingError('INVALID_ARGUMENT', `${where}: inputs must be an object mapping input names (${expectedList}) to tensors, got ${describe(inputs)}${bare}`);
   }
+  // A plain object (not an array, typed array, tensor or {shape, data}): checked key by key below.
   const given = inputs as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!expected.includes(key)) {
@@ -88,7 +92,30 @@ interface Normalized {
   data: TensorData;
 }
 
+/**
+ * True when `inputs` is one input's value rather than a map of them: a scalar, nested array, typed
+ * array, `tf.Tensor`, or `{shape, data}` (unless the one input is itself keyed `shape` or `data`).
+ */
+function isBareValue(inputs: unknown, onlyKey: string | undefined): boolean {
+  if (typeof inputs === 'number' || typeof inputs === 'boolean' || typeof inputs === 'string') return true;
+  if (typeof inputs !== 'object' || inputs === null) return false;
+  if (Array.isArray(inputs) || ArrayBuffer.isView(inputs) || isTfTensor(inputs)) return true;
+  return 'shape' in inputs && 'data' in inputs && (onlyKey === undefined || !(onlyKey in inputs));
+}
+
 function normalize(where: string, name: string, value: unknown, expected: TensorDType | undefined): Normalized {
+  if (isTfTensor(value)) {
+    if (!isTensorDType(value.dtype)) {
+      throw new ServingError('INVALID_ARGUMENT', `${where}: ${name} is a tf.Tensor of dtype ${value.dtype}; expected one of float32, int32, bool, string`);
+    }
+    let input;
+    try {
+      input = tensorInputOf(value);
+    } catch (e) {
+      throw ServingError.from(e, 'INVALID_ARGUMENT', `${where}: ${name} is a tf.Tensor that cannot be read (disposed?): `);
+    }
+    value = input;
+  }
   if (isTypedOrScalar(value) || Array.isArray(value)) {
     const shape: number[] = [];
     const flat: Array<number | boolean | string> = [];

@@ -13,8 +13,40 @@ export interface TensorInput {
 /** A nested JS array (or a scalar), like TF Serving's JSON tensors: `[[1, 2], [3, 4]]`. */
 export type NestedArray = number | boolean | string | readonly NestedArray[];
 
-/** An input value: an explicit tensor, or a nested array. */
-export type InputValue = TensorInput | NestedArray;
+/** A typed array given as an input: a vector of its length. */
+export type TypedArrayInput = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint16Array | Uint8Array;
+
+/**
+ * What a `tf.Tensor` looks like from outside TF.js: recognized by its shape, dtype and `dataSync`, so
+ * the page need not load TF.js (nor this library import it) to accept one.
+ */
+export interface TfTensorLike {
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  dataSync(): ArrayLike<number | string | boolean> | ArrayLike<unknown>;
+}
+
+/** An input value: an explicit tensor, a nested array, a typed array or a `tf.Tensor`. */
+export type InputValue = TensorInput | NestedArray | TypedArrayInput | TfTensorLike;
+
+/** True for a `tf.Tensor` (of any TF.js copy), told by its structure. */
+export function isTfTensor(v: unknown): v is TfTensorLike {
+  if (typeof v !== 'object' || v === null) return false;
+  const t = v as { shape?: unknown; dtype?: unknown; dataSync?: unknown; isDisposed?: unknown }; // fields checked one by one here
+  return Array.isArray(t.shape) && typeof t.dtype === 'string' && typeof t.dataSync === 'function';
+}
+
+/**
+ * A `tf.Tensor`'s data as a plain TensorInput, copied (TF.js may hand out its own backing array). Reads
+ * it synchronously; a disposed tensor throws TF.js's own error.
+ */
+export function tensorInputOf(t: TfTensorLike): TensorInput {
+  const values = t.dataSync();
+  // A typed array (every kind has slice; Float32Array only names the method) is copied; strings are listed.
+  const data = ArrayBuffer.isView(values) ? (values as unknown as Float32Array).slice() : Array.from(values);
+  // dataSync gives a typed array of the tensor's dtype, or strings: the TensorData forms; validation checks the dtype.
+  return { dtype: t.dtype as TensorInput['dtype'], shape: [...t.shape], data: data as TensorData };
+}
 
 /** An output tensor. Numeric data is a typed array; bool is a Uint8Array of 0/1; strings are strings. */
 export interface TensorOutput {

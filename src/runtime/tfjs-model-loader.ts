@@ -10,9 +10,23 @@ import { parseWarmupFile, runWarmup, synthesizeWarmupRequests } from './warmup.j
 /** TF Serving estimates a SavedModel's RAM as 1.2 × the bytes of its files. */
 export const RESOURCE_ESTIMATE_FACTOR = 1.2;
 
+/** How far a load is: reading the stored files into TF.js (`load`), replaying warmup requests (`warmup`). */
+export interface LoadProgress {
+  readonly phase: 'load' | 'warmup';
+  /** The weight file just read (`load`). */
+  readonly file?: string;
+  /** Bytes of the version's files read (all of them during `warmup`). */
+  readonly loadedBytes: number;
+  readonly totalBytes: number;
+  /** 0–100 through the phase. */
+  readonly percent: number;
+}
+
 export interface TfjsModelLoaderOptions {
   /** Replay warmup.json, or synthesized requests, before the version becomes AVAILABLE. Default true. */
   warmup?: boolean;
+  /** Told as the load goes (the server turns it into `progress` events). */
+  onProgress?: (progress: LoadProgress) => void;
 }
 
 /**
@@ -52,8 +66,17 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
     const groups = json.weightsManifest ?? [];
     const weightSpecs = groups.flatMap((g) => g.weights);
     const weightData: ArrayBuffer[] = [];
+    const totalBytes = record.files.reduce((sum, f) => sum + f.size, 0);
+    const report = this.options.onProgress;
+    const weightPaths = new Set(groups.flatMap((g) => g.paths.map((p) => p.replace(/^\.\//, ''))));
+    // model.json and the other small files count as read; the weights count as they are read.
+    let readBytes = record.files.filter((f) => !weightPaths.has(f.path)).reduce((sum, f) => sum + f.size, 0);
+    report?.({ phase: 'load', file: MODEL_JSON, loadedBytes: readBytes, totalBytes, percent: 0 });
     for (const path of groups.flatMap((g) => g.paths)) {
       const bytes = await this.store.readFile(this.model, this.version, path.replace(/^\.\//, ''));
+      readBytes += bytes.byteLength;
+      // Reading the files is most of it; building the graph model is the last tenth.
+      report?.({ phase: 'load', file: path.replace(/^\.\//, ''), loadedBytes: Math.min(readBytes, totalBytes), totalBytes, percent: totalBytes > 0 ? Math.min(90, (90 * readBytes) / totalBytes) : 90 });
       // The store hands out fresh bytes; take their buffer as it is when the view covers it (no copy).
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
       // `whole` checked it is an ArrayBuffer; slice() of either buffer kind gives one of the same kind, copied out.
@@ -84,6 +107,7 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
     } catch (e) {
       throw ServingError.from(e, 'INVALID_ARGUMENT', `${this.where}: TF.js could not load the graph model: `);
     }
+    report?.({ phase: 'load', loadedBytes: totalBytes, totalBytes, percent: 100 });
     const servable = new TfjsServable(
       graphModel,
       readSignatures(json, graphModel.inputs, graphModel.outputs),
@@ -99,7 +123,10 @@ export class TfjsModelLoader implements Loader<TfjsServable> {
           ? parseWarmupFile(new TextDecoder().decode(await this.store.readFile(this.model, this.version, WARMUP_FILE)))
           : synthesizeWarmupRequests(servable.signatures.values(), (name) => shapes.get(name.replace(/:\d+$/, '')));
         const warmupStart = performance.now();
-        warmupRequests = await runWarmup(servable, requests, this.where);
+        report?.({ phase: 'warmup', loadedBytes: totalBytes, totalBytes, percent: 0 });
+        warmupRequests = await runWarmup(servable, requests, this.where, (done, all) =>
+          report?.({ phase: 'warmup', loadedBytes: totalBytes, totalBytes, percent: (100 * done) / all }),
+        );
         warmupMicros = micros(warmupStart);
       }
     } catch (e) {

@@ -5,7 +5,8 @@ import { validateInputs } from './input-validation.js';
 import type { GraphTensorInfo, SignatureSpec } from './signature.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from './signature.js';
 import type { TensorOutput } from './tensor.js';
-import type { LoadTimings, PredictResult, RunTiming, Servable } from './servable.js';
+import type { LoadTimings, PredictResult, RequestContext, RunTiming, Servable } from './servable.js';
+import { requestEnded } from './servable.js';
 
 export type ExecutionMode = 'execute' | 'executeAsync';
 
@@ -43,9 +44,12 @@ export class TfjsServable implements Servable {
     return sig;
   }
 
-  async predict(signatureName: string | undefined, inputs: unknown, where: string): Promise<PredictResult> {
+  async predict(signatureName: string | undefined, inputs: unknown, where: string, context?: RequestContext): Promise<PredictResult> {
     const signature = this.signature(signatureName, where);
-    return { signature, outputs: await this.run(signature, this.validate(signature, inputs, where)) };
+    const validated = this.validate(signature, inputs, where);
+    const ended = requestEnded(context);
+    if (ended) throw ended;
+    return { signature, outputs: await this.run(signature, validated) };
   }
 
   /** The graph placeholder's shape of a signature input (by graph tensor name, `x:0` or `x`), if the graph says. */

@@ -50,9 +50,10 @@ export function synthesizeWarmupRequests(signatures: Iterable<SignatureSpec>, gr
   return out;
 }
 
-/** Replays the requests; a failure fails the load, as in TF Serving. */
-export async function runWarmup(servable: TfjsServable, requests: readonly WarmupRequest[], where: string): Promise<number> {
+/** Replays the requests; a failure fails the load, as in TF Serving. `onReplayed` is told after each. */
+export async function runWarmup(servable: TfjsServable, requests: readonly WarmupRequest[], where: string, onReplayed?: (done: number, total: number) => void): Promise<number> {
   for (const [i, r] of requests.entries()) {
+    if (i > 0) onReplayed?.(i, requests.length);
     const sig = servable.signature(r.signatureName, where);
     try {
       await servable.run(sig, servable.validate(sig, r.inputs, where));
@@ -60,5 +61,6 @@ export async function runWarmup(servable: TfjsServable, requests: readonly Warmu
       throw ServingError.from(e, 'INVALID_ARGUMENT', `warmup request ${i} (signature ${sig.name}) failed: `);
     }
   }
+  if (requests.length > 0) onReplayed?.(requests.length, requests.length);
   return requests.length;
 }

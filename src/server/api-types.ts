@@ -10,19 +10,38 @@ export interface PredictRequest {
   label?: string;
   /** Default `serving_default`. */
   signatureName?: string;
-  inputs: Record<string, InputValue>;
+  /**
+   * The inputs by the signature's input keys. Each value is a nested array, a typed array (shape
+   * `[length]`), `{dtype?, shape, data}`, or a `tf.Tensor` (read on the caller's side; TF.js need not be
+   * loaded there). For a signature with one input, the value alone may be given.
+   */
+  inputs: Record<string, InputValue> | InputValue;
 }
 
-/** How a prediction is made, for metrics. */
+/** How a prediction is made: cancellation, deadline, and the label it gets in metrics. */
 export interface PredictOptions {
   /** Where the request came in: `REST`, `local` (the default), … */
   entrypoint?: string;
+  /**
+   * Cancels the request: one still waiting (for its batch) never runs; one running is dropped (its
+   * answer discarded). Either way the call rejects with CANCELLED at once.
+   */
+  signal?: AbortSignal;
+  /**
+   * A deadline in ms from now: a request still queued when it passes leaves the queue without running,
+   * and the call rejects with DEADLINE_EXCEEDED then (also when the run would finish later).
+   */
+  timeoutMs?: number;
+  /** The same as an absolute `Date.now()` time (what `timeoutMs` becomes when it crosses to a worker); the earlier of the two wins. */
+  deadline?: number;
 }
 
 export interface PredictResponse {
   /** Which version answered (TF Serving's ModelSpec). */
   model: { name: string; version: number; signatureName: string };
   outputs: Record<string, TensorOutput>;
+  /** The output, when the signature has exactly one (the same object as in `outputs`). */
+  output?: TensorOutput;
 }
 
 /** TF Serving's GetModelStatusResponse, as its REST API writes it. */

@@ -13,14 +13,21 @@ import type {
   VersionSelector,
 } from './api-types.js';
 import type { ModelServerOptions } from './model-server-options.js';
+import type { ModelServerEventMap } from './version-state-event.js';
 
 /**
  * A TF Serving model server for TF.js graph models. The same API whether it runs in this realm
  * (Node, a worker, or a page with `worker: false`) or in a Web Worker behind a client (the default in
  * browser pages). Fires `VersionStateEvent` (`statechange`, `start`, `loading`, `available`,
- * `unloading`, `end`), `DownloadProgressEvent` (`progress`) and `SourceErrorEvent` (`sourceerror`).
+ * `unloading`, `end`), `DownloadProgressEvent` (`progress`), `TotalProgressEvent` (`totalprogress`),
+ * `SourceErrorEvent` (`sourceerror`) and, in worker mode, `WorkerRestartEvent` (`workerrestart`):
+ * `ModelServerEventMap` types each listener by its event type.
  */
 export interface ModelServer extends EventTarget {
+  addEventListener<K extends keyof ModelServerEventMap>(type: K, listener: (event: ModelServerEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ModelServerEventMap>(type: K, listener: (event: ModelServerEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
   /** Where the manager runs: here, or in a Web Worker. */
   readonly mode: 'local' | 'worker';
   /** The TF.js backend predictions run on. */

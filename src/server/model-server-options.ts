@@ -8,6 +8,7 @@ import { validateVersionLabels } from '../core/version-labels.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { ModelStore } from '../storage/model-store.js';
 import { decodePublicKey } from '../repository/manifest-signature.js';
+import type { ServerEventListeners } from './version-state-event.js';
 
 /** One served model, shaped like TF Serving's `ModelConfig`. */
 export interface ModelConfig {
@@ -40,10 +41,7 @@ export interface ModelConfig {
   trustedPublicKeys?: string[];
 }
 
-/** Listeners by event type: `statechange`, `start`, `loading`, `available`, `unloading`, `end`, `progress`, `sourceerror`, `workerrestart`. */
-export type ServerEventListeners = Partial<Record<ServerEventType, (event: Event) => void>>;
-
-export type ServerEventType = 'statechange' | 'start' | 'loading' | 'available' | 'unloading' | 'end' | 'progress' | 'sourceerror' | 'workerrestart';
+export type { ServerEventListeners, ServerEventType } from './version-state-event.js';
 
 export type AspiredVersionPolicyName = 'availability-preserving' | 'resource-preserving';
 
@@ -67,6 +65,12 @@ export interface ModelServerOptions {
   numLoadThreads?: number;
   /** Let a new label point at a version that is not AVAILABLE yet. Default false. */
   allowVersionLabelsForUnavailableModels?: boolean;
+  /**
+   * TF Serving's `--fail_if_no_model_versions_found`: `start()` (and `reloadConfig` for the models it
+   * adds) rejects with NOT_FOUND when a model has no version after its first poll, naming the model and
+   * what its source reported (e.g. the manifest's HTTP 404). Default false: the server starts and keeps polling.
+   */
+  failIfNoModelVersionsFound?: boolean;
   /** TF.js backends to try, in order. Default webgpu, wasm, cpu in browsers; wasm, cpu in Node. */
   backends?: BackendName[];
   /** URL prefix of the TF.js WASM binaries. */
@@ -96,8 +100,9 @@ export interface ModelServerOptions {
    */
   listeners?: ServerEventListeners;
   /**
-   * Worker mode: transfer the input typed arrays' buffers to the worker (no copy; they are detached
-   * after the call). `false` copies them instead. Default true.
+   * Worker mode: transfer the input typed arrays' buffers to the worker instead of copying them (no
+   * copy, but they are detached after the call: the caller's arrays become empty). Default false: the
+   * inputs are copied and the caller's arrays stay usable. `tf.Tensor` inputs are always copied.
    */
   transferInputs?: boolean;
   /** URL of the worker script (default: `tfjs-serving.worker.js` beside the module). */

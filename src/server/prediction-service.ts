@@ -3,6 +3,8 @@
 import { ServingError } from '../core/status.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import { microsSince } from '../metrics/serving-metrics.js';
+import type { RequestContext } from '../runtime/servable.js';
+import { atDeadline, requestEnded } from '../runtime/servable.js';
 import { signatureDefJson } from '../runtime/signature.js';
 import type { GetModelMetadataResponse, GetSignatureResponse, PredictOptions, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
 import type { ServerCore } from './server-core.js';
@@ -23,7 +25,7 @@ export class PredictionService {
     const modelName = this.core.isConfigured(asked) ? asked : '(unknown)';
     const entrypoint = options.entrypoint ?? 'local';
     try {
-      const response = await this.predictNow(request);
+      const response = await this.predictNow(request, requestContext(options));
       this.metrics.recordRequest(modelName, 'OK', microsSince(startedAt), entrypoint);
       return response;
     } catch (e) {
@@ -57,19 +59,71 @@ export class PredictionService {
     }
   }
 
-  private async predictNow(request: PredictRequest): Promise<PredictResponse> {
+  private async predictNow(request: PredictRequest, context: RequestContext | undefined): Promise<PredictResponse> {
     if (typeof request !== 'object' || request === null) throw new ServingError('INVALID_ARGUMENT', 'predict needs a request object {model, inputs, version?, label?, signatureName?}');
+    const ended = requestEnded(context);
+    if (ended) throw ended;
     const handle = this.core.servableHandle(request.model, request);
+    let run: Promise<PredictResponse>;
     try {
       const where = `model ${handle.id.name} version ${handle.id.version}`;
       if (request.signatureName !== undefined && typeof request.signatureName !== 'string') {
         throw new ServingError('INVALID_ARGUMENT', `${where}: signatureName must be a string`);
       }
-      // The handle is held until the (batched) run is done.
-      const { signature, outputs } = await handle.servable.predict(request.signatureName, request.inputs, where);
-      return { model: { name: handle.id.name, version: handle.id.version, signatureName: signature.name }, outputs };
-    } finally {
+      run = handle.servable.predict(request.signatureName, request.inputs, where, context).then(({ signature, outputs }) => {
+        const keys = Object.keys(outputs);
+        const only = keys.length === 1 ? outputs[keys[0] ?? ''] : undefined;
+        return { model: { name: handle.id.name, version: handle.id.version, signatureName: signature.name }, outputs, ...(only ? { output: only } : {}) };
+      });
+    } catch (e) {
       handle.release();
+      throw e;
     }
+    // The handle is held until the (batched) run is done, even when the caller stopped waiting for it.
+    void run.then(() => handle.release(), () => handle.release());
+    return context ? endsWith(run, context) : run;
   }
+}
+
+/** The request's cancellation and deadline: the earlier of `deadline` and now + `timeoutMs`. */
+function requestContext(options: PredictOptions): RequestContext | undefined {
+  const { signal, timeoutMs, deadline } = options;
+  // Told by its structure: a signal from another realm (a frame) is an AbortSignal too.
+  if (signal !== undefined && (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) throw new ServingError('INVALID_ARGUMENT', 'predict options.signal must be an AbortSignal');
+  for (const [name, v] of [['timeoutMs', timeoutMs], ['deadline', deadline]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw new ServingError('INVALID_ARGUMENT', `predict options.${name} must be a number of ms, got ${JSON.stringify(v)}`);
+  }
+  const limits = [deadline, timeoutMs === undefined ? undefined : Date.now() + timeoutMs].filter((d): d is number => d !== undefined);
+  if (!signal && limits.length === 0) return undefined;
+  return { signal, deadline: limits.length ? Math.min(...limits) : undefined };
+}
+
+/**
+ * `run`, or CANCELLED as soon as the signal aborts, or DEADLINE_EXCEEDED as soon as the deadline
+ * passes: a request dropped while it runs has its answer discarded (the run itself cannot be stopped).
+ */
+function endsWith<T>(run: Promise<T>, context: RequestContext): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const { signal, deadline } = context;
+    let stopTimer = () => {};
+    const end = () => {
+      const why = requestEnded(context);
+      if (why) finish(() => reject(why));
+    };
+    const finish = (settle: () => void) => {
+      stopTimer();
+      signal?.removeEventListener('abort', end);
+      settle();
+    };
+    if (deadline !== undefined) stopTimer = atDeadline(deadline, end);
+    signal?.addEventListener('abort', end);
+    run.then(
+      (value) => {
+        // An answer that comes after the deadline (or the abort) is not the caller's any more.
+        const late = requestEnded(context);
+        finish(() => (late ? reject(late) : resolve(value)));
+      },
+      (e: unknown) => finish(() => reject(e)),
+    );
+  });
 }

@@ -26,7 +26,8 @@ import { getModelStatus } from './get-model-status.js';
 import type { ModelServerOptions, NormalizedModelConfig } from './model-server-options.js';
 import { batchingParametersFor } from './model-server-options.js';
 import { sourceFactoryFor } from './source-registry.js';
-import { DownloadProgressEvent, SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
+import { ProgressTracker } from './progress-tracker.js';
+import { SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
 
 interface ServedModel {
   config: NormalizedModelConfig;
@@ -49,6 +50,9 @@ export class ServerCore {
   private configChain: Promise<unknown> = Promise.resolve();
   private readonly collecting = new Map<string, Promise<void>>();
   private closing: Promise<void> | undefined;
+  private readonly progress: ProgressTracker;
+  /** Source errors already logged (browser pages log each distinct one once). */
+  private readonly logged = new Set<string>();
 
   constructor(
     private readonly options: ModelServerOptions,
@@ -70,6 +74,7 @@ export class ServerCore {
       loadRetryIntervalMs: options.loadRetryIntervalMs,
       numLoadThreads: options.numLoadThreads,
     });
+    this.progress = new ProgressTracker(events);
     this.monitor.subscribe((state, previous) => this.onStateChange(state, previous));
   }
 
@@ -110,7 +115,14 @@ export class ServerCore {
       if (typeof label !== 'string') throw new ServingError('INVALID_ARGUMENT', `label must be a string, got ${JSON.stringify(label)}`);
       resolved = resolveVersionLabel(model, this.models.get(model)?.labels ?? {}, label);
     }
-    return this.manager.getServableHandle({ name: model, version: resolved });
+    try {
+      return this.manager.getServableHandle({ name: model, version: resolved });
+    } catch (e) {
+      // Say why nothing serves when the source knows: a missing repository is the usual reason.
+      const lastError = this.models.get(model)?.source.state().lastError;
+      if (!(e instanceof ServingError) || e.code !== 'NOT_FOUND' || !lastError) throw e;
+      throw new ServingError('NOT_FOUND', `${e.message}; the source of ${model} reports: ${lastError.code}: ${lastError.message}`, { cause: e });
+    }
   }
 
   async pollNow(model?: string): Promise<void> {
@@ -167,15 +179,19 @@ export class ServerCore {
       }
     }
     const starting: Promise<void>[] = [];
+    const started: NormalizedModelConfig[] = [];
     for (const config of configs) {
       const served = this.models.get(config.name);
       if (served && served.config === config) continue;
       const source = this.makeSource(config);
       this.models.set(config.name, { config, source, labels: served?.labels ?? {} });
       starting.push(source.start());
+      started.push(config);
     }
     await Promise.all(starting);
     await this.manager.whenIdle();
+    // Only the sources started now had their first poll: models kept as they were are not judged again.
+    if (this.options.failIfNoModelVersionsFound) this.checkVersionsFound(started);
     // Labels last, against what is AVAILABLE now; on refusal the old labels stay.
     const newLabels = new Map<string, VersionLabels>();
     for (const config of configs) {
@@ -186,6 +202,28 @@ export class ServerCore {
     for (const [name, labels] of newLabels) this.servedModel(name).labels = labels;
   }
 
+  /** TF Serving's fail_if_no_model_versions_found: NOT_FOUND naming each model that has no version, and why. */
+  private checkVersionsFound(configs: readonly NormalizedModelConfig[]): void {
+    const missing: string[] = [];
+    for (const config of configs) {
+      const source = this.servedModel(config.name).source.state();
+      if (this.manager.availableVersions(config.name).length > 0 || source.aspiredVersions.length > 0) continue;
+      const why = source.lastError ? `: ${source.lastError.code}: ${source.lastError.message}` : ' (the repository lists none)';
+      missing.push(`model ${config.name} (basePath ${config.basePath}) has no versions${why}`);
+    }
+    if (missing.length > 0) throw new ServingError('NOT_FOUND', `failIfNoModelVersionsFound: ${missing.join('; ')}`);
+  }
+
+  /** Fires a source error, and in a browser page also logs each distinct one once (the worker's page logs its own). */
+  private reportSourceError(model: string, error: ServingError): void {
+    this.events.dispatchEvent(new SourceErrorEvent({ model, code: error.code, message: error.message }));
+    this.progress.sourceFailed(model);
+    const key = `${model}\n${error.code}\n${error.message}`;
+    if (typeof document === 'undefined' || this.logged.has(key)) return;
+    this.logged.add(key);
+    console.warn(`tfjs-serving: the source of model ${model} reports ${error.code}: ${error.message}`);
+  }
+
   private makeSource(config: NormalizedModelConfig): ModelSource<Servable> {
     const source = sourceFactoryFor(config.basePath).create({
       name: config.name,
@@ -194,8 +232,8 @@ export class ServerCore {
       store: this.store,
       loaderFactory: (name, version) => this.makeLoader(name, version),
       pollIntervalMs: this.options.pollIntervalMs,
-      onProgress: (p) => this.events.dispatchEvent(new DownloadProgressEvent(p)),
-      onError: (e) => this.events.dispatchEvent(new SourceErrorEvent({ model: config.name, code: e.code, message: e.message })),
+      onProgress: (p) => this.progress.report(p),
+      onError: (e) => this.reportSourceError(config.name, e),
       requestTimeoutMs: this.options.requestTimeoutMs,
       fetch: this.options.fetch,
       coordinator: this.coordinator,
@@ -212,7 +250,10 @@ export class ServerCore {
 
   /** The loader of one stored version; with batching on, wrapped so that the servable it loads is batched (TF Serving's batching adapter). */
   private makeLoader(name: string, version: number): Loader<Servable> {
-    const loader = new TfjsModelLoader(this.store, name, version, { warmup: this.options.enableModelWarmup ?? true });
+    const loader = new TfjsModelLoader(this.store, name, version, {
+      warmup: this.options.enableModelWarmup ?? true,
+      onProgress: (p) => this.progress.report({ model: name, version, ...p }),
+    });
     const batching = this.batchingParametersOf(name);
     return batching ? new BatchingLoader(loader, batching, this.metrics.batchingSink(name)) : loader;
   }
@@ -260,6 +301,7 @@ export class ServerCore {
     if (state.managerState === 'AVAILABLE') this.recordLoadTimings(name, version);
     const init = { model: name, version, state: state.managerState, status: state.health, previousState: previous?.managerState, isUpdate };
     for (const type of ['statechange', state.managerState.toLowerCase()]) this.events.dispatchEvent(new VersionStateEvent(type, init));
+    this.progress.stateChanged(name, version, state.managerState);
     if (state.managerState === 'END' && this.models.has(name)) this.collectUnwanted(name);
   }
 

@@ -17,6 +17,8 @@ export async function downloadFile(
   file: VersionFile,
   signal: AbortSignal,
   onBytes: (n: number) => void,
+  /** Told when the body is in and its SHA-256 is being checked. */
+  onVerify?: () => void,
 ): Promise<Uint8Array> {
   let response: Response;
   try {
@@ -52,6 +54,7 @@ export async function downloadFile(
   if (offset !== file.size) {
     throw new ServingError('DATA_LOSS', `GET ${url}: got ${offset} bytes, but the manifest lists ${file.size} for ${file.path}`);
   }
+  onVerify?.();
   const digest = await sha256Hex(bytes);
   if (digest !== file.sha256) {
     throw new ServingError('DATA_LOSS', `GET ${url}: sha256 ${digest} does not match the manifest's ${file.sha256} for ${file.path}`);

@@ -100,16 +100,18 @@ export class FileSystemSource<T> extends StoreImportingSource<T, FileSystemSourc
       const writer = await this.options.store.beginVersion(this.name, version);
       const records: VersionFile[] = [];
       try {
+        let loadedBytes = 0;
         for (const f of files) {
           await writer.writeFile(f.path, f.bytes);
           records.push(versionFileRecord(f));
+          loadedBytes += f.bytes.length;
+          this.options.onProgress?.({ model: this.name, version, file: f.path, loadedBytes, totalBytes });
         }
         await writer.commit(records);
       } catch (e) {
         await writer.abort().catch(() => undefined);
         throw e;
       }
-      this.options.onProgress?.({ model: this.name, version, loadedBytes: totalBytes, totalBytes });
       this.failed.delete(version);
       this.addStored(version);
       this.options.onCommit?.(version);

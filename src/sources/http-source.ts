@@ -194,7 +194,8 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     const { version } = entry;
     const totalBytes = entry.files.reduce((s, f) => s + f.size, 0);
     let loadedBytes = 0;
-    const report = () => this.options.onProgress?.({ model: this.name, version, loadedBytes, totalBytes });
+    let current: string | undefined;
+    const report = (phase: 'download' | 'verify' = 'download') => this.options.onProgress?.({ model: this.name, version, phase, file: current, loadedBytes, totalBytes });
     report();
     const writer = await this.options.store.beginVersion(this.name, version);
     try {
@@ -202,10 +203,18 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
         const url = new URL(`${version}/${file.path.split('/').map(encodeURIComponent).join('/')}`, this.baseUrl).href;
         const { signal, done } = this.timeoutSignal();
         try {
-          const bytes = await downloadFile(this.fetchFn, url, file, signal, (n) => {
-            loadedBytes += n;
-            report();
-          });
+          current = file.path;
+          const bytes = await downloadFile(
+            this.fetchFn,
+            url,
+            file,
+            signal,
+            (n) => {
+              loadedBytes += n;
+              report();
+            },
+            () => report('verify'),
+          );
           await writer.writeFile(file.path, bytes);
         } finally {
           done();
@@ -239,7 +248,8 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
 }
 
 function resolveBase(basePath: string): string {
-  const base = typeof location !== 'undefined' ? location.href : undefined;
+  // A page's base (a <base> element counts); in a worker, the worker's own URL (the page-side client resolves first).
+  const base = typeof document !== 'undefined' ? document.baseURI : typeof location !== 'undefined' ? location.href : undefined;
   let url: URL;
   try {
     url = new URL(basePath, base);

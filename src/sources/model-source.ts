@@ -18,6 +18,10 @@ export interface SourceState {
 export interface DownloadProgress {
   readonly model: string;
   readonly version: number;
+  /** `download` (default) while bytes come in; `verify` while a file's SHA-256 is checked. */
+  readonly phase?: 'download' | 'verify';
+  /** The file being fetched or checked. */
+  readonly file?: string;
   readonly loadedBytes: number;
   readonly totalBytes: number;
 }

@@ -35,6 +35,12 @@ export interface CallMessage<M extends ServerMethod = ServerMethod> {
   readonly args: MethodArgs<M>;
 }
 
+/** The page no longer wants the answer to call `id` (its AbortSignal fired): the host aborts the call's signal on its side. */
+export interface CancelMessage {
+  readonly kind: 'cancel';
+  readonly id: number;
+}
+
 export interface CloseMessage {
   readonly kind: 'close';
   readonly id: number;
@@ -70,7 +76,7 @@ export interface SerializedResponse extends SerializedHttpMessage {
   readonly body: ArrayBuffer;
 }
 
-export type ClientMessage = StartMessage | CallMessage | CloseMessage | CrashMessage | RestMessage;
+export type ClientMessage = StartMessage | CallMessage | CancelMessage | CloseMessage | CrashMessage | RestMessage;
 
 // Worker → client
 

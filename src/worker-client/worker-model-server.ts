@@ -14,8 +14,11 @@ import type {
   VersionSelector,
 } from '../server/api-types.js';
 import type { ModelServer } from '../server/model-server.js';
-import type { ModelServerOptions } from '../server/model-server-options.js';
+import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
 import { normalizeModelConfigList } from '../server/model-server-options.js';
+import { ServerEventTarget, SourceErrorEvent, WorkerRestartEvent, addServerListeners } from '../server/version-state-event.js';
+import { atDeadline, requestEnded } from '../runtime/servable.js';
+import { isTfTensor, tensorInputOf } from '../runtime/tensor.js';
 import type { SourceState } from '../sources/model-source.js';
 import { decodeEvent } from './event-wire.js';
 import type { ClientMessage, MethodArgs, MethodResult, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
@@ -36,21 +39,45 @@ interface Pending {
   reject(error: ServingError): void;
 }
 
-/** Fired when the worker died and a new one took over (`workerrestart`). */
-export class WorkerRestartEvent extends Event {
-  constructor(readonly reason: string) {
-    super('workerrestart');
-  }
+export { WorkerRestartEvent };
+
+/** The page's base URL: what a relative basePath means to the person who wrote it. */
+function pageBase(): string | undefined {
+  if (typeof document !== 'undefined') return document.baseURI;
+  return typeof location !== 'undefined' ? location.href : undefined;
+}
+
+/**
+ * The config list with relative basePaths resolved against the page (`document.baseURI`) here, before
+ * it crosses: in the worker they would resolve against the worker script's URL.
+ */
+function resolveBasePaths(list: readonly ModelConfig[]): ModelConfig[] {
+  const base = pageBase();
+  return list.map((c) => {
+    try {
+      return { ...c, basePath: new URL(c.basePath, base).href };
+    } catch {
+      return c; // not a URL: the worker's source says so with the model's name
+    }
+  });
+}
+
+/** Inputs as they cross: `tf.Tensor`s become `{dtype, shape, data}` (copied), other values stay as given. */
+function wireInputs(inputs: unknown): unknown {
+  if (isTfTensor(inputs)) return tensorInputOf(inputs);
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || ArrayBuffer.isView(inputs)) return inputs;
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, isTfTensor(v) ? tensorInputOf(v) : v]));
 }
 
 /**
  * A ModelServer whose manager runs in a module Web Worker. Every method crosses as one typed `call`
- * (`protocol.ts`) with an id; input and output tensors move as transferred ArrayBuffers — the typed
- * arrays of a request's inputs are detached after the call unless `transferInputs: false`. If the
+ * (`protocol.ts`) with an id; outputs move as transferred ArrayBuffers, inputs are copied (transferred,
+ * and so detached, only with `transferInputs: true`). A predict's AbortSignal stays on the page: its
+ * abort sends `cancel` for the call's id. Relative basePaths are resolved against the page. If the
  * worker dies (an uncaught error, GPU device lost), calls in flight fail with UNAVAILABLE and the
  * WorkerSupervisor starts a new worker, which loads what the IndexedDB store holds, and serving goes on.
  */
-export class WorkerModelServer extends EventTarget implements ModelServer {
+export class WorkerModelServer extends ServerEventTarget implements ModelServer {
   readonly mode = 'worker' as const;
   private readonly supervisor: WorkerSupervisor;
   private nextId = 1;
@@ -61,6 +88,8 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
   /** Set when workers keep dying: every call fails with this, no more restarts. */
   private broken: string | undefined;
   private backendName: BackendName = 'cpu';
+  /** Source errors already logged on the page console (each distinct one once). */
+  private readonly logged = new Set<string>();
 
   private constructor(
     options: WorkerStartOptions,
@@ -70,7 +99,7 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
   ) {
     super();
     this.startOptions = options;
-    for (const [type, listener] of Object.entries(listeners ?? {})) if (listener) this.addEventListener(type, listener);
+    addServerListeners(this, listeners);
     this.supervisor = new WorkerSupervisor(workerUrl, {
       message: (msg) => this.onMessage(msg),
       death: (reason, outcome) => this.onDeath(reason, outcome),
@@ -86,8 +115,8 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
     }
     normalizeModelConfigList(options.modelConfigList); // fail here, with the caller's stack, not in the worker
     const { store: _s, fetch: _f, worker: _w, workerUrl, transferInputs, listeners, ...rest } = options;
-    const url = workerUrl ? new URL(String(workerUrl), typeof location !== 'undefined' ? location.href : undefined) : defaultWorkerUrl();
-    const client = new WorkerModelServer(rest, url, transferInputs ?? true, listeners);
+    const url = workerUrl ? new URL(String(workerUrl), pageBase()) : defaultWorkerUrl();
+    const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners);
     try {
       await client.ready;
     } catch (e) {
@@ -115,9 +144,22 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
     this.supervisor.post({ kind: 'crash', how, reason });
   }
 
-  predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse> {
-    const transfer = this.transferInputs ? transferablesOf(request?.inputs) : [];
-    return this.call('predict', [request, options], transfer);
+  predict(request: PredictRequest, options: PredictOptions = {}): Promise<PredictResponse> {
+    try {
+      // The signal stays here (it cannot cross); the deadline crosses as an absolute Date.now() time.
+      const { signal, timeoutMs, deadline, ...rest } = options ?? {};
+      const limits = [deadline, typeof timeoutMs === 'number' ? Date.now() + timeoutMs : timeoutMs].filter((d) => d !== undefined);
+      const ended = requestEnded({ signal });
+      if (ended) return Promise.reject(ended);
+      // wireInputs keeps every form of PredictRequest['inputs'] (tensors become TensorInputs).
+      const wire = typeof request === 'object' && request !== null ? { ...request, inputs: wireInputs(request.inputs) as PredictRequest['inputs'] } : request;
+      // tf.Tensors were copied into plain data above, so only the caller's own typed arrays are transferred.
+      const transfer = this.transferInputs ? transferablesOf(request?.inputs) : [];
+      const crossing: PredictOptions = limits.length > 0 ? { ...rest, deadline: Math.min(...(limits as number[])) } : rest; // a non-number is refused by the worker with its name
+      return this.call('predict', [wire, crossing], transfer, signal, crossing.deadline);
+    } catch (e) {
+      return Promise.reject(ServingError.from(e, 'INVALID_ARGUMENT', 'predict: '));
+    }
   }
 
   getModelStatus(model: string, version?: number): Promise<GetModelStatusResponse> {
@@ -134,9 +176,10 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
 
   async reloadConfig(options: Pick<ModelServerOptions, 'modelConfigList'>): Promise<void> {
     normalizeModelConfigList(options?.modelConfigList);
-    await this.call('reloadConfig', [{ modelConfigList: options.modelConfigList }]);
+    const modelConfigList = resolveBasePaths(options.modelConfigList);
+    await this.call('reloadConfig', [{ modelConfigList }]);
     // A restarted worker must come back with the config in force.
-    this.startOptions = { ...this.startOptions, modelConfigList: options.modelConfigList };
+    this.startOptions = { ...this.startOptions, modelConfigList };
   }
 
   pollNow(model?: string): Promise<void> {
@@ -191,11 +234,36 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
   }
 
   /** One method of the ModelServer, run in the worker; typed from the interface itself. */
-  private async call<M extends ServerMethod>(method: M, args: MethodArgs<M>, transfer: Transferable[] = []): Promise<MethodResult<M>> {
+  private async call<M extends ServerMethod>(
+    method: M,
+    args: MethodArgs<M>,
+    transfer: Transferable[] = [],
+    signal?: AbortSignal,
+    deadline?: number,
+  ): Promise<MethodResult<M>> {
     this.checkOpen();
     await this.ready;
-    const value = await this.request({ kind: 'call', id: this.nextId++, method, args }, transfer);
-    return value as MethodResult<M>; // the host answers a call with what the server's own method resolved to
+    const ended = requestEnded({ signal, deadline: typeof deadline === 'number' ? deadline : undefined });
+    if (ended) throw ended;
+    const id = this.nextId++;
+    const answer = this.request({ kind: 'call', id, method, args }, transfer);
+    if (signal || typeof deadline === 'number') {
+      // The page hears at once, even while the worker is busy running; the host drops its side (its answer is then ignored).
+      // (The deadline crossed with the call, so the worker drops its side by itself; only an abort is sent.)
+      const onAbort = () => {
+        this.supervisor.post({ kind: 'cancel', id });
+        this.settle(id, (p) => p.reject(requestEnded({ signal }) ?? new ServingError('CANCELLED', 'the request was cancelled')));
+      };
+      const onDeadline = () => this.settle(id, (p) => p.reject(new ServingError('DEADLINE_EXCEEDED', `the request's deadline passed ${Date.now() - (deadline ?? 0)} ms ago`)));
+      const stopTimer = typeof deadline === 'number' ? atDeadline(deadline, onDeadline) : undefined;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => {
+        stopTimer?.();
+        signal?.removeEventListener('abort', onAbort);
+      };
+      void answer.then(done, done);
+    }
+    return (await answer) as MethodResult<M>; // the host answers a call with what the server's own method resolved to
   }
 
   private checkOpen(): void {
@@ -221,7 +289,10 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
         this.settle(msg.id, (p) => p.reject(new ServingError(msg.code, msg.message)));
         return;
       case 'event':
-        for (const event of decodeEvent(msg.event)) this.dispatchEvent(event);
+        for (const event of decodeEvent(msg.event)) {
+          if (event instanceof SourceErrorEvent) this.logSourceError(event);
+          this.dispatchEvent(event);
+        }
         return;
       case 'fatal':
         return; // the supervisor handles deaths
@@ -246,6 +317,14 @@ export class WorkerModelServer extends EventTarget implements ModelServer {
         this.ready.catch(() => undefined); // calls will see the error
         return;
     }
+  }
+
+  /** A repository that cannot be read is said on the page's console, once per distinct error. */
+  private logSourceError(e: SourceErrorEvent): void {
+    const key = `${e.model}\n${e.code}\n${e.message}`;
+    if (this.logged.has(key)) return;
+    this.logged.add(key);
+    console.warn(`tfjs-serving: the source of model ${e.model} reports ${e.code}: ${e.message}`);
   }
 
   private failPending(message: string): void {

@@ -11,25 +11,28 @@ const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const MAIN_VALUES = [
   'AspiredVersionsManager', 'DEFAULT_BATCHING_PARAMETERS', 'DEFAULT_PROMETHEUS_PATH', 'DownloadProgressEvent', 'HttpSource',
   'IndexedDbModelStore', 'LocalModelServer', 'METRIC_NAMES', 'MemoryModelStore', 'ModelServer', 'ServableStateMonitor',
-  'ServingError', 'SourceErrorEvent', 'TfjsModelLoader', 'VersionStateEvent', 'WorkerModelServer', 'WorkerRestartEvent',
+  'ServingError', 'SourceErrorEvent', 'TfjsModelLoader', 'TotalProgressEvent', 'VersionStateEvent', 'WorkerModelServer', 'WorkerRestartEvent',
   'availabilityPreservingPolicy', 'handleRestRequest', 'httpStatusOf', 'registerSourceFactory', 'resourcePreservingPolicy',
   'setWorkerModelServerFactory',
 ];
 const NODE_VALUES = [...MAIN_VALUES, 'FileSystemModelStore', 'FileSystemSource', 'isLocalDirectoryBasePath', 'publishGraphModel', 'generateSigningKey', 'readVersionDirectory', 'startRestServer', 'startServe', 'startGrpcServer',
   'parseModelServerConfigText', 'modelConfigsFromProto', 'parseBatchingParametersText', 'parseMonitoringConfigText'].sort();
 const BROWSER_VALUES = [
-  'DownloadProgressEvent', 'ModelServer', 'ServingError', 'SourceErrorEvent', 'VersionStateEvent', 'WorkerRestartEvent',
+  'DownloadProgressEvent', 'ModelServer', 'ServingError', 'SourceErrorEvent', 'TotalProgressEvent', 'VersionStateEvent', 'WorkerRestartEvent',
   'answerServiceWorkerRequests', 'handleRestRequest', 'registerRestServiceWorker',
 ];
 /** Names that are implementation details: never public. */
 const INTERNAL = [
   'BatchScheduler', 'BatchingSession', 'BatchingServable', 'BatchingLoader', 'Batch', 'TaskPiece', 'BatchingMetricsSink',
   'MetricsRegistry', 'Counter', 'Gauge', 'Histogram', 'exponentialBuckets', 'sanitizeMetricName', 'toPrometheusText', 'ServingMetrics',
-  'ServerCore', 'PredictionService', 'LoaderHarness', 'WorkerSupervisor', 'WorkerHost', 'encodeEvent', 'decodeEvent', 'parseTextFormat',
+  'ServerCore', 'PredictionService', 'ProgressTracker', 'ServerEventTarget', 'LoaderHarness', 'WorkerSupervisor', 'WorkerHost', 'encodeEvent', 'decodeEvent', 'parseTextFormat',
 ];
 /** Every event the servers fire, and the data of each (their types must be public). */
-const EVENTS = ['VersionStateEvent', 'DownloadProgressEvent', 'SourceErrorEvent', 'WorkerRestartEvent'];
-const EVENT_TYPES = ['VersionStateEventInit', 'DownloadProgressEventInit', 'SourceErrorEventInit', 'ServerEventListeners', 'ServerEventType'];
+const EVENTS = ['VersionStateEvent', 'DownloadProgressEvent', 'TotalProgressEvent', 'SourceErrorEvent', 'WorkerRestartEvent'];
+const EVENT_TYPES = [
+  'VersionStateEventInit', 'DownloadProgressEventInit', 'TotalProgressEventInit', 'SourceErrorEventInit', 'ServerEventListeners', 'ServerEventType',
+  'ServerEventListener', 'ModelServerEventMap', 'ProgressPhase',
+];
 
 /** Names an entry exports as types only (`export type { A, B as C } from …`), read from its source. */
 function typeExports(entry: string): string[] {

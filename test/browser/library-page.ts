@@ -41,10 +41,25 @@ export interface LibraryPage {
   close(): Promise<void>;
 }
 
+export interface LibraryPageOptions {
+  webgpu?: boolean;
+  cacheable?: boolean;
+  /** Where the page is served (default `/index.html`; e.g. `/app/index.html` for an app under a subpath). */
+  pagePath?: string;
+  /** Where `repoDir` is served (default `/repo/`). */
+  repoMount?: string;
+  /** More directories to serve, by URL prefix. */
+  mounts?: Record<string, string>;
+}
+
 /** Serves the bundle at /lib/ and `repoDir` at /repo/, and opens the page in a fresh profile. */
-export async function openLibraryPage(repoDir: string, options: { webgpu?: boolean; cacheable?: boolean } = {}): Promise<LibraryPage> {
+export async function openLibraryPage(repoDir: string, options: LibraryPageOptions = {}): Promise<LibraryPage> {
   await ensureLibraryBundle();
-  const server = await startStaticServer({ mounts: { '/lib/': BUNDLE_DIR, '/repo/': repoDir }, routes: { '/index.html': { body: PAGE, type: 'text/html; charset=utf-8' } } });
+  const pagePath = options.pagePath ?? '/index.html';
+  const server = await startStaticServer({
+    mounts: { '/lib/': BUNDLE_DIR, [options.repoMount ?? '/repo/']: repoDir, ...options.mounts },
+    routes: { [pagePath]: { body: PAGE, type: 'text/html; charset=utf-8' } },
+  });
   // The bundle's Service Worker lives under /lib/ but may control the whole origin.
   server.hook((req, res) => {
     if (req.url?.startsWith('/lib/tfjs-serving.sw.js')) res.setHeader('Service-Worker-Allowed', '/');
@@ -63,7 +78,7 @@ export async function openLibraryPage(repoDir: string, options: { webgpu?: boole
     const page = await browser.context.newPage();
     page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
-    await page.goto(`${server.origin}/index.html`);
+    await page.goto(`${server.origin}${pagePath}`);
     await page.waitForFunction(() => (window as unknown as { libReady?: boolean }).libReady === true);
     return page;
   };

@@ -87,10 +87,10 @@ describe('the bundle in a page, the Manager in a Web Worker', { skip: skip ?? fa
   });
   after(removeTempDirs);
 
-  test('predict on wasm through the worker; inputs are transferred; errors keep their code', async () => {
+  test('predict on wasm through the worker; inputs are transferred with transferInputs: true; errors keep their code', async () => {
     const app = await openLibraryPage(repoDir);
     try {
-      assert.deepEqual(await startServer(app.page, { backends: ['wasm'] }), { mode: 'worker', backend: 'wasm' });
+      assert.deepEqual(await startServer(app.page, { backends: ['wasm'], transferInputs: true }), { mode: 'worker', backend: 'wasm' });
       assert.deepEqual(await predict(app.page, 3), { version: 1, y: denseExpected(1, 0, 3), inputDetached: true });
       const err = await app.page.evaluate(async () => {
         const w = window as unknown as Win;
@@ -154,14 +154,14 @@ describe('the bundle in a page, the Manager in a Web Worker', { skip: skip ?? fa
     }
   });
 
-  test('falls back to wasm when WebGPU is unavailable (inputs copied with transferInputs: false)', async () => {
+  test('falls back to wasm when WebGPU is unavailable (inputs copied by default)', async () => {
     const app = await openLibraryPage(repoDir);
     try {
       assert.equal(await app.page.evaluate(async () => !!(await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter())), false);
-      assert.deepEqual(await startServer(app.page, { backends: ['webgpu', 'wasm', 'cpu'], transferInputs: false }), { mode: 'worker', backend: 'wasm' });
+      assert.deepEqual(await startServer(app.page, { backends: ['webgpu', 'wasm', 'cpu'] }), { mode: 'worker', backend: 'wasm' });
       const r = await predict(app.page, 2);
       assert.equal(r.y, denseExpected(1, 0, 2));
-      assert.equal(r.inputDetached, false, 'transferInputs: false copies the inputs');
+      assert.equal(r.inputDetached, false, "the caller's typed arrays are copied unless transferInputs: true");
     } finally {
       await app.close();
     }

@@ -118,7 +118,7 @@ test('serve --model_base_path s3://… with a wrong secret logs the error (the m
   const env: NodeJS.ProcessEnv = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME, ...s3.env(S3TestServer.ADMIN.id, 'not-the-secret') };
   const serve = await startServeProcess(['serve', '--model_name=m', '--model_base_path=s3://models/cred/m', '--rest_api_host=127.0.0.1', '--rest_api_port=0', '--backend=cpu', '--file_system_poll_wait_seconds=0'], { env });
   try {
-    assert.match(serve.log(), /Source error for model m: UNAUTHENTICATED: listing s3:\/\/models\/cred\/m\/ at http:\/\/127\.0\.0\.1:\d+: the request signature does not match.*check AWS_SECRET_ACCESS_KEY/);
+    assert.match(serve.log(), /Model m: its source reports UNAUTHENTICATED: listing s3:\/\/models\/cred\/m\/ at http:\/\/127\.0\.0\.1:\d+: the request signature does not match.*check AWS_SECRET_ACCESS_KEY/);
     assert.match(serve.log(), /Model m \(s3:\/\/models\/cred\/m\): no version AVAILABLE yet/);
     const res = await fetch(`http://127.0.0.1:${serve.restPort}/v1/models/m`);
     assert.equal(res.status, 404);

@@ -21,7 +21,8 @@ test('bad-input matrix → INVALID_ARGUMENT (or NOT_FOUND) naming the input, wha
     const cases: Array<[string, Partial<PredictRequest> & Record<string, unknown>, string, RegExp]> = [
       ['unknown input', { inputs: { x: [[1]] } }, 'INVALID_ARGUMENT', /input "x" is not an input of signature "serving_default"; expected inputs: dense_dense1_input:0/],
       ['missing input', { inputs: {} }, 'INVALID_ARGUMENT', /input "dense_dense1_input:0" is missing/],
-      ['inputs not an object', { inputs: 5 as never }, 'INVALID_ARGUMENT', /inputs must be an object mapping input names \(dense_dense1_input:0\) to tensors, got number 5/],
+      ['a bare scalar for the one input', { inputs: 5 }, 'INVALID_ARGUMENT', /input "dense_dense1_input:0" has rank 0 \(shape \[\]\), but the graph's placeholder expects rank 2/],
+      ['inputs null', { inputs: null as never }, 'INVALID_ARGUMENT', /inputs must be an object mapping input names \(dense_dense1_input:0\) to tensors, got null/],
       ['wrong dtype', { inputs: { [IN]: { dtype: 'int32', shape: [1, 1], data: [1] } } }, 'INVALID_ARGUMENT', /has dtype int32, but the graph's placeholder expects float32/],
       ['unknown dtype', { inputs: { [IN]: { dtype: 'float64', shape: [1, 1], data: [1] } as never } }, 'INVALID_ARGUMENT', /has dtype "float64"; expected one of float32, int32, bool, string/],
       ['typed array disagrees with dtype', { inputs: { [IN]: { dtype: 'float32', shape: [1, 1], data: new Int32Array([1]) } } }, 'INVALID_ARGUMENT', /says dtype float32, but its data is a Int32Array/],

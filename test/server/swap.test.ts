@@ -74,7 +74,8 @@ test('download progress is reported in bytes and the manifest poll is conditiona
     await h.publishDense('m', 1);
     const server = await h.start({});
     const progress: number[] = [];
-    server.addEventListener('progress', (e) => progress.push((e as unknown as { loadedBytes: number }).loadedBytes));
+    // Downloads only: load and warmup report progress of their own (test/server/progress.test.ts).
+    server.addEventListener('progress', (e) => e.phase === 'download' && progress.push(e.loadedBytes));
     await server.pollNow();
     await server.pollNow();
     assert.equal(h.repo.count('/m/manifest.json', 304), 2, 'unchanged manifest answered 304');
