@@ -59,6 +59,7 @@ const listeners = {
     }
   },
   progress: (e) => {
+    if (e.phase !== undefined && e.phase !== 'download') return; // the table shows bytes downloaded (load/warmup phases follow)
     Object.assign(row(e.model, e.version), { loaded: e.loadedBytes, total: e.totalBytes });
     demo.progress.push({ model: e.model, version: e.version, loaded: e.loadedBytes, total: e.totalBytes, state: row(e.model, e.version).state || 'downloading' });
     render();

@@ -77,17 +77,19 @@ test('serve: text-proto model config (policy, labels), reload on change, batchin
     assert.equal(await predict('b', 1), denseExpected(2, 2, 1));
     assert.match(serve.log(), /Reloaded .*models\.config/);
 
-    // SIGTERM while a gRPC call waits in the batch queue: it is answered, then the process exits 0.
-    const inFlight = client.call('Predict', {
-      model_spec: { name: 'a', version: { value: '8' } },
-      inputs: { [IN]: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: '1' }, { size: '1' }] }, float_val: [4] } },
-    });
+    // SIGTERM while gRPC calls wait in the batch queue: they are answered, then the process exits 0. A
+    // lone request runs at once (nothing in flight), so a second one sent behind it waits for batch-mates.
+    const call = () =>
+      client.call('Predict', {
+        model_spec: { name: 'a', version: { value: '8' } },
+        inputs: { [IN]: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: '1' }, { size: '1' }] }, float_val: [4] } },
+      });
+    const inFlight = [call(), call()];
     await new Promise((r) => setTimeout(r, 300));
     serve.child.kill('SIGTERM');
-    const answered = await inFlight;
-    assert.equal(answered.outputs['Identity:0'].float_val[0], denseExpected(5, 1, 4));
+    for (const answered of await Promise.all(inFlight)) assert.equal(answered.outputs['Identity:0'].float_val[0], denseExpected(5, 1, 4));
     assert.equal(await serve.exited, 0, serve.log());
-    assert.match(serve.log(), /Received SIGTERM: finishing 1 in-flight request/);
+    assert.match(serve.log(), /Received SIGTERM: finishing [12] in-flight request/);
   } finally {
     client.close();
     if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
