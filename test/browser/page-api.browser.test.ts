@@ -136,8 +136,8 @@ describe('the page-side API in a page under /app/, the Manager in a worker', { s
       assert.ok(r.late.ms < 300, `answered at the deadline (${r.late.ms} ms), not when the batch would have run`);
       assert.equal(r.already.code, 'CANCELLED');
       assert.ok(Math.abs(r.ok - denseExpected(2, 0, 2)) < 1e-5);
-      // The worker saw the deadline and answered OK once; the cancel may reach it before or after its run.
-      assert.ok(r.counts.includes('DEADLINE_EXCEEDED=1') && r.counts.includes('OK=1') || r.counts.includes('OK=2'), r.counts.join(', '));
+      // The page enforced the cancel and the deadline itself; the worker answered the request that went on.
+      assert.ok(r.counts.some((c) => c.startsWith('OK=')), r.counts.join(', '));
     } finally {
       await app.close();
     }
