@@ -103,8 +103,11 @@ test('SIGTERM: queued and mid-body requests are all answered, readiness fails, t
       assert.deepEqual(JSON.parse(a.text), { predictions: [[denseExpected(2, 1, i + 1)]] });
     });
     assert.equal(await exited, 0, log());
-    assert.match(log(), /Received SIGTERM: finishing [67] in-flight request\(s\)/);
-    assert.match(log(), new RegExp(`Answered ${6 + answeredProbes} request\\(s\\) after SIGTERM; server shut down`));
+    // The three mid-body requests are in flight for sure; the three sent whole may already be answered
+    // (a lone request runs at once when nothing is in flight). Whatever was in flight is counted exactly.
+    const finishing = Number(/Received SIGTERM: finishing (\d+) in-flight request\(s\)/.exec(log())?.[1] ?? NaN);
+    assert.ok(finishing >= 3 && finishing <= 7, log());
+    assert.match(log(), new RegExp(`Answered ${finishing + answeredProbes} request\\(s\\) after SIGTERM; server shut down`));
     await assert.rejects(fetch(`http://127.0.0.1:${port}/v1/models/m`));
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
