@@ -51,7 +51,9 @@ function post(port: number, body: Buffer, chunked: boolean): Promise<{ status: n
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
     });
-    req.on('error', (e) => resolve({ error: e.message }));
+    // The server answers 429 and closes while a big body is still being sent: the write may fail (EPIPE)
+    // before the answer is read, so a socket error waits a moment for the answer.
+    req.on('error', (e) => setTimeout(() => resolve({ error: e.message }), 500));
     let at = 0;
     const pump = () => {
       while (at < body.length) {
