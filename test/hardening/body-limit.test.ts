@@ -118,9 +118,15 @@ test('a 95 MB body under the default limit (64 MiB), and 4 million strings under
     assert.ok(huge.length > 95_000_000, String(huge.length));
     for (const chunked of [false, true]) {
       const r = await post(port, huge, chunked);
-      assert.ok('status' in r, `chunked=${chunked}: ${JSON.stringify(r)}`);
-      assert.equal(r.status, 429);
-      assert.match(r.json.error!, /exceeds the limit of 67108864 bytes/);
+      if (chunked && 'error' in r) {
+        // The 429 went out while 30 MB more were still being sent: the client may see the cut (EPIPE)
+        // before it reads the answer. (The 429 of a streamed body is checked in the test above.)
+        assert.match(r.error, /EPIPE|ECONNRESET/);
+      } else {
+        assert.ok('status' in r, `chunked=${chunked}: ${JSON.stringify(r)}`);
+        assert.equal(r.status, 429);
+        assert.match(r.json.error!, /exceeds the limit of 67108864 bytes/);
+      }
       await alive(port);
     }
     // Under the limit but millions of tiny strings: too many JS values to hold, refused before they are.
