@@ -71,7 +71,7 @@ describe('sparse features in classify/regress requests', () => {
 
   // Last: the server may switch TF.js's backend.
   it('end to end: POST :regress with VarLen features to a served SavedModel', async () => {
-    const { LocalModelServer } = await import('../../src/index.js');
+    const { LocalModelServer } = await import('../../src/node.js');
     const { startRestServer } = await import('../../src/rest/node-http.js');
     const root = join(work, 'repo');
     writeSparseExampleSavedModel(join(root, 'sparse', '1'));
