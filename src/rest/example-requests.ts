@@ -6,7 +6,7 @@ import type { TensorOutput } from '../runtime/tensor.js';
 import type { VersionSelector } from '../server/api-types.js';
 import type { ModelServer } from '../server/model-server.js';
 import type { ParseSpecJson } from './examples.js';
-import { examplesFromJson, featureTensors, parseSpecFromModelJson } from './examples.js';
+import { asParseSpec, examplesFromJson, featureTensors } from './examples.js';
 import type { JsonValue } from './json.js';
 
 /** What running examples gave: the version and signature that answered, and the outputs. */
@@ -34,7 +34,7 @@ export async function runExamples(
   const examples = examplesFromJson(body, method);
   const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);
   const { version, signatureName: name } = spec;
-  const parseSpec = parseSpecOf(signature.parseSpec, `signature "${name}" of model ${model} version ${version}`, name);
+  const parseSpec = checkedParseSpec(signature.parseSpec, `signature "${name}" of model ${model} version ${version}`, name);
   const features = featureTensors(examples, parseSpec);
   const inputKeys = new Set(signature.inputs.map((i) => i.key));
   for (const key of Object.keys(features)) {
@@ -49,8 +49,8 @@ export async function runExamples(
 }
 
 /** The parse spec the converter recorded for a signature (read by the runtime at load), checked. */
-function parseSpecOf(recorded: unknown, where: string, name: string): ParseSpecJson {
-  const spec = parseSpecFromModelJson({ userDefinedMetadata: { signatures: { [name]: { parseSpec: recorded } } } }, name);
+function checkedParseSpec(recorded: unknown, where: string, name: string): ParseSpecJson {
+  const spec = asParseSpec(recorded);
   if (!spec) {
     throw new ServingError(
       'FAILED_PRECONDITION',

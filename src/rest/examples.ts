@@ -197,7 +197,12 @@ export function regressResponseJson(outputs: Record<string, TensorOutput>, batch
 /** Reads a parse spec out of a model.json's `userDefinedMetadata.signatures[S].parseSpec`. */
 export function parseSpecFromModelJson(modelJson: unknown, signatureName: string): ParseSpecJson | undefined {
   const sigs = (modelJson as { userDefinedMetadata?: { signatures?: Record<string, { parseSpec?: unknown }> } } | null)?.userDefinedMetadata?.signatures;
-  const spec = sigs?.[signatureName]?.parseSpec as ParseSpecJson | undefined;
+  return asParseSpec(sigs?.[signatureName]?.parseSpec);
+}
+
+/** A recorded parse spec (as the runtime keeps it on the signature), or undefined when it is not one. */
+export function asParseSpec(recorded: unknown): ParseSpecJson | undefined {
+  const spec = recorded as ParseSpecJson | undefined; // shape checked just below: a features list
   if (!spec || !Array.isArray(spec.features)) return undefined;
   return spec;
 }

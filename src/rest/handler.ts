@@ -170,14 +170,10 @@ function signatureTensors(specs: readonly TensorSpec[]): SignatureTensor[] {
   return specs.map((t) => ({ key: t.key, tfDtype: t.tfDtype, shape: t.shape ? [...t.shape] : undefined }));
 }
 
-/** The version a request resolves to now, and its signature (GetInfoMap). */
-function resolveSignature(server: ModelServer, model: string, selector: { version?: number; label?: string }, signatureName: string | undefined): Promise<GetSignatureResponse> {
-  return server.getSignature(model, selector, signatureName || undefined);
-}
-
 async function predict(server: ModelServer, model: string, selector: { version?: number; label?: string }, body: { [key: string]: BodyValue }): Promise<string> {
   const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
-  const { model: spec, signature } = await resolveSignature(server, model, selector, signatureName);
+  // The version the request resolves to now, and its signature (TF Serving's GetInfoMap).
+  const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);
   const { format, tensors } = predictInputsFromJson(body, signatureTensors(signature.inputs), signatureName);
   const inputs = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as number[] }]));
   // Pinned to the version whose signature read the JSON (a swap in between gives NOT_FOUND, never a mismatch).

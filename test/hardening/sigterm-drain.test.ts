@@ -4,43 +4,16 @@
 // a new connection afterwards is refused; the process exits 0.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import type { ClientRequest } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { startServe } from '../helpers/serve-process.js';
 import { denseExpected, denseModel, removeTempDirs, tempDir } from '../helpers/models.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(here, '..', '..');
-const BIN = join(ROOT, 'src', 'cli', 'bin.ts');
 
 after(() => removeTempDirs());
 
-function startServe(args: string[]): Promise<{ child: ChildProcess; port: number; log: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'serve', '--rest_api_port', '0', '--rest_api_host', '127.0.0.1', '--backend', 'cpu', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /Exporting HTTP\/REST API at:[^:]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), log: () => out, exited });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
-  });
-}
 
 interface Pending {
   req: ClientRequest;

@@ -9,6 +9,7 @@ import { cp, mkdir, rename, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServe } from '../helpers/serve-process.js';
 import { denseExpected, denseModel, removeTempDirs, tempDir } from '../helpers/models.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,28 +19,6 @@ const IN = 'dense_dense1_input:0';
 
 after(() => removeTempDirs());
 
-function startServe(args: string[]): Promise<{ child: ChildProcess; port: number; log: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'serve', '--rest_api_port', '0', '--rest_api_host', '127.0.0.1', '--backend', 'cpu', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 20_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /Exporting HTTP\/REST API at:[^:]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), log: () => out, exited });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
-  });
-}
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
