@@ -11,9 +11,9 @@ import type { Duplex } from 'node:stream';
 import type { ModelServer } from '../server/model-server.js';
 import type { RestOptions } from './handler.js';
 import { handleRestRequest, unroutableMethodResponse } from './handler.js';
+import { LIVENESS_PATH, READINESS_PATH, livenessResponse, readinessResponse } from './readiness.js';
 
-/** Readiness probe path: 200 while serving, 503 once draining (not part of TF Serving's API). */
-export const READINESS_PATH = '/readyz';
+export { LIVENESS_PATH, READINESS_PATH } from './readiness.js';
 
 export interface DrainReport {
   /** Requests being answered when the listener closed. */
@@ -132,7 +132,9 @@ async function answer(server: ModelServer, req: IncomingMessage, res: ServerResp
     if (FORBIDDEN_METHODS.has(method)) {
       response = unroutableMethodResponse(method, url, options);
     } else if (method === 'GET' && (req.url ?? '').split('?')[0] === READINESS_PATH) {
-      response = readiness(draining());
+      response = await readinessResponse(server, draining());
+    } else if (method === 'GET' && (req.url ?? '').split('?')[0] === LIVENESS_PATH) {
+      response = livenessResponse();
     } else {
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) {
@@ -201,10 +203,4 @@ function drainedOrClosed(res: ServerResponse): Promise<void> {
     res.once('drain', done);
     res.once('close', done);
   });
-}
-
-function readiness(draining: boolean): Response {
-  const headers = { 'Content-Type': 'application/json' };
-  if (draining) return new Response(JSON.stringify({ error: 'shutting down: not accepting new requests' }), { status: 503, headers });
-  return new Response(JSON.stringify({ ready: true }), { status: 200, headers });
 }

@@ -71,9 +71,10 @@ test('Kubernetes Deployment + Service: probes, Prometheus annotations, resources
   const [container] = pod.spec.containers;
   const ports = Object.fromEntries(container.ports.map((p: any) => [p.name, p.containerPort]));
   assert.deepEqual(ports, { grpc: 8500, http: 8501 });
-  assert.match(container.readinessProbe.httpGet.path, /^\/v1\/models\/half_plus_two\/metadata$/);
+  assert.equal(container.readinessProbe.httpGet.path, '/readyz');
   assert.equal(container.readinessProbe.httpGet.port, 'http');
-  assert.equal(container.livenessProbe.httpGet.path, '/monitoring/prometheus/metrics');
+  assert.equal(container.livenessProbe.httpGet.path, '/livez');
+  assert.equal(container.startupProbe.httpGet.path, '/livez');
   assert.ok(container.startupProbe.failureThreshold * container.startupProbe.periodSeconds >= 120, 'time to load the first model');
   assert.ok(container.resources.requests.cpu && container.resources.requests.memory);
   assert.ok(container.resources.limits.memory);
@@ -112,7 +113,8 @@ test('KServe ServingRuntime (like kserve-tensorflow-serving) and an InferenceSer
   const flags = parseServeFlags(args);
   assert.deepEqual([flags.model_name, flags.port, flags.rest_api_port, flags.model_base_path], ['half-plus-two', '9000', '8080', '/mnt/models']);
   assert.equal(container.securityContext.runAsNonRoot, true);
-  assert.equal(container.readinessProbe.httpGet.path, '/v1/models/{{.Name}}/metadata');
+  assert.equal(container.readinessProbe.httpGet.path, '/readyz');
+  assert.equal(container.livenessProbe.httpGet.path, '/livez');
   assert.deepEqual(container.resources.requests, { cpu: '1', memory: '2Gi' });
 
   const all = docs('kserve/inference-service-s3.yaml');
