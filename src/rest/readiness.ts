@@ -1,7 +1,7 @@
 // Kubernetes probes (not part of TF Serving's API): readiness means every configured model has an
 // AVAILABLE version and the server is not draining; liveness means the process answers HTTP.
 import { messageOf } from '../core/status.js';
-import type { ModelServer } from '../server/model-server-interface.js';
+import type { ModelServer } from '../server/model-server.js';
 
 /** Readiness probe path: 200 when every configured model has an AVAILABLE version, 503 otherwise and while draining. */
 export const READINESS_PATH = '/readyz';
