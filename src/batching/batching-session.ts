@@ -6,6 +6,7 @@ import type { RequestContext, RunTiming } from '../runtime/servable.js';
 import { requestEnded } from '../runtime/servable.js';
 import type { SignatureSpec } from '../runtime/signature.js';
 import type { TensorOutput } from '../runtime/tensor.js';
+import { tensorOutput } from '../runtime/tensor.js';
 import type { Batch, SchedulerClock, TaskPiece } from './batch-scheduler.js';
 import { BatchScheduler, realClock } from './batch-scheduler.js';
 import type { FlatValues } from './batch-tensors.js';
@@ -270,11 +271,7 @@ export class BatchingSession {
     const joined: Outputs = {};
     for (const [key, o] of Object.entries(task.parts[0]!.outputs)) {
       const pieces = task.parts.map((p) => p.outputs[key]!);
-      joined[key] = {
-        dtype: o.dtype,
-        shape: [pieces.reduce((s, x) => s + x.shape[0]!, 0), ...o.shape.slice(1)],
-        data: concatValues(pieces.map((x) => x.data), o.dtype),
-      };
+      joined[key] = tensorOutput(o.dtype, [pieces.reduce((s, x) => s + x.shape[0]!, 0), ...o.shape.slice(1)], concatValues(pieces.map((x) => x.data), o.dtype));
     }
     task.resolve(joined);
   }
@@ -297,7 +294,7 @@ function splitOutputs(outputs: Outputs, row: number, size: number, views: boolea
   for (const [key, o] of Object.entries(outputs)) {
     const rowSize = rowSizeOf(o.shape);
     const data = views ? rows(o.data, rowSize, row, row + size) : copyRows(o.data, rowSize, row, row + size);
-    out[key] = { dtype: o.dtype, shape: [size, ...o.shape.slice(1)], data };
+    out[key] = tensorOutput(o.dtype, [size, ...o.shape.slice(1)], data);
   }
   return out;
 }

@@ -48,11 +48,33 @@ export function tensorInputOf(t: TfTensorLike): TensorInput {
   return { dtype: t.dtype as TensorInput['dtype'], shape: [...t.shape], data: data as TensorData };
 }
 
-/** An output tensor. Numeric data is a typed array; bool is a Uint8Array of 0/1; strings are strings. */
-export interface TensorOutput {
-  readonly dtype: TensorDType;
+/** The data an output of each dtype carries: numbers in a typed array, bool as 0/1 bytes, strings listed. */
+export interface TensorDataByDType {
+  float32: Float32Array;
+  int32: Int32Array;
+  bool: Uint8Array;
+  string: string[];
+}
+
+/** An output tensor of one dtype `D`: its `data` is that dtype's array. */
+export interface TypedTensorOutput<D extends TensorDType = TensorDType> {
+  readonly dtype: D;
   readonly shape: number[];
-  readonly data: Float32Array | Int32Array | Uint8Array | string[];
+  readonly data: TensorDataByDType[D];
+}
+
+/**
+ * An output tensor: a union over the dtypes, so checking `dtype` narrows `data` —
+ * `if (out.dtype === 'float32') out.data` is a `Float32Array`; `'string'` gives `string[]`.
+ */
+export type TensorOutput = { [D in TensorDType]: TypedTensorOutput<D> }[TensorDType];
+
+/**
+ * A TensorOutput from a dtype and the data read back for it (the caller guarantees they match, as
+ * TF.js's `tensor.data()` does): the one place the union is built from loose parts.
+ */
+export function tensorOutput(dtype: TensorDType, shape: number[], data: TensorDataByDType[TensorDType]): TensorOutput {
+  return { dtype, shape, data } as TensorOutput; // dtype and data come in pairs from TF.js; see the contract above
 }
 
 export function shapeToString(shape: readonly number[] | undefined): string {

@@ -5,6 +5,7 @@ import { validateInputs } from './input-validation.js';
 import type { GraphTensorInfo, SignatureSpec } from './signature.js';
 import { DEFAULT_SERVING_SIGNATURE_DEF_KEY } from './signature.js';
 import type { TensorOutput } from './tensor.js';
+import { tensorOutput } from './tensor.js';
 import type { LoadTimings, PredictResult, RequestContext, RunTiming, Servable } from './servable.js';
 import { requestEnded } from './servable.js';
 
@@ -96,11 +97,8 @@ export class TfjsServable implements Servable {
       const result: Record<string, TensorOutput> = {};
       for (const [k, spec] of signature.outputs.entries()) {
         const t = tensors[k]!; // one tensor per output, checked above
-        result[spec.key] = {
-          dtype: t.dtype as TensorOutput['dtype'], // TF.js dtypes are the runtime's
-          shape: t.shape.slice(),
-          data: values[k] as TensorOutput['data'], // t.data(): the typed array (or strings) of that dtype
-        };
+        // TF.js dtypes are the runtime's; t.data() gave the typed array (or strings) of that dtype.
+        result[spec.key] = tensorOutput(t.dtype as TensorOutput['dtype'], t.shape.slice(), values[k] as TensorOutput['data']);
       }
       return result;
     } catch (e) {

@@ -36,10 +36,15 @@ export interface PredictOptions {
   deadline?: number;
 }
 
-export interface PredictResponse {
+/**
+ * A prediction's answer. `O` names the signature's outputs when the caller states them
+ * (`predict<'scores' | 'labels'>(…)` gives `outputs.scores` without an index check); each output's
+ * `data` narrows by its `dtype` (`TensorOutput`).
+ */
+export interface PredictResponse<O extends string = string> {
   /** Which version answered (TF Serving's ModelSpec). */
   model: { name: string; version: number; signatureName: string };
-  outputs: Record<string, TensorOutput>;
+  outputs: Record<O, TensorOutput>;
   /** The output, when the signature has exactly one (the same object as in `outputs`). */
   output?: TensorOutput;
 }

@@ -76,8 +76,9 @@ export class LocalModelServer extends ServerEventTarget implements ModelServer {
     return this.core.store;
   }
 
-  predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse> {
-    return this.prediction.predict(request, options);
+  predict<O extends string = string>(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse<O>> {
+    // O is the caller's naming of the signature's outputs (ModelServer.predict); the answer has the signature's keys.
+    return this.prediction.predict(request, options) as Promise<PredictResponse<O>>;
   }
 
   async getModelStatus(model: string, version?: number): Promise<GetModelStatusResponse> {

@@ -35,8 +35,10 @@ export interface ModelServer extends EventTarget {
   /**
    * Runs one prediction on the version the request picks; the version stays loaded until it finishes.
    * `options.entrypoint` labels it in the `request_latency` metric (TF Serving's `REST`/`GRPC`; default `local`).
+   * `O` optionally names the signature's outputs for the types (`predict<'scores'>(…).outputs.scores`);
+   * it is the caller's statement, not checked against the signature (`getSignature` says what is there).
    */
-  predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse>;
+  predict<O extends string = string>(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse<O>>;
   /** TF Serving's GetModelStatus: every version seen (newest first), or one version. */
   getModelStatus(model: string, version?: number): Promise<GetModelStatusResponse>;
   /** TF Serving's GetModelMetadata (signature_def) of an AVAILABLE version. */

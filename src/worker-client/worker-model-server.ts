@@ -144,7 +144,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     this.supervisor.post({ kind: 'crash', how, reason });
   }
 
-  predict(request: PredictRequest, options: PredictOptions = {}): Promise<PredictResponse> {
+  predict<O extends string = string>(request: PredictRequest, options: PredictOptions = {}): Promise<PredictResponse<O>> {
     try {
       // The signal stays here (it cannot cross); the deadline crosses as an absolute Date.now() time.
       const { signal, timeoutMs, deadline, ...rest } = options ?? {};

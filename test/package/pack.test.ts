@@ -5,7 +5,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -65,7 +65,8 @@ console.log(JSON.stringify({
   for (const name of ['ModelServer', 'ServingError', 'handleRestRequest', 'AspiredVersionsManager', 'HttpSource']) assert.ok(r.root.includes(name), `tfjs-serving exports ${name}: ${r.root.join(', ')}`);
   for (const name of ['ModelServer', 'FileSystemModelStore', 'publishGraphModel', 'startRestServer']) assert.ok(r.node.includes(name), `tfjs-serving/node exports ${name}`);
   const installed = join(app, 'node_modules', 'tfjs-serving');
-  assert.equal(fileURLToPath(r.browser), join(installed, 'dist', 'browser', 'tfjs-serving.js'));
+  // realpath: a linked install (npm install ../tfjs-serving) resolves through the link.
+  assert.equal(realpathSync(fileURLToPath(r.browser)), realpathSync(join(installed, 'dist', 'browser', 'tfjs-serving.js')));
   assert.ok(existsSync(fileURLToPath(r.converter)));
 
   // The types resolve for a TypeScript app too (package.json "types" / "exports" → dist/**/*.d.ts).
@@ -171,5 +172,15 @@ test('npm install from a git URL builds dist/ through `prepare` (devDependencies
   assert.deepEqual(built.sort(), ['browser', 'converter', 'src', 'worker']);
   // Only what `files` lists is installed: no sources, no devDependencies.
   assert.ok(!existsSync(join(installed, 'src')) && !existsSync(join(installed, 'node_modules', 'vite')));
+  await checkImports(app);
+});
+
+test('npm install ../tfjs-serving (a local clone, built by its own npm install) links it: imports, types and bin work', { timeout: 300_000 }, async () => {
+  // `npm test` has built dist/ here, as `npm install` in the clone does through `prepare`.
+  assert.ok(existsSync(join(ROOT, 'dist', 'src', 'index.js')), 'dist/ is built');
+  const app = await freshProject('localdir');
+  await run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', ROOT], app);
+  const installed = join(app, 'node_modules', 'tfjs-serving');
+  assert.ok(lstatSync(installed).isSymbolicLink(), 'a local directory is linked, not copied');
   await checkImports(app);
 });
