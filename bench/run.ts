@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, printed as tables and written to bench/results/<timestamp>.json and
  * bench/results/latest.json (git-ignored). Performance is measured here, never in timed tests.
  *
+ * `--quick`: 1.5 s cells, emotion only, 1 and 64 callers, maxBatchSize 32 (each default can still be given).
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
  *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
  *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory]
@@ -43,7 +44,7 @@ function args(argv: string[]) {
     seconds: Number(get('seconds') ?? (quick ? 1.5 : 4)),
     warmup: Number(get('warmup') ?? (quick ? 0.5 : 1)),
     backends: (get('backends') ?? 'wasm,webgpu').split(',') as BrowserBackend[],
-    models: (get('models') ?? 'emotion,facemesh').split(',').map((n) => {
+    models: (get('models') ?? (quick ? 'emotion' : 'emotion,facemesh')).split(',').map((n) => {
       const m = MODELS[n as BenchModel['name']];
       if (!m) throw new Error(`unknown model ${n}; known: ${Object.keys(MODELS).join(', ')}`);
       return m;
@@ -53,8 +54,8 @@ function args(argv: string[]) {
       if (!m) throw new Error(`unknown model ${n}; known: ${Object.keys(MODELS).join(', ')}`);
       return m;
     }),
-    concurrency: (get('concurrency') ?? '1,32,64').split(',').map(Number),
-    maxBatchSizes: (get('max-batch-sizes') ?? '32,64').split(',').map(Number),
+    concurrency: (get('concurrency') ?? (quick ? '1,64' : '1,32,64')).split(',').map(Number),
+    maxBatchSizes: (get('max-batch-sizes') ?? (quick ? '32' : '32,64')).split(',').map(Number),
     batchingOverride: {
       ...(get('batch-timeout-us') === undefined ? {} : { batchTimeoutMicros: Number(get('batch-timeout-us')) }),
       ...(get('batch-padding-policy') === undefined ? {} : { batchPaddingPolicy: get('batch-padding-policy') }),
