@@ -123,3 +123,17 @@ test('shardByWeight: the published model answers exactly as the original, and pu
     await h.close();
   }
 });
+
+test('the CLI: publish --shard_by_weight writes one shard per weight; without it the shards stay as they come', async () => {
+  const { main } = await import('../../src/cli/main.js');
+  const repo = await tempDir('cli-repo');
+  const err: string[] = [];
+  const io = { stdout: () => undefined, stderr: (s: string) => void err.push(s) };
+  const source = await writeFineTunedEmotion(await tempDir('emotion-cli'), 0);
+  assert.equal(await main(['publish', source, join(repo, 'emotion'), '--shard_by_weight'], io), 0, err.join(''));
+  assert.equal(await main(['publish', source, join(repo, 'emotion')], io), 0, err.join(''));
+  const v1 = (await readdir(join(repo, 'emotion', '1'))).sort();
+  assert.equal(v1.length, 24);
+  assert.ok(v1.includes(`${shardBaseName('unknown_43')}.bin`));
+  assert.deepEqual((await readdir(join(repo, 'emotion', '2'))).sort(), ['emotion.bin', 'model.json']);
+});
