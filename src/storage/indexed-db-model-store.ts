@@ -394,7 +394,7 @@ function sweep(s: IDBObjectStore, tx: Tx, candidates: readonly string[]): void {
     const live = new Set<string>();
     // These ranges hold only the records and markers this store put there.
     for (const r of records.result as CommitRecord[]) if (r.layout === 'blobs') for (const f of r.files) live.add(f.sha256);
-    // (markers: see above)
+    // Markers likewise: only this store writes the ['staging'] range.
     for (const m of markers.result as StagingMarker[]) for (const h of m.hashes ?? []) live.add(h);
     for (const h of new Set(candidates)) if (!live.has(h)) s.delete(blobKey(h));
   });
