@@ -210,7 +210,8 @@ export class FileSystemModelStore implements ModelStore {
       const path = join(this.root, BLOBS, name);
       if (name.startsWith('.tmp-')) {
         const s = await stat(path).catch(() => undefined);
-        if (s && now - s.mtimeMs > Math.max(this.stagingTtlMs, 60_000)) await rm(path, { force: true });
+        // A blob half-written by a process that died; one being written in this process holds the lock.
+        if (s && (this.stagingTtlMs <= 0 || now - s.mtimeMs > this.stagingTtlMs)) await rm(path, { force: true });
       } else if (!live.has(name)) {
         await rm(path, { force: true });
       }

@@ -239,3 +239,16 @@ test('FileSystemModelStore: versions stored by the older layout (files in the ve
   assert.equal(await countFiles(root), 2);
   assert.equal(new TextDecoder().decode(await store.readFile('m', 2, 'model.json')), '{"old":true}');
 });
+
+test('FileSystemModelStore: a blob half-written by a crashed process is collected; a younger one is left alone', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'tfjs-serving-store-crash-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const store = new FileSystemModelStore(root);
+  await putVersion(store, 'm', 1, { 'model.json': enc.encode('{}') });
+  await writeFile(join(root, '.blobs', '.tmp-crashed'), randomBytes(100));
+  await store.collectGarbage(); // default TTL: it may be another process's write in progress
+  assert.ok((await readdir(join(root, '.blobs'))).includes('.tmp-crashed'));
+  await new FileSystemModelStore(root, 0).collectGarbage();
+  assert.deepEqual((await readdir(join(root, '.blobs'))).filter((n) => n.startsWith('.')), []);
+  assert.equal(new TextDecoder().decode(await store.readFile('m', 1, 'model.json')), '{}');
+});
