@@ -12,7 +12,11 @@ import { ServingError } from '../../src/core/status.js';
 import { storeConformance } from './store-conformance.js';
 import { describeFiles, putVersion, randomBytes } from './store-conformance-cases.js';
 
-storeConformance('MemoryModelStore', async () => ({ store: new MemoryModelStore() }));
+storeConformance('MemoryModelStore', async () => {
+  const store = new MemoryModelStore();
+  // Its backing storage is its private blob map: the harness looks inside, as the others read disk or IndexedDB.
+  return { store, storedFileCount: async () => (store as unknown as { blobs: Map<string, Uint8Array> }).blobs.size };
+});
 
 storeConformance('FileSystemModelStore', async () => {
   const root = await mkdtemp(join(tmpdir(), 'tfjs-serving-store-'));
