@@ -75,7 +75,7 @@ test('each weight becomes its own group in files named by the weight; bytes, spe
   const byPath = new Map(out.map((f) => [f.path, f.bytes]));
   for (const g of json.weightsManifest as { paths: string[]; weights: { name: string }[] }[]) {
     const name = g.weights[0]!.name;
-    assert.deepEqual([...concat(g.paths.map((p) => byPath.get(p)!))], [...weights[name as keyof typeof weights]], `${name} keeps its bytes`);
+    assert.deepEqual([...concat(g.paths.map((p) => byPath.get(p)!))], [...weights[name as keyof typeof weights]!], `${name} keeps its bytes`);
     for (const p of g.paths) assert.match(p, /^[A-Za-z0-9_-]+\.[0-9a-f]{8}(-part\d+of\d+)?\.bin$/);
     assert.ok(g.paths.every((p) => byPath.get(p)!.length <= MAX_SHARD_BYTES));
   }
