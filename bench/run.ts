@@ -5,7 +5,7 @@
  * `--quick`: 1.5 s cells, emotion only, 1 and 64 callers, maxBatchSize 32 (each default can still be given).
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
  *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
- *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory]
+ *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory,delta-download]
  *
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
  *    vs plain TF.js execute in the page and hand-made batches of maxBatchSize, per backend, at each
@@ -13,6 +13,7 @@
  * 2. Converter timing: convertSavedModel on the real-world SavedModels, median of N.
  * 3. Node WebGPU through Dawn (bench/gpu.ts, in a child process): skipped with a line where there is no adapter.
  * 4. REST memory (bench/rest-memory.ts): peak RSS of `serve` for one 50 MB predict body.
+ * 5. Delta download (bench/delta-download.ts): bytes fetched for emotion v2 with its last layer changed, vs v1.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -31,6 +32,8 @@ import type { GpuBenchResult } from './gpu.js';
 import { restMemoryTable, runRestMemory } from './rest-memory.js';
 import type { RestMemoryRow } from './rest-memory.js';
 import { printGpuResult } from './gpu.js';
+import { deltaDownloadTable, runDeltaDownload } from './delta-download.js';
+import type { DeltaDownloadRow } from './delta-download.js';
 
 function args(argv: string[]) {
   const get = (name: string) => {
@@ -131,6 +134,11 @@ async function main(): Promise<void> {
     restMemory = await runRestMemory([50]);
     results.restMemory = restMemory;
   }
+  let deltaDownload: DeltaDownloadRow[] | undefined;
+  if (!a.skip.has('delta-download')) {
+    deltaDownload = await runDeltaDownload();
+    results.deltaDownload = deltaDownload;
+  }
   results.totalSeconds = (Date.now() - started) / 1000;
 
   // Print.
@@ -170,6 +178,11 @@ async function main(): Promise<void> {
   if (restMemory) {
     console.log('\n## REST memory (bench/rest-memory.ts: one predict into a `serve` child, peak RSS)\n');
     console.log(restMemoryTable(restMemory));
+  }
+
+  if (deltaDownload) {
+    console.log('\n## Delta download (bench/delta-download.ts: emotion v2 with its last layer changed, bytes served over HTTP)\n');
+    console.log(deltaDownloadTable(deltaDownload));
   }
 
   const dir = join(BENCH_DIR, 'results');

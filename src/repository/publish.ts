@@ -10,6 +10,7 @@ import { signManifest } from './manifest-signature.js';
 import type { PublishTarget } from './publish-target.js';
 import { isS3BasePath } from './s3-location.js';
 import { readVersionDirectory, versionFileRecord } from './version-directory.js';
+import { shardWeightsByName } from './weight-sharding.js';
 
 export interface PublishOptions {
   /** The version number; default: the highest published version + 1 (or 1). */
@@ -22,6 +23,13 @@ export interface PublishOptions {
    * several signatures (key rotation). Without keys the manifest is written unsigned.
    */
   signingKeys?: ReadonlyArray<string | Uint8Array<ArrayBuffer>>;
+  /**
+   * Re-shard the weights so each weight has its own shard file(s), named by the weight's name
+   * (`shardWeightsByName` in weight-sharding.ts): a weight that did not change keeps its bytes and
+   * SHA-256 across versions, so stores that already hold it do not download it again. Default false
+   * (the model's shards are published as they are).
+   */
+  shardByWeight?: boolean;
 }
 
 export interface PublishResult {
@@ -62,8 +70,9 @@ export async function publishGraphModel(source: string, modelDir: string, option
       throw new ServingError('ALREADY_EXISTS', `version ${version} of ${name} is already published in ${manifestPath}; versions are immutable, publish a new one`);
     }
 
-    await target.writeVersion(version, read.files, log);
-    const files: VersionFile[] = read.files.map(versionFileRecord);
+    const written = options.shardByWeight ? shardWeightsByName(read.files, source) : read.files;
+    await target.writeVersion(version, written, log);
+    const files: VersionFile[] = written.map(versionFileRecord);
     const entry: ManifestVersion = { version, files, publishedAt: new Date().toISOString() };
     // Publishing a version brings a retired model back; the old signatures cover the old manifest only.
     const { retired: _retired, signatures: oldSignatures, ...live } = manifest;

@@ -30,7 +30,9 @@ export interface HttpSourceOptions<T> extends StoreImportingSourceOptions<T> {
 /**
  * A Source that polls a model's `manifest.json` on any static HTTP server (conditional GET with
  * ETag), downloads versions the version policy wants into the local store — verified by size and
- * SHA-256 and committed atomically — and only then aspires them. Versions already in the store are
+ * SHA-256 and committed atomically — and only then aspires them. A file whose SHA-256 the store holds
+ * already (a shard shared with a stored version of any model) is taken from the store, not fetched,
+ * so a version that changes one layer downloads that layer only. Versions already in the store are
  * aspired at start with no network at all. A version that fails to download is never aspired; its
  * error is published in status and it is retried on the next poll, with exponential back-off.
  */
@@ -194,16 +196,25 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     const { version } = entry;
     const totalBytes = entry.files.reduce((s, f) => s + f.size, 0);
     let loadedBytes = 0;
+    let reusedBytes = 0;
     let current: string | undefined;
-    const report = (phase: 'download' | 'verify' = 'download') => this.options.onProgress?.({ model: this.name, version, phase, file: current, loadedBytes, totalBytes });
+    const report = (phase: 'download' | 'verify' = 'download') =>
+      this.options.onProgress?.({ model: this.name, version, phase, file: current, loadedBytes, totalBytes, reusedBytes });
     report();
     const writer = await this.options.store.beginVersion(this.name, version);
     try {
       for (const file of entry.files) {
+        current = file.path;
+        // A file whose bytes the store holds already (a shard another version shares) is not fetched.
+        if (await writer.reuseFile?.(file)) {
+          loadedBytes += file.size;
+          reusedBytes += file.size;
+          report();
+          continue;
+        }
         const url = new URL(`${version}/${file.path.split('/').map(encodeURIComponent).join('/')}`, this.baseUrl).href;
         const { signal, done } = this.timeoutSignal();
         try {
-          current = file.path;
           const bytes = await downloadFile(
             this.fetchFn,
             url,

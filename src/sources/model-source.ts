@@ -22,8 +22,11 @@ export interface DownloadProgress {
   readonly phase?: 'download' | 'verify';
   /** The file being fetched or checked. */
   readonly file?: string;
+  /** Bytes done: fetched, plus files taken from the store without a download (counted as loaded at once). */
   readonly loadedBytes: number;
   readonly totalBytes: number;
+  /** Of `loadedBytes`, those taken from the store (files another stored version shares), not fetched. */
+  readonly reusedBytes?: number;
 }
 
 /**

@@ -1,8 +1,9 @@
-import { createStore, promisifyRequest, setMany } from 'idb-keyval';
+import { createStore, promisifyRequest } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
 import { ServingError, isQuotaError, messageOf } from '../core/status.js';
-import type { ModelStore, StoredVersion, VersionFile, VersionWriter } from './model-store.js';
-import { assertSafeRelativePath } from './model-store.js';
+import type { ModelStore, StagedFile, StoredVersion, VersionFile, VersionWriter } from './model-store.js';
+import { assertCommittable, assertSafeRelativePath, assertSha256Hex } from './model-store.js';
+import { sha256Hex } from './sha256.js';
 
 export const DEFAULT_DB_NAME = 'tfjs-serving';
 export const DEFAULT_STORE_NAME = 'models';
@@ -23,20 +24,30 @@ export interface IndexedDbModelStoreOptions {
 
 /**
  * Key layout in the one object store (IndexedDB array keys):
- * - `['version', model, version]` → commit record (a `StoredVersion` plus the `stagingId` its files live under)
- * - `['file', model, version, stagingId, path]` → the file's bytes (`Uint8Array`)
- * - `['staging', model, version, stagingId]` → `{touchedAt}` while a writer is at work
+ * - `['blob', sha256]` → a file's bytes (`Uint8Array`), shared by every version of every model that lists it
+ * - `['version', model, version]` → commit record (a `StoredVersion`, `layout: 'blobs'`)
+ * - `['staging', model, version, stagingId]` → `{touchedAt, hashes}` while a writer is at work: the blobs it pins
+ *
+ * Older releases kept each version's files under `['file', model, version, stagingId, path]`, named by the
+ * record's `stagingId`. Such versions are read where they are (no migration, no IndexedDB version upgrade,
+ * so nothing stored offline is lost), deleted whole, and their blobs are not shared.
  */
 type RecordKey = ['version', string, number];
 type FileKey = ['file', string, number, string, string];
 type StagingKey = ['staging', string, number, string];
+type BlobKey = ['blob', string];
 
 interface CommitRecord extends StoredVersion {
-  readonly stagingId: string;
+  /** `blobs` for content-addressed records; absent in the older layout. */
+  readonly layout?: 'blobs';
+  /** The older layout only: the staging id the version's files are keyed under. */
+  readonly stagingId?: string;
 }
 
 interface StagingMarker {
   touchedAt: number;
+  /** The blobs this writer staged or reused (absent in markers of older releases). */
+  hashes?: string[];
 }
 
 /** Arrays sort after every other key type, so `[...prefix, []]` bounds all keys that extend `prefix`. */
@@ -45,9 +56,11 @@ const AFTER: never[] = [];
 /**
  * A model store in IndexedDB, built on idb-keyval. Works in pages and in Web Workers.
  *
- * A writer puts each file under its own key in a private staging area; `commit` then writes the version's
- * commit record in one transaction (which also drops the files of the version it replaces), so readers see
- * either the old version or the new one, never a mix. `readFile` follows the record to its staging area.
+ * File contents are stored once per SHA-256 (`['blob', sha256]`), shared across versions and models of
+ * the origin. A writer puts each blob (when it is not there yet) and lists it in its staging marker,
+ * which pins it; `commit` then writes the version's commit record in one transaction, so readers see
+ * either the old version or the new one, never a mix. Deleting a version, aborting a writer or
+ * replacing a commit sweeps, in the same transaction, the blobs that no record and no marker lists.
  */
 export class IndexedDbModelStore implements ModelStore {
   readonly kind = 'indexeddb';
@@ -88,7 +101,10 @@ export class IndexedDbModelStore implements ModelStore {
       const tx = new Tx(s);
       let bytes: unknown;
       tx.then(s.get(recordKey(model, version)), (record: CommitRecord | undefined) => {
-        if (record) tx.then(s.get(fileKey(model, version, record.stagingId, path)), (file) => (bytes = file));
+        const file = record?.files.find((f) => f.path === path);
+        if (!record || !file) return;
+        const key = record.layout === 'blobs' ? blobKey(file.sha256) : fileKey(model, version, record.stagingId ?? '', path);
+        tx.then(s.get(key), (found) => (bytes = found));
       });
       return tx.done(() => bytes);
     });
@@ -108,12 +124,13 @@ export class IndexedDbModelStore implements ModelStore {
     const stagingId = randomId();
     const marker = stagingKey(model, version, stagingId);
     const what = `storing ${model} version ${version}`;
+    const staged = new Map<string, StagedFile>();
+    const markerValue = (): StagingMarker => ({ touchedAt: Date.now(), hashes: [...new Set([...staged.values()].map((f) => f.sha256))] });
     await this.run('readwrite', what, (s) => {
-      s.put({ touchedAt: Date.now() } satisfies StagingMarker, marker);
+      s.put(markerValue(), marker);
       return promisifyRequest(s.transaction);
     });
     this.active.add(stagingId);
-    const written = new Set<string>();
     let state: 'open' | 'committed' | 'aborted' = 'open';
     const assertOpen = (op: string) => {
       if (state !== 'open') throw new ServingError('FAILED_PRECONDITION', `cannot ${op}: the writer for ${model} version ${version} is already ${state}`);
@@ -127,41 +144,57 @@ export class IndexedDbModelStore implements ModelStore {
         // hand IndexedDB exactly the view's bytes in an ordinary ArrayBuffer.
         const whole = bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
         const value = whole ? bytes : bytes.slice();
+        const sha256 = await sha256Hex(value);
+        staged.set(path, { sha256, size: value.byteLength });
+        // One transaction: pin the blob in the marker, and put it unless it is stored already.
         await this.guard(what, `writing ${path} (${bytes.byteLength} bytes)`, () =>
-          setMany(
-            [
-              [fileKey(model, version, stagingId, path), value],
-              [marker, { touchedAt: Date.now() } satisfies StagingMarker],
-            ],
-            this.store(),
-          ),
+          this.store()('readwrite', (s) => {
+            const tx = new Tx(s);
+            s.put(markerValue(), marker);
+            tx.then(s.count(blobKey(sha256)), (n) => {
+              if (n === 0) s.put(value, blobKey(sha256));
+            });
+            return tx.done(() => undefined);
+          }),
         );
-        written.add(path);
+      },
+
+      reuseFile: async (file: VersionFile) => {
+        assertOpen(`reuse ${file.path}`);
+        assertSafeRelativePath(file.path);
+        assertSha256Hex(file.sha256, `reusing ${file.path} for ${model} version ${version}`);
+        // One transaction: a concurrent delete either ran before (no blob: false) or sees the pin.
+        return this.run('readwrite', what, (s) => {
+          const tx = new Tx(s);
+          let reused = false;
+          tx.then(s.count(blobKey(file.sha256)), (n) => {
+            if (n === 0) return;
+            staged.set(file.path, { sha256: file.sha256, size: file.size });
+            s.put(markerValue(), marker);
+            reused = true;
+          });
+          return tx.done(() => reused);
+        });
       },
 
       commit: async (files: readonly VersionFile[]) => {
         assertOpen('commit');
-        for (const f of files) {
-          assertSafeRelativePath(f.path);
-          if (!written.has(f.path)) {
-            throw new ServingError('FAILED_PRECONDITION', `cannot commit ${model} version ${version}: ${f.path} was not written`);
-          }
-        }
+        assertCommittable(model, version, files, staged);
         const record: CommitRecord = {
           model,
           version,
           files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
           committedAt: new Date().toISOString(),
-          stagingId,
+          layout: 'blobs',
         };
-        // One transaction: swap the record, drop the replaced version's files and this writer's marker.
+        // One transaction: swap the record, drop this writer's marker, sweep what the replaced version alone held.
         await this.run('readwrite', what, (s) => {
           const tx = new Tx(s);
           const key = recordKey(model, version);
-          // The bytes must still be there: another instance's collectGarbage may have taken a stalled writer's files.
-          const present = record.files.map((f) => s.count(fileKey(model, version, stagingId, f.path)));
+          // The bytes must still be there: another instance's collectGarbage may have taken a stalled writer's blobs.
+          const present = record.files.map((f) => s.count(blobKey(f.sha256)));
           tx.then(s.get(key), (old: CommitRecord | undefined) => {
-            const lost = record.files.filter((_, i) => present[i]!.result !== 1).map((f) => f.path);
+            const lost = record.files.filter((_, i) => present[i]?.result !== 1).map((f) => f.path);
             if (lost.length > 0) {
               throw new ServingError(
                 'FAILED_PRECONDITION',
@@ -171,7 +204,7 @@ export class IndexedDbModelStore implements ModelStore {
             }
             s.put(record, key);
             s.delete(marker);
-            if (old && old.stagingId !== stagingId) s.delete(range(['file', model, version, old.stagingId]));
+            if (old) dropRecordFiles(s, tx, old, [...staged.values()].map((f) => f.sha256));
           });
           return tx.done(() => undefined);
         });
@@ -184,9 +217,11 @@ export class IndexedDbModelStore implements ModelStore {
         if (state === 'committed') return;
         state = 'aborted';
         await this.run('readwrite', `aborting ${what}`, (s) => {
-          s.delete(range(['file', model, version, stagingId]));
+          const tx = new Tx(s);
           s.delete(marker);
-          return promisifyRequest(s.transaction);
+          s.delete(range(['file', model, version, stagingId])); // an older release's writer under this id (none)
+          sweep(s, tx, [...staged.values()].map((f) => f.sha256));
+          return tx.done(() => undefined);
         });
         this.active.delete(stagingId);
       },
@@ -201,15 +236,16 @@ export class IndexedDbModelStore implements ModelStore {
       tx.then(s.get(key), (record: CommitRecord | undefined) => {
         if (!record) return;
         s.delete(key);
-        s.delete(range(['file', model, version, record.stagingId]));
+        dropRecordFiles(s, tx, record, []);
       });
       return tx.done(() => undefined);
     });
   }
 
   /**
-   * Deletes files that no commit record refers to, unless a writer of this instance is still at work on
-   * them or another instance touched their staging area within `stagingTtlMs`. Runs in one transaction.
+   * Deletes staging markers abandoned by other instances (untouched for `stagingTtlMs`), then every
+   * blob that no commit record and no remaining marker lists, and files of the older layout that no
+   * record or live writer owns. Runs in one transaction.
    */
   async collectGarbage(): Promise<void> {
     const now = Date.now();
@@ -219,16 +255,26 @@ export class IndexedDbModelStore implements ModelStore {
       const markerKeys = s.getAllKeys(range(['staging']));
       const markers = s.getAll(range(['staging']));
       const fileKeys = s.getAllKeys(range(['file']));
+      const blobKeys = s.getAllKeys(range(['blob']));
       // Requests on one store complete in the order they were made, so all results are in by the last one.
-      tx.then(fileKeys, () => {
-        const keep = new Set<string>(); // `${model}\0${version}\0${stagingId}`
-        for (const r of records.result as CommitRecord[]) keep.add(id(r.model, r.version, r.stagingId));
+      tx.then(blobKeys, () => {
+        const keep = new Set<string>(); // `${model}\0${version}\0${stagingId}` of the older layout
+        const live = new Set<string>();
+        for (const r of records.result as CommitRecord[]) {
+          if (r.layout === 'blobs') for (const f of r.files) live.add(f.sha256);
+          else keep.add(id(r.model, r.version, r.stagingId ?? ''));
+        }
         const stagingKeys = markerKeys.result as StagingKey[];
         stagingKeys.forEach((key, i) => {
           const [, model, version, stagingId] = key;
-          const touchedAt = (markers.result[i] as StagingMarker | undefined)?.touchedAt ?? 0;
-          if (this.active.has(stagingId) || now - touchedAt < this.stagingTtlMs) keep.add(id(model, version, stagingId));
-          else s.delete(key);
+          // getAll and getAllKeys of one range list the same entries in the same order.
+          const m = markers.result[i] as StagingMarker | undefined;
+          if (this.active.has(stagingId) || now - (m?.touchedAt ?? 0) < this.stagingTtlMs) {
+            keep.add(id(model, version, stagingId));
+            for (const h of m?.hashes ?? []) live.add(h);
+          } else {
+            s.delete(key);
+          }
         });
         const doomed = new Map<string, FileKey>();
         for (const key of fileKeys.result as FileKey[]) {
@@ -237,6 +283,8 @@ export class IndexedDbModelStore implements ModelStore {
           if (!keep.has(k) && !this.active.has(stagingId)) doomed.set(k, key);
         }
         for (const [, model, version, stagingId] of doomed.values()) s.delete(range(['file', model, version, stagingId]));
+        // The ['blob'] range holds only keys this store put there.
+        for (const key of blobKeys.result as BlobKey[]) if (!live.has(key[1])) s.delete(key);
       });
       return tx.done(() => undefined);
     });
@@ -321,6 +369,37 @@ class Tx {
   }
 }
 
+/**
+ * After a record left (deleted or replaced): drops its files, older layout or blobs, except `keep` and
+ * what other records and markers still list.
+ */
+function dropRecordFiles(s: IDBObjectStore, tx: Tx, record: CommitRecord, keep: readonly string[]): void {
+  if (record.layout !== 'blobs') {
+    s.delete(range(['file', record.model, record.version, record.stagingId ?? '']));
+    return;
+  }
+  const held = new Set(keep);
+  sweep(s, tx, record.files.map((f) => f.sha256).filter((h) => !held.has(h)));
+}
+
+/**
+ * Deletes each of `candidates` that no commit record and no staging marker lists, as the transaction
+ * stands after the requests made before this call (requests on one store run in order).
+ */
+function sweep(s: IDBObjectStore, tx: Tx, candidates: readonly string[]): void {
+  if (candidates.length === 0) return;
+  const records = s.getAll(range(['version']));
+  const markers = s.getAll(range(['staging']));
+  tx.then(markers, () => {
+    const live = new Set<string>();
+    // These ranges hold only the records and markers this store put there.
+    for (const r of records.result as CommitRecord[]) if (r.layout === 'blobs') for (const f of r.files) live.add(f.sha256);
+    // Markers likewise: only this store writes the ['staging'] range.
+    for (const m of markers.result as StagingMarker[]) for (const h of m.hashes ?? []) live.add(h);
+    for (const h of new Set(candidates)) if (!live.has(h)) s.delete(blobKey(h));
+  });
+}
+
 /** `QuotaExceededError: message`, or just the name (Chromium's quota errors carry no message). */
 function describe(e: unknown): string {
   const name = (e as { name?: unknown })?.name;
@@ -334,6 +413,10 @@ function recordKey(model: string, version: number): RecordKey {
 
 function fileKey(model: string, version: number, stagingId: string, path: string): FileKey {
   return ['file', model, version, stagingId, path];
+}
+
+function blobKey(sha256: string): BlobKey {
+  return ['blob', sha256];
 }
 
 function stagingKey(model: string, version: number, stagingId: string): StagingKey {

@@ -16,6 +16,8 @@ export interface RequestRecord {
   readonly path: string;
   readonly status: number;
   readonly ifNoneMatch: string | undefined;
+  /** Body bytes sent (0 for errors and 304s; those sent before the cut for a cut-off body). */
+  readonly bytes: number;
 }
 
 export class RepositoryServer {
@@ -80,7 +82,7 @@ export class RepositoryServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const ifNoneMatch = req.headers['if-none-match'];
-    const record = (status: number) => this.requests.push({ path, status, ifNoneMatch });
+    const record = (status: number, bytes = 0) => this.requests.push({ path, status, ifNoneMatch, bytes });
     res.setHeader('Connection', 'close');
     const fault = this.faults.get(path);
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
@@ -105,7 +107,7 @@ export class RepositoryServer {
       res.writeHead(304, { ETag: etag }).end();
       return;
     }
-    record(200);
+    record(200, fault?.kind === 'reset' ? Math.min(fault.afterBytes, body.length) : body.length);
     const type = path.endsWith('.json') ? 'application/json' : 'application/octet-stream';
     if (fault?.kind === 'reset') {
       // Promise the whole body, send part of it, then cut the connection.

@@ -244,4 +244,110 @@ export const conformanceCases: ConformanceCase[] = [
       equal(await sha256Hex(read), file!.sha256, 'sha256 of what was read');
     },
   },
+  {
+    name: 'identical files are stored once, across versions and models',
+    async run(h) {
+      const { store } = h;
+      const shared = randomBytes(4000);
+      await putVersion(store, 'm', 1, { 'model.json': text('one'), 'w.bin': shared });
+      await putVersion(store, 'm', 2, { 'model.json': text('two'), 'w.bin': shared, 'copy/w.bin': shared });
+      await putVersion(store, 'other', 1, { 'model.json': text('three'), 'x.bin': shared });
+      await expectCount(h, 4, 'three model.json and one shared blob');
+      bytesEqual(await store.readFile('m', 1, 'w.bin'), shared);
+      bytesEqual(await store.readFile('m', 2, 'copy/w.bin'), shared);
+      bytesEqual(await store.readFile('other', 1, 'x.bin'), shared);
+    },
+  },
+  {
+    name: 'reuseFile takes a stored blob without its bytes, and refuses one the store lacks',
+    async run(h) {
+      const { store } = h;
+      const shared = randomBytes(5000);
+      await putVersion(store, 'a', 1, { 'model.json': text('a1'), 'w.bin': shared });
+      const writer = await store.beginVersion('b', 7);
+      if (!writer.reuseFile) {
+        await writer.abort();
+        throw new SkipCase(`${store.kind} store does not share files by content`);
+      }
+      const [sharedFile, missing, json] = await describeFiles({ 'weights/w.bin': shared, 'new.bin': randomBytes(10), 'model.json': text('b7') });
+      equal(await writer.reuseFile(sharedFile!), true, 'a blob of another model is reused');
+      equal(await writer.reuseFile(missing!), false, 'a blob the store lacks is not');
+      await rejectsWithCode(writer.reuseFile({ path: 'x.bin', size: 1, sha256: '../../etc/passwd' }), 'INVALID_ARGUMENT', 'a malformed sha256');
+      await writer.writeFile('model.json', text('b7'));
+      await rejectsWithCode(writer.commit([sharedFile!, missing!, json!]), 'FAILED_PRECONDITION', 'new.bin was neither written nor reused');
+      await writer.commit([sharedFile!, json!]);
+      bytesEqual(await store.readFile('b', 7, 'weights/w.bin'), shared);
+      await expectCount(h, 3, 'a1, b7 and the shared blob');
+    },
+  },
+  {
+    name: 'commit refuses a file whose bytes do not match the sha256 it lists',
+    async run({ store }) {
+      const writer = await store.beginVersion('m', 1);
+      await writer.writeFile('w.bin', text('real bytes'));
+      const [claimed] = await describeFiles({ 'w.bin': text('other bytes') });
+      const err = await rejectsWithCode(writer.commit([claimed!]), 'FAILED_PRECONDITION');
+      ok(err.message.includes('w.bin') && err.message.includes(claimed!.sha256), `message names the file and the listed hash: ${err.message}`);
+      deepEqual(await store.listVersions('m'), []);
+      await writer.abort();
+    },
+  },
+  {
+    name: 'deleting a version keeps the blobs other versions share; the last reference frees them',
+    async run(h) {
+      const { store } = h;
+      const shared = randomBytes(3000);
+      const only1 = randomBytes(2000);
+      await putVersion(store, 'm', 1, { 'model.json': text('one'), 'w.bin': shared, 'only.bin': only1 });
+      await putVersion(store, 'm', 2, { 'model.json': text('two'), 'w.bin': shared });
+      await putVersion(store, 'n', 1, { 'model.json': text('three'), 'w.bin': shared });
+      await expectCount(h, 5, 'before');
+      await store.deleteVersion('m', 1);
+      await expectCount(h, 3, 'one.json and only.bin are gone, the shared blob stays');
+      bytesEqual(await store.readFile('m', 2, 'w.bin'), shared);
+      await store.deleteVersion('m', 2);
+      bytesEqual(await store.readFile('n', 1, 'w.bin'), shared);
+      await store.deleteVersion('n', 1);
+      await expectCount(h, 0, 'no version refers to anything');
+    },
+  },
+  {
+    name: 'a blob an open writer reused or wrote outlives the deletion or abort of the others that held it',
+    async run(h) {
+      const { store } = h;
+      const shared = randomBytes(3000);
+      await putVersion(store, 'm', 1, { 'model.json': text('one'), 'w.bin': shared });
+      const writer = await store.beginVersion('m', 2);
+      const files = await describeFiles({ 'model.json': text('two'), 'w.bin': shared });
+      if (writer.reuseFile) equal(await writer.reuseFile(files[1]!), true);
+      else await writer.writeFile('w.bin', shared);
+      await store.deleteVersion('m', 1); // the only committed holder
+      // A second writer that writes the same bytes, then aborts, must not take them either.
+      const other = await store.beginVersion('n', 1);
+      await other.writeFile('w.bin', shared);
+      await other.abort();
+      await writer.writeFile('model.json', text('two'));
+      await writer.commit(files);
+      bytesEqual(await store.readFile('m', 2, 'w.bin'), shared);
+      await expectCount(h, 2, 'two.json and the shared blob');
+    },
+  },
+  {
+    name: 'collectGarbage takes an abandoned writer\'s own blobs and keeps those a commit shares',
+    async run(h) {
+      const { store } = h;
+      if (!store.collectGarbage || !h.reopen) throw new SkipCase(`${store.kind} store has no garbage to collect across instances`);
+      const shared = randomBytes(3000);
+      await putVersion(store, 'm', 1, { 'model.json': text('one'), 'w.bin': shared });
+      const abandoned = await store.beginVersion('m', 2);
+      await abandoned.writeFile('w.bin', shared);
+      await abandoned.writeFile('new.bin', randomBytes(4000));
+      await expectCount(h, 3, 'before collection');
+      const later = await h.reopen();
+      await later.collectGarbage!();
+      await expectCount(h, 2, 'the abandoned writer\'s new blob is gone');
+      bytesEqual(await later.readFile('m', 1, 'w.bin'), shared);
+      await later.close?.();
+    },
+  },
 ];

@@ -20,7 +20,7 @@ export function idbHarness(prefix: string): StoreHarness {
   return {
     store: open(),
     reopen: async () => open(0),
-    storedFileCount: async () => (await rawKeys(dbName)).filter((k) => k[0] === 'file').length,
+    storedFileCount: async () => (await rawKeys(dbName)).filter((k) => k[0] === 'blob' || k[0] === 'file').length,
     dispose: async () => {
       for (const s of opened) await s.close?.();
       await deleteDatabase(dbName);
