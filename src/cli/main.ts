@@ -31,13 +31,14 @@ const PUBLISH_USAGE = `Usage:
   --signing_key=FILE   sign the manifest with this Ed25519 private key (PKCS#8 PEM, e.g. from
                        \`openssl genpkey -algorithm ed25519\`); repeat it to sign with several keys (rotation)
   --shard_by_weight    one shard file per weight, named by the weight: an unchanged layer keeps its bytes
-                       across versions, so clients download only the weights that changed
+                       across versions, so clients download only the weights that changed (default true;
+                       --noshard_by_weight publishes the model's shards as they are)
 `;
 
 const PUBLISH_FLAGS: readonly FlagSpec[] = [
   { name: 'version', kind: 'int', min: 0, help: 'the version number' },
   { name: 'signing_key', kind: 'string', repeatable: true, help: 'an Ed25519 private key (PKCS#8 PEM) that signs the manifest' },
-  { name: 'shard_by_weight', kind: 'bool', help: 'one shard file per weight, stable across versions' },
+  { name: 'shard_by_weight', kind: 'bool', help: 'one shard file per weight, stable across versions (default true)' },
 ];
 
 /** Runs one CLI command; returns the process exit code. */
@@ -98,7 +99,7 @@ async function publish(args: string[], io: CliIo): Promise<number> {
       }),
     );
   }
-  const result = await publishGraphModel(positional[0]!, positional[1]!, { version, log: (l) => io.stderr(l + '\n'), ...(signingKeys.length ? { signingKeys } : {}), shardByWeight: parsed.flags.shard_by_weight === 'true' });
+  const result = await publishGraphModel(positional[0]!, positional[1]!, { version, log: (l) => io.stderr(l + '\n'), ...(signingKeys.length ? { signingKeys } : {}), shardByWeight: parsed.flags.shard_by_weight !== 'false' });
   io.stdout(JSON.stringify({ model: result.model, version: result.version, manifest: result.manifestPath }) + '\n');
   return 0;
 }

@@ -26,8 +26,8 @@ export interface PublishOptions {
   /**
    * Re-shard the weights so each weight has its own shard file(s), named by the weight's name
    * (`shardWeightsByName` in weight-sharding.ts): a weight that did not change keeps its bytes and
-   * SHA-256 across versions, so stores that already hold it do not download it again. Default false
-   * (the model's shards are published as they are).
+   * SHA-256 across versions, so stores that already hold it do not download it again. Default true;
+   * false publishes the model's shards as they are.
    */
   shardByWeight?: boolean;
 }
@@ -70,7 +70,7 @@ export async function publishGraphModel(source: string, modelDir: string, option
       throw new ServingError('ALREADY_EXISTS', `version ${version} of ${name} is already published in ${manifestPath}; versions are immutable, publish a new one`);
     }
 
-    const written = options.shardByWeight ? shardWeightsByName(read.files, source) : read.files;
+    const written = options.shardByWeight !== false ? shardWeightsByName(read.files, source) : read.files;
     await target.writeVersion(version, written, log);
     const files: VersionFile[] = written.map(versionFileRecord);
     const entry: ManifestVersion = { version, files, publishedAt: new Date().toISOString() };

@@ -70,3 +70,16 @@ export function recordTransitions(server: ModelServer): string[] {
   });
   return log;
 }
+
+/**
+ * The one weight file of version `to` whose bytes version `from` does not have (publish shards by weight:
+ * a dense model whose kernel changed and bias did not has exactly one), read from the repository manifest.
+ */
+export async function changedWeightFile(repoDir: string, model: string, from: number, to: number): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const manifest = JSON.parse(await readFile(join(repoDir, model, 'manifest.json'), 'utf8')) as { versions: Array<{ version: number; files: Array<{ path: string; sha256: string }> }> };
+  const old = new Set(manifest.versions.find((v) => v.version === from)?.files.map((f) => f.sha256));
+  const changed = manifest.versions.find((v) => v.version === to)?.files.filter((f) => f.path.endsWith('.bin') && !old.has(f.sha256)) ?? [];
+  if (changed.length !== 1) throw new Error(`expected one changed weight file from version ${from} to ${to}, got ${JSON.stringify(changed)}`);
+  return changed[0]!.path;
+}

@@ -124,16 +124,18 @@ test('shardByWeight: the published model answers exactly as the original, and pu
   }
 });
 
-test('the CLI: publish --shard_by_weight writes one shard per weight; without it the shards stay as they come', async () => {
+test('the CLI: publish writes one shard per weight (the default, or --shard_by_weight); --noshard_by_weight keeps the shards as they come', async () => {
   const { main } = await import('../../src/cli/main.js');
   const repo = await tempDir('cli-repo');
   const err: string[] = [];
   const io = { stdout: () => undefined, stderr: (s: string) => void err.push(s) };
   const source = await writeFineTunedEmotion(await tempDir('emotion-cli'), 0);
   assert.equal(await main(['publish', source, join(repo, 'emotion'), '--shard_by_weight'], io), 0, err.join(''));
+  assert.equal(await main(['publish', source, join(repo, 'emotion'), '--noshard_by_weight'], io), 0, err.join(''));
   assert.equal(await main(['publish', source, join(repo, 'emotion')], io), 0, err.join(''));
   const v1 = (await readdir(join(repo, 'emotion', '1'))).sort();
   assert.equal(v1.length, 24);
   assert.ok(v1.includes(`${shardBaseName('unknown_43')}.bin`));
   assert.deepEqual((await readdir(join(repo, 'emotion', '2'))).sort(), ['emotion.bin', 'model.json']);
+  assert.deepEqual((await readdir(join(repo, 'emotion', '3'))).sort(), v1, 'by weight without a flag');
 });

@@ -57,7 +57,11 @@ test('the CLI publishes to s3:// (files first, manifest last) and a server serve
   assert.deepEqual(JSON.parse(out.join('')), { model: 'm', version: 1, manifest: 's3://models/repo/m/manifest.json' });
   assert.match(err.join(''), /model\.json \d+ bytes → s3:\/\/models\/repo\/m\/1\/model\.json/);
   const puts = s3.accepted.slice(before).filter((r) => r.startsWith('PUT '));
-  assert.deepEqual(puts, ['PUT /models/repo/m/1/model.json', 'PUT /models/repo/m/1/group1-shard1of1.bin', 'PUT /models/repo/m/manifest.json'], 'files first, the manifest last');
+  // model.json, one shard per weight (kernel, bias), then the manifest last.
+  assert.equal(puts.length, 4, puts.join('\n'));
+  assert.equal(puts[0], 'PUT /models/repo/m/1/model.json');
+  for (const put of puts.slice(1, 3)) assert.match(put, /^PUT \/models\/repo\/m\/1\/[\w.-]+\.bin$/);
+  assert.equal(puts[3], 'PUT /models/repo/m/manifest.json', 'files first, the manifest last');
 
   const server = await startServer('s3://models/repo/m', await tempDir('store'));
   try {

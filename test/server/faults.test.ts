@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { harness, predictDense } from '../helpers/serving.js';
+import { changedWeightFile, harness, predictDense } from '../helpers/serving.js';
 import type { Fault } from '../helpers/repository-server.js';
 import type { Harness } from '../helpers/serving.js';
 
@@ -19,8 +19,11 @@ interface Case {
   inVersionStatus: boolean;
 }
 
-const serverFault = (path: string, fault: Fault) => async (h: Harness) => {
-  h.repo.fault(path, fault);
+const changedShard = (h: Harness) => changedWeightFile(h.repoDir, 'm', 1, 2);
+
+/** A transport fault on `path`, or on version 2's changed weight file. */
+const serverFault = (fault: Fault, path?: string) => async (h: Harness) => {
+  h.repo.fault(path ?? `/m/2/${await changedShard(h)}`, fault);
   return async () => h.repo.clearFaults();
 };
 
@@ -28,7 +31,7 @@ const cases: Case[] = [
   {
     name: 'corrupt shard (wrong bytes, same size)',
     breakIt: async (h) => {
-      const file = join(h.repoDir, 'm', '2', 'group1-shard1of1.bin');
+      const file = join(h.repoDir, 'm', '2', await changedShard(h));
       const good = await readFile(file);
       await writeFile(file, new Uint8Array(good.length).fill(7));
       return () => writeFile(file, good);
@@ -40,7 +43,7 @@ const cases: Case[] = [
   {
     name: 'missing file (404)',
     breakIt: async (h) => {
-      const file = join(h.repoDir, 'm', '2', 'group1-shard1of1.bin');
+      const file = join(h.repoDir, 'm', '2', await changedShard(h));
       const good = await readFile(file);
       await rm(file);
       return () => writeFile(file, good);
@@ -49,32 +52,32 @@ const cases: Case[] = [
     message: /returned HTTP 404/,
     inVersionStatus: true,
   },
-  // Version 2's model.json has the bytes of version 1's, which the store holds: it is not fetched
-  // (content-addressed store), so the transport faults hit the shard, the one file that changed.
+  // Version 2's model.json and bias have the bytes of version 1's, which the store holds: they are not
+  // fetched (content-addressed store), so the transport faults hit the kernel's shard, the one file that changed.
   {
     name: 'HTTP 500 on the shard',
-    breakIt: serverFault('/m/2/group1-shard1of1.bin', { kind: 'status', status: 500 }),
+    breakIt: serverFault({ kind: 'status', status: 500 }),
     code: 'UNAVAILABLE',
     message: /returned HTTP 500/,
     inVersionStatus: true,
   },
   {
     name: 'connection reset mid-body',
-    breakIt: serverFault('/m/2/group1-shard1of1.bin', { kind: 'reset', afterBytes: 4 }),
+    breakIt: serverFault({ kind: 'reset', afterBytes: 2 }),
     code: 'UNAVAILABLE',
-    message: /the connection failed after 4 of 8 bytes/,
+    message: /the connection failed after 2 of 4 bytes/,
     inVersionStatus: true,
   },
   {
     name: 'truncated file (short body)',
     breakIt: async (h) => {
-      const file = join(h.repoDir, 'm', '2', 'group1-shard1of1.bin');
+      const file = join(h.repoDir, 'm', '2', await changedShard(h));
       const good = await readFile(file);
-      await writeFile(file, good.subarray(0, 4));
+      await writeFile(file, good.subarray(0, 2));
       return () => writeFile(file, good);
     },
     code: 'DATA_LOSS',
-    message: /got 4 bytes, but the manifest lists 8 for group1-shard1of1.bin/,
+    message: /got 2 bytes, but the manifest lists 4 for \S+\.bin/,
     inVersionStatus: true,
   },
   {
@@ -91,7 +94,7 @@ const cases: Case[] = [
   },
   {
     name: 'manifest HTTP 500',
-    breakIt: serverFault('/m/manifest.json', { kind: 'status', status: 500 }),
+    breakIt: serverFault({ kind: 'status', status: 500 }, '/m/manifest.json'),
     code: 'UNAVAILABLE',
     message: /manifest.json returned HTTP 500/,
     inVersionStatus: false,
@@ -193,18 +196,18 @@ test('a version republished with other bytes is reported (FAILED_PRECONDITION), 
     const server = await h.start({});
     // Rewrite version 1 in place, manifest included: the mistake versions' immutability forbids.
     const { createHash } = await import('node:crypto');
-    const shard = join(h.repoDir, 'm', '1', 'group1-shard1of1.bin');
-    const bytes = new Uint8Array(new Float32Array([5, 0]).buffer);
-    await writeFile(shard, bytes);
     const manifestPath = join(h.repoDir, 'm', 'manifest.json');
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
-    const file = manifest.versions[0].files.find((f: { path: string }) => f.path === 'group1-shard1of1.bin');
+    // The first weight file: the dense layer's kernel (published one shard per weight).
+    const file = manifest.versions[0].files.find((f: { path: string }) => f.path.endsWith('.bin'));
+    const bytes = new Uint8Array(new Float32Array([5]).buffer);
+    await writeFile(join(h.repoDir, 'm', '1', file.path), bytes);
     file.sha256 = createHash('sha256').update(bytes).digest('hex');
     await writeFile(manifestPath, JSON.stringify(manifest));
     await server.pollNow();
     const source = await server.sourceState('m');
     assert.equal(source.lastError?.code, 'FAILED_PRECONDITION');
-    assert.match(source.lastError!.message, /version 1 of m in .* differs from the stored version 1 \(group1-shard1of1\.bin: sha256 .* stored, .* published\); versions are immutable/);
+    assert.match(source.lastError!.message, /version 1 of m in .* differs from the stored version 1 \(\S+\.bin: sha256 .* stored, .* published\); versions are immutable/);
     const r = await predictDense(server, 2);
     assert.equal(r.model.version, 1);
     assert.equal(r.outputs['Identity:0']!.data[0], 2, 'still the stored bytes (y = 1·x)');
