@@ -1,0 +1,97 @@
+// The on-demand policy's own logic, on TF Serving's real AspiredVersionsManager with loaders whose loads
+// finish when the test says (the end-to-end tests with real models are on-demand.test.ts, the CLI's
+// on-demand-serve.test.ts and the browser's on-demand.browser.test.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AspiredVersionsManager } from '../../src/core/aspired-versions-manager.js';
+import type { Loader } from '../../src/core/loader.js';
+import { ResourceTracker } from '../../src/core/resource-tracker.js';
+import { ServingError } from '../../src/core/status.js';
+import { OnDemandLoader } from '../../src/server/on-demand-loader.js';
+
+/** A loader of `bytes` whose load waits for `gate` (open by default). */
+class GatedLoader implements Loader<string> {
+  static gate: Promise<void> = Promise.resolve();
+  constructor(
+    readonly name: string,
+    readonly bytes: number,
+    readonly log: string[],
+  ) {}
+  async estimateResources() {
+    return { ramBytes: this.bytes };
+  }
+  async load() {
+    await GatedLoader.gate;
+    this.log.push(`load ${this.name}`);
+    return `servable ${this.name}`;
+  }
+  async unload() {
+    this.log.push(`unload ${this.name}`);
+  }
+}
+
+function setUp(budget: number) {
+  const log: string[] = [];
+  const counts: string[] = [];
+  const manager = new AspiredVersionsManager<string>({ resourceTracker: new ResourceTracker(budget) });
+  const loader = new OnDemandLoader<string>({
+    manager,
+    budgetBytes: budget,
+    makeLoader: (name) => new GatedLoader(name, 100, log),
+    metrics: {
+      hit: (m) => counts.push(`hit ${m}`),
+      miss: (m) => counts.push(`miss ${m}`),
+      load: (m) => counts.push(`load ${m}`),
+      eviction: (m) => counts.push(`evict ${m}`),
+    },
+  });
+  for (const name of ['a', 'b', 'c']) loader.setAspiredVersions(name, [{ version: 1, loader: new GatedLoader(name, 100, log) }]);
+  return { log, counts, manager, loader };
+}
+
+test('a busy least recently used model is passed over for an idle one, and a busy victim unloads only after its request', async () => {
+  const { log, manager, loader } = setUp(250);
+  const a = await loader.handle({ name: 'a' }, undefined, true); // a stays busy
+  (await loader.handle({ name: 'b' }, undefined, true)).release();
+  (await loader.handle({ name: 'c' }, undefined, true)).release(); // a is LRU but busy: b goes
+  await manager.whenIdle();
+  assert.deepEqual(log, ['load a', 'load b', 'unload b', 'load c']);
+  assert.deepEqual(loader.residentModels(), ['a', 'c']);
+  // Now both residents are busy; b needs room: the LRU one (a) is unaspired, unloaded once released.
+  const c = await loader.handle({ name: 'c' }, undefined, true);
+  const b = loader.handle({ name: 'b' }, undefined, true);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(manager.monitor.getState('a', 1)?.managerState, 'UNLOADING', 'a waits for its request');
+  assert.ok(!log.includes('unload a'));
+  assert.equal(a.servable, 'servable a', 'the in-flight request still has its servable');
+  a.release();
+  (await b).release();
+  c.release();
+  assert.deepEqual(log.slice(4), ['unload a', 'load b']);
+});
+
+test('a deadline that passes while the load runs → DEADLINE_EXCEEDED; the load finishes; a request waiting with a later deadline gets its handle', async () => {
+  const { counts, loader } = setUp(250);
+  let open = () => {};
+  GatedLoader.gate = new Promise((r) => (open = r));
+  try {
+    const early = loader.handle({ name: 'a' }, { deadline: Date.now() + 30 }, true);
+    const late = loader.handle({ name: 'a' }, { deadline: Date.now() + 10_000 }, true);
+    await assert.rejects(early, (e: ServingError) => e.code === 'DEADLINE_EXCEEDED' && /while its model was being loaded on demand/.test(e.message));
+    open();
+    const h = await late;
+    assert.equal(h.servable, 'servable a');
+    h.release();
+    (await loader.handle({ name: 'a' }, undefined, true)).release();
+    assert.deepEqual(counts, ['load a', 'miss a', 'miss a', 'hit a']);
+  } finally {
+    GatedLoader.gate = Promise.resolve();
+  }
+});
+
+test('a model bigger than the budget → RESOURCE_EXHAUSTED; a version the source does not aspire → NOT_FOUND without loading', async () => {
+  const { counts, loader } = setUp(50);
+  await assert.rejects(loader.handle({ name: 'a' }, undefined, true), (e: ServingError) => e.code === 'RESOURCE_EXHAUSTED' && /needs an estimated 100 bytes.*50-byte/.test(e.message));
+  await assert.rejects(loader.handle({ name: 'b', version: 9 }, undefined, true), (e: ServingError) => e.code === 'NOT_FOUND');
+  assert.deepEqual(counts, ['miss a']);
+});
