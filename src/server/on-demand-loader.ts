@@ -43,7 +43,7 @@ export class OnDemandLoader<T> {
   private readonly aspired = new Map<string, readonly AspiredVersion<T>[]>();
   private readonly residents = new Map<string, Resident>();
   /** Admissions in progress, one per model (concurrent first requests share it). */
-  private readonly admitting = new Map<string, Promise<void>>();
+  private readonly admitting = new Map<string, Promise<Resident>>();
   /** Least recently used first: deleted and set again on each touch. */
   private readonly recency = new Map<string, true>();
   /** Requests waiting for each model. */
@@ -136,7 +136,8 @@ export class OnDemandLoader<T> {
         this.admitting.set(model, admitting);
       }
       try {
-        await admitting;
+        // This admission's own load: a later eviction or failure is not a reason to load again here.
+        return (await admitting).settled;
       } catch (e) {
         // An admission dropped for want of waiters is tried again for one that came meanwhile.
         if (!(e instanceof DroppedLoad) || (this.pins.get(model) ?? 0) === 0) throw e;
@@ -145,9 +146,9 @@ export class OnDemandLoader<T> {
   }
 
   /** Makes room for the model (evicting LRU residents) and aspires its versions. Runs one at a time. */
-  private async admit(model: string): Promise<void> {
+  private async admit(model: string): Promise<Resident> {
     const current = this.residents.get(model);
-    if (current && !current.evicting) return;
+    if (current && !current.evicting) return current;
     if (current?.evicting) await current.settled.then(() => this.waitUnloaded(model));
     const versions = (this.aspired.get(model) ?? []).map((v) => (v.loader ? { version: v.version, loader: this.options.makeLoader(model, v.version) } : v));
     let bytes = 0;
@@ -163,10 +164,25 @@ export class OnDemandLoader<T> {
     // Nobody waits for it any more (their deadlines passed): do not evict for a load no one wants.
     if ((this.pins.get(model) ?? 0) === 0) throw new DroppedLoad(model);
     const settled = this.settledPromise(model, versions);
-    this.residents.set(model, { bytes, settled, evicting: false });
+    const resident: Resident = { bytes, settled, evicting: false };
+    this.residents.set(model, resident);
     this.options.metrics.load(model);
     this.options.manager.setAspiredVersions(model, versions);
-    void settled.then(() => this.wakeUp());
+    void settled.then(() => {
+      this.dropIfFailed(model, resident);
+      this.wakeUp();
+    });
+    return resident;
+  }
+
+  /**
+   * A model none of whose versions loaded is no longer resident: its bytes are free again and the next
+   * request tries the load anew (its waiters get the load's error; the failed states stay in the monitor).
+   */
+  private dropIfFailed(model: string, resident: Resident): void {
+    if (this.residents.get(model) !== resident || this.options.manager.availableVersions(model).length > 0) return;
+    this.residents.delete(model);
+    this.options.manager.setAspiredVersions(model, (this.aspired.get(model) ?? []).filter((v) => v.error !== undefined));
   }
 
   /** Evicts least recently used residents (not pinned, not `model`) until `bytes` more fit. */
@@ -243,7 +259,8 @@ export class OnDemandLoader<T> {
 
   /** Why a request that waited still has no handle: the load's error when it failed, else NOT_FOUND. */
   private whyNotLoaded(request: ServableRequest, e: unknown): ServingError {
-    const versions = request.version === undefined ? this.options.manager.activeRequests(request.name).keys() : [request.version];
+    const aspired = (this.aspired.get(request.name) ?? []).filter((v) => v.loader !== undefined).map((v) => v.version);
+    const versions = request.version === undefined ? aspired : [request.version];
     for (const v of versions) {
       const health = this.options.manager.monitor.getState(request.name, v)?.health;
       if (health && health.error_code !== 'OK') return new ServingError(health.error_code, `model ${request.name} was loaded on demand, but version ${v} failed: ${health.error_message}`);

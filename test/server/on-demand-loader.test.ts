@@ -95,3 +95,29 @@ test('a model bigger than the budget → RESOURCE_EXHAUSTED; a version the sourc
   await assert.rejects(loader.handle({ name: 'b', version: 9 }, undefined, true), (e: ServingError) => e.code === 'NOT_FOUND');
   assert.deepEqual(counts, ['miss a']);
 });
+
+test('a failed load answers its waiters with the load error, frees its bytes, and the next request loads anew', async () => {
+  const log: string[] = [];
+  let failures = 1;
+  const manager = new AspiredVersionsManager<string>({ resourceTracker: new ResourceTracker(150), maxNumLoadRetries: 0 });
+  const loader = new OnDemandLoader<string>({
+    manager,
+    budgetBytes: 150,
+    makeLoader: (name) => {
+      const inner = new GatedLoader(name, 100, log);
+      return {
+        estimateResources: () => inner.estimateResources(),
+        load: () => (failures-- > 0 ? Promise.reject(new ServingError('DATA_LOSS', 'the weights are torn')) : inner.load()),
+        unload: () => inner.unload(),
+      };
+    },
+    metrics: { hit: () => {}, miss: () => {}, load: () => {}, eviction: () => {} },
+  });
+  loader.setAspiredVersions('a', [{ version: 1, loader: new GatedLoader('a', 100, log) }]);
+  await assert.rejects(loader.handle({ name: 'a' }, undefined, true), (e: ServingError) => e.code === 'DATA_LOSS' && /version 1 failed: .*the weights are torn/.test(e.message));
+  assert.equal(loader.residentBytes, 0, 'a failed model holds no budget');
+  const h = await loader.handle({ name: 'a' }, undefined, true);
+  assert.equal(h.servable, 'servable a');
+  h.release();
+  assert.deepEqual(log, ['load a']);
+});
