@@ -52,6 +52,7 @@ export class OnDemandLoader<T> {
   private admission: Promise<unknown> = Promise.resolve();
   /** Woken when a pin drops or a load settles (an admission waiting for something it can evict). */
   private wake: (() => void) | undefined;
+  private closed = false;
 
   constructor(private readonly options: OnDemandLoaderOptions<T>) {}
 
@@ -69,6 +70,12 @@ export class OnDemandLoader<T> {
     this.aspired.delete(model);
     this.residents.delete(model);
     this.recency.delete(model);
+  }
+
+  /** The server is closing: admissions stop, and requests still waiting for one fail with FAILED_PRECONDITION. */
+  close(): void {
+    this.closed = true;
+    this.wakeUp();
   }
 
   /** Bytes the resident models are estimated to hold (those being evicted count until unloaded). */
@@ -161,6 +168,7 @@ export class OnDemandLoader<T> {
       );
     }
     await this.makeRoom(model, bytes);
+    this.checkOpen(model);
     // Nobody waits for it any more (their deadlines passed): do not evict for a load no one wants.
     if ((this.pins.get(model) ?? 0) === 0) throw new DroppedLoad(model);
     const settled = this.settledPromise(model, versions);
@@ -189,6 +197,7 @@ export class OnDemandLoader<T> {
   private async makeRoom(model: string, bytes: number): Promise<void> {
     const budget = this.options.budgetBytes;
     while (this.residentBytes + bytes > budget) {
+      this.checkOpen(model);
       const victim = this.victim(model);
       if (victim === undefined) {
         // Everything resident is pinned by waiting requests or still loading: wait until that changes.
@@ -266,6 +275,10 @@ export class OnDemandLoader<T> {
       if (health && health.error_code !== 'OK') return new ServingError(health.error_code, `model ${request.name} was loaded on demand, but version ${v} failed: ${health.error_message}`);
     }
     return ServingError.from(e);
+  }
+
+  private checkOpen(model: string): void {
+    if (this.closed) throw new ServingError('FAILED_PRECONDITION', `the server is closed; model ${model} is not loaded on demand any more`);
   }
 
   private touch(model: string): void {

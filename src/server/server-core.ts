@@ -189,6 +189,7 @@ export class ServerCore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.models.values()].map((m) => m.source.stop()));
+      this.onDemand?.close();
       await this.manager.close();
       await Promise.all(this.collecting.values());
       this.coordinator?.close();

@@ -121,3 +121,23 @@ test('a failed load answers its waiters with the load error, frees its bytes, an
   h.release();
   assert.deepEqual(log, ['load a']);
 });
+
+test('close: a request waiting for room fails with FAILED_PRECONDITION instead of waiting forever', async () => {
+  const { loader } = setUp(150);
+  const a = await loader.handle({ name: 'a' }, undefined, true);
+  let open = () => {};
+  GatedLoader.gate = new Promise((r) => (open = r));
+  try {
+    // b's load holds the only room while pinned by its waiter; c must wait for it.
+    a.release();
+    const b = loader.handle({ name: 'b' }, undefined, true);
+    const c = loader.handle({ name: 'c' }, undefined, true);
+    await new Promise((r) => setTimeout(r, 20));
+    loader.close();
+    open();
+    (await b).release();
+    await assert.rejects(c, (e: ServingError) => e.code === 'FAILED_PRECONDITION' && /closed/.test(e.message));
+  } finally {
+    GatedLoader.gate = Promise.resolve();
+  }
+});
