@@ -23,8 +23,8 @@ export interface OnDemandLoaderOptions<T> {
 
 /** A model the manager has been told to load: admitted (its bytes counted), then evicted. */
 interface Resident {
-  /** Sum of the estimates of the versions aspired for it. */
-  bytes: number;
+  /** Each version's estimate; a version counts while aspired for the model or held by the manager. */
+  readonly estimates: Map<number, number>;
   /** Resolves when every aspired version settled (AVAILABLE or failed); never rejects. */
   settled: Promise<void>;
   evicting: boolean;
@@ -58,11 +58,31 @@ export class OnDemandLoader<T> {
 
   /** What the model's source aspires now; passed on to the manager only while the model is resident. */
   setAspiredVersions(model: string, versions: readonly AspiredVersion<T>[]): void {
+    const { manager } = this.options;
     this.aspired.set(model, versions);
     if (!this.recency.has(model)) this.recency.set(model, true);
     const resident = this.residents.get(model);
-    if (resident && !resident.evicting) this.options.manager.setAspiredVersions(model, versions);
-    else this.options.manager.setAspiredVersions(model, versions.filter((v) => v.error !== undefined));
+    if (!resident || resident.evicting) {
+      manager.setAspiredVersions(model, versions.filter((v) => v.error !== undefined));
+      return;
+    }
+    const added = versions.filter((v) => v.loader !== undefined && !resident.estimates.has(v.version));
+    if (added.length === 0) {
+      manager.setAspiredVersions(model, versions);
+      return;
+    }
+    // A new version of a loaded model: count it and evict what may go to make room (without waiting for
+    // pinned ones), then let the manager swap; its ResourceTracker still refuses what does not fit.
+    const run = this.admission.then(async () => {
+      for (const v of added) if (v.loader) resident.estimates.set(v.version, (await v.loader.estimateResources()).ramBytes);
+      await this.makeRoom(model, 0, false);
+    });
+    this.admission = run.catch(() => undefined);
+    void run
+      .catch(() => undefined)
+      .then(() => {
+        if (this.residents.get(model) === resident && !resident.evicting && this.aspired.get(model) === versions) manager.setAspiredVersions(model, versions);
+      });
   }
 
   /** The model left the config: forget it (the manager was told to unload it). */
@@ -81,7 +101,10 @@ export class OnDemandLoader<T> {
   /** Bytes the resident models are estimated to hold (those being evicted count until unloaded). */
   get residentBytes(): number {
     let sum = 0;
-    for (const r of this.residents.values()) sum += r.bytes;
+    for (const [model, r] of this.residents) {
+      const aspired = new Set(r.evicting ? [] : (this.aspired.get(model) ?? []).filter((v) => v.loader !== undefined).map((v) => v.version));
+      for (const [version, bytes] of r.estimates) if (aspired.has(version) || this.options.manager.isHeld(model, version)) sum += bytes;
+    }
     return sum;
   }
 
@@ -158,8 +181,9 @@ export class OnDemandLoader<T> {
     if (current && !current.evicting) return current;
     if (current?.evicting) await current.settled.then(() => this.waitUnloaded(model));
     const versions = (this.aspired.get(model) ?? []).map((v) => (v.loader ? { version: v.version, loader: this.options.makeLoader(model, v.version) } : v));
-    let bytes = 0;
-    for (const v of versions) if (v.loader) bytes += (await v.loader.estimateResources()).ramBytes;
+    const estimates = new Map<number, number>();
+    for (const v of versions) if (v.loader) estimates.set(v.version, (await v.loader.estimateResources()).ramBytes);
+    const bytes = [...estimates.values()].reduce((a, b) => a + b, 0);
     const budget = this.options.budgetBytes;
     if (bytes > budget) {
       throw new ServingError(
@@ -167,12 +191,12 @@ export class OnDemandLoader<T> {
         `model ${model} needs an estimated ${bytes} bytes (1.2 x its files), more than the whole ${budget}-byte totalModelMemoryLimitBytes: it can never be loaded on demand`,
       );
     }
-    await this.makeRoom(model, bytes);
+    await this.makeRoom(model, bytes, true);
     this.checkOpen(model);
     // Nobody waits for it any more (their deadlines passed): do not evict for a load no one wants.
     if ((this.pins.get(model) ?? 0) === 0) throw new DroppedLoad(model);
     const settled = this.settledPromise(model, versions);
-    const resident: Resident = { bytes, settled, evicting: false };
+    const resident: Resident = { estimates, settled, evicting: false };
     this.residents.set(model, resident);
     this.options.metrics.load(model);
     this.options.manager.setAspiredVersions(model, versions);
@@ -193,13 +217,17 @@ export class OnDemandLoader<T> {
     this.options.manager.setAspiredVersions(model, (this.aspired.get(model) ?? []).filter((v) => v.error !== undefined));
   }
 
-  /** Evicts least recently used residents (not pinned, not `model`) until `bytes` more fit. */
-  private async makeRoom(model: string, bytes: number): Promise<void> {
+  /**
+   * Evicts least recently used residents (not pinned, not `model`) until `bytes` more fit; when none may
+   * go, waits for one to become evictable, or with `wait` false gives up.
+   */
+  private async makeRoom(model: string, bytes: number, wait: boolean): Promise<void> {
     const budget = this.options.budgetBytes;
     while (this.residentBytes + bytes > budget) {
       this.checkOpen(model);
       const victim = this.victim(model);
       if (victim === undefined) {
+        if (!wait) return;
         // Everything resident is pinned by waiting requests or still loading: wait until that changes.
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;

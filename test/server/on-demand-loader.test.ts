@@ -141,3 +141,20 @@ test('close: a request waiting for room fails with FAILED_PRECONDITION instead o
     GatedLoader.gate = Promise.resolve();
   }
 });
+
+test('a new version of a loaded model makes room for the swap: the LRU other model goes, and the manager swaps without RESOURCE_EXHAUSTED', async () => {
+  const { log, manager, loader } = setUp(250);
+  (await loader.handle({ name: 'b' }, undefined, true)).release();
+  (await loader.handle({ name: 'a' }, undefined, true)).release();
+  // The source publishes a v2 (latest 1): availability-preserving holds v1 and v2 for a moment.
+  loader.setAspiredVersions('a', [{ version: 2, loader: new GatedLoader('a', 100, log) }]);
+  await new Promise((r) => setTimeout(r, 20));
+  await manager.whenIdle();
+  assert.equal(manager.monitor.getState('a', 2)?.managerState, 'AVAILABLE', JSON.stringify(manager.monitor.getState('a', 2)));
+  assert.deepEqual(log, ['load b', 'load a', 'unload b', 'load a', 'unload a']);
+  assert.deepEqual(loader.residentModels(), ['a']);
+  assert.equal(loader.residentBytes, 100, 'v1 no longer counts once unloaded');
+  const h = await loader.handle({ name: 'a' }, undefined, true);
+  assert.equal(h.id.version, 2);
+  h.release();
+});
