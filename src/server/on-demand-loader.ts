@@ -81,7 +81,8 @@ export class OnDemandLoader<T> {
     void run
       .catch(() => undefined)
       .then(() => {
-        if (this.residents.get(model) === resident && !resident.evicting && this.aspired.get(model) === versions) manager.setAspiredVersions(model, versions);
+        if (this.closed || this.residents.get(model) !== resident || resident.evicting || this.aspired.get(model) !== versions) return;
+        manager.setAspiredVersions(model, versions);
       });
   }
 
@@ -181,6 +182,7 @@ export class OnDemandLoader<T> {
     if (current && !current.evicting) return current;
     if (current?.evicting) await current.settled.then(() => this.waitUnloaded(model));
     const versions = (this.aspired.get(model) ?? []).map((v) => (v.loader ? { version: v.version, loader: this.options.makeLoader(model, v.version) } : v));
+    if (!versions.some((v) => v.loader)) throw new ServingError('NOT_FOUND', `model ${model} has no version to load on demand any more (its source aspires none)`);
     const estimates = new Map<number, number>();
     for (const v of versions) if (v.loader) estimates.set(v.version, (await v.loader.estimateResources()).ramBytes);
     const bytes = [...estimates.values()].reduce((a, b) => a + b, 0);
@@ -193,8 +195,7 @@ export class OnDemandLoader<T> {
     }
     await this.makeRoom(model, bytes, true);
     this.checkOpen(model);
-    // Nobody waits for it any more (their deadlines passed): do not evict for a load no one wants.
-    if ((this.pins.get(model) ?? 0) === 0) throw new DroppedLoad(model);
+    this.checkWanted(model);
     const settled = this.settledPromise(model, versions);
     const resident: Resident = { estimates, settled, evicting: false };
     this.residents.set(model, resident);
@@ -225,6 +226,7 @@ export class OnDemandLoader<T> {
     const budget = this.options.budgetBytes;
     while (this.residentBytes + bytes > budget) {
       this.checkOpen(model);
+      if (wait) this.checkWanted(model);
       const victim = this.victim(model);
       if (victim === undefined) {
         if (!wait) return;
@@ -303,6 +305,11 @@ export class OnDemandLoader<T> {
       if (health && health.error_code !== 'OK') return new ServingError(health.error_code, `model ${request.name} was loaded on demand, but version ${v} failed: ${health.error_message}`);
     }
     return ServingError.from(e);
+  }
+
+  /** Nobody waits for the model any more (their deadlines passed): no eviction, no load for it. */
+  private checkWanted(model: string): void {
+    if ((this.pins.get(model) ?? 0) === 0) throw new DroppedLoad(model);
   }
 
   private checkOpen(model: string): void {

@@ -158,3 +158,22 @@ test('a new version of a loaded model makes room for the swap: the LRU other mod
   assert.equal(h.id.version, 2);
   h.release();
 });
+
+test('an admission whose waiters all gave up evicts nothing and loads nothing', async () => {
+  const { counts, manager, loader } = setUp(150);
+  let open = () => {};
+  GatedLoader.gate = new Promise((r) => (open = r));
+  try {
+    const a = loader.handle({ name: 'a' }, undefined, true); // a loads (slowly) and holds the room
+    await new Promise((r) => setTimeout(r, 5));
+    await assert.rejects(loader.handle({ name: 'b' }, { deadline: Date.now() + 30 }, true), (e: ServingError) => e.code === 'DEADLINE_EXCEEDED');
+    open();
+    (await a).release();
+    await new Promise((r) => setTimeout(r, 20));
+    await manager.whenIdle();
+    assert.deepEqual(counts.filter((c) => c.startsWith('load') || c.startsWith('evict')), ['load a']);
+    assert.deepEqual(loader.residentModels(), ['a']);
+  } finally {
+    GatedLoader.gate = Promise.resolve();
+  }
+});
