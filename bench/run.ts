@@ -5,7 +5,7 @@
  * `--quick`: 1.5 s cells, emotion only, 1 and 64 callers, maxBatchSize 32 (each default can still be given).
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
  *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
- *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory,delta-download]
+ *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory,delta-download,on-demand]
  *
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
  *    vs plain TF.js execute in the page and hand-made batches of maxBatchSize, per backend, at each
@@ -14,6 +14,7 @@
  * 3. Node WebGPU through Dawn (bench/gpu.ts, in a child process): skipped with a line where there is no adapter.
  * 4. REST memory (bench/rest-memory.ts): peak RSS of `serve` for one 50 MB predict body.
  * 5. Delta download (bench/delta-download.ts): bytes fetched for emotion v2 with its last layer changed, vs v1.
+ * 6. On-demand loading (bench/on-demand.ts): cold miss vs warm hit, and a skewed mix's hit rate, in Node on wasm.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -34,6 +35,8 @@ import type { RestMemoryRow } from './rest-memory.js';
 import { printGpuResult } from './gpu.js';
 import { deltaDownloadTable, runDeltaDownload } from './delta-download.js';
 import type { DeltaDownloadRow } from './delta-download.js';
+import { onDemandTable, runOnDemand } from './on-demand.js';
+import type { OnDemandResult } from './on-demand.js';
 
 function args(argv: string[]) {
   const get = (name: string) => {
@@ -139,6 +142,11 @@ async function main(): Promise<void> {
     deltaDownload = await runDeltaDownload();
     results.deltaDownload = deltaDownload;
   }
+  let onDemand: OnDemandResult | undefined;
+  if (!a.skip.has('on-demand')) {
+    onDemand = await runOnDemand({ seconds: a.seconds });
+    results.onDemand = onDemand;
+  }
   results.totalSeconds = (Date.now() - started) / 1000;
 
   // Print.
@@ -183,6 +191,10 @@ async function main(): Promise<void> {
   if (deltaDownload) {
     console.log('\n## Delta download (bench/delta-download.ts: emotion v2 with its last layer changed, bytes served over HTTP)\n');
     console.log(deltaDownloadTable(deltaDownload));
+  }
+  if (onDemand) {
+    console.log('\n## On-demand loading (bench/on-demand.ts: three models, a budget for two, Node)\n');
+    console.log(onDemandTable(onDemand));
   }
 
   const dir = join(BENCH_DIR, 'results');

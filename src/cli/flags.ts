@@ -52,6 +52,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'max_num_load_retries', kind: 'int', min: 0, value: 'N', default: '5', help: 'load retries after the first failure' },
   { name: 'load_retry_interval_micros', kind: 'int', min: 0, value: 'US', default: '60000000', help: 'wait between load retries' },
   { name: 'num_load_threads', kind: 'int', min: 0, value: 'N', default: '1', help: 'versions loaded at once' },
+  { name: 'total_model_memory_limit_bytes', kind: 'int', min: 1, value: 'BYTES', help: "budget for all loaded versions, each estimated at 1.2 × its files (TF Serving's ServerCore option); unlimited when not given" },
+  { name: 'model_loading', kind: 'string', value: 'eager|on-demand', default: 'eager', help: '(tfjs-serving) on-demand: load a model when a request first asks for it, unloading the least recently used to fit --total_model_memory_limit_bytes' },
   { name: 'allow_version_labels_for_unavailable_models', kind: 'bool', help: 'let a new label point at a version not yet AVAILABLE' },
   { name: 'model_store_dir', kind: 'string', value: 'DIR', help: '(tfjs-serving) keep downloaded versions in DIR, so a restart serves them offline' },
   { name: 'backend', kind: 'string', value: 'wasm|cpu', help: '(tfjs-serving) TF.js backends to try, in order, comma-separated' },

@@ -161,6 +161,13 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
   };
   // TF Serving's ServerCore option (the server side reads it as `failIfNoModelVersionsFound`).
   if (flags.fail_if_no_model_versions_found === 'true') (options as ModelServerOptions & { failIfNoModelVersionsFound?: boolean }).failIfNoModelVersionsFound = true;
+  if (flags.total_model_memory_limit_bytes !== undefined) options.totalModelMemoryLimitBytes = num(flags, 'total_model_memory_limit_bytes', 0, { min: 1 });
+  if (flags.model_loading !== undefined) {
+    if (flags.model_loading !== 'eager' && flags.model_loading !== 'on-demand') {
+      throw new ServingError('INVALID_ARGUMENT', `--model_loading must be eager or on-demand, got ${JSON.stringify(flags.model_loading)}`);
+    }
+    options.modelLoading = flags.model_loading;
+  }
   if (flags.model_store_dir) options.store = new FileSystemModelStore(flags.model_store_dir);
   if (flags.backend) options.backends = flags.backend.split(',') as BackendName[];
   if (flags.enable_batching === 'true') {

@@ -30,6 +30,17 @@ export const METRIC_NAMES = {
   modelLoadLatency: '/tensorflow/serving/model_load_latency',
   /** histogram µs {model_name, model_version, status}: replaying warmup requests. */
   modelWarmupLatency: '/tensorflow/serving/model_warmup_latency',
+  /**
+   * counter {model_name, result}: predictions under on-demand loading whose model was loaded (`hit`) or
+   * had to be loaded first (`miss`); hit rate = hit / (hit + miss). Not a TF Serving metric.
+   */
+  onDemandRequests: '/tfjs_serving/on_demand/request_count',
+  /** histogram µs {model_name}: how long a missed prediction waited for its model's on-demand load. */
+  onDemandWaitLatency: '/tfjs_serving/on_demand/wait_latency',
+  /** counter {model_name}: models loaded on demand. */
+  onDemandLoads: '/tfjs_serving/on_demand/load_count',
+  /** counter {model_name}: models unloaded to make room for another. */
+  onDemandEvictions: '/tfjs_serving/on_demand/eviction_count',
   /** gauge {backend}: 1 for the TF.js backend predictions run on. */
   backend: '/tensorflow/serving/backend',
 } as const;
@@ -40,6 +51,18 @@ export const LATENCY_BUCKETS_MICROS = exponentialBuckets(10, 1.8, 33);
 export const QUEUING_BUCKETS_MICROS = exponentialBuckets(100, 1.2, 52);
 /** Batch sizes: 1, 2, 4, … 8192. */
 export const BATCH_SIZE_BUCKETS = exponentialBuckets(1, 2, 14);
+
+/** What the on-demand loader reports (`modelLoading: 'on-demand'`). */
+export interface OnDemandMetricsSink {
+  /** A prediction found its model loaded. */
+  hit(model: string): void;
+  /** A prediction found its model not loaded and waited `waitMicros` for it (also when the wait failed). */
+  miss(model: string, waitMicros: number): void;
+  /** A model was loaded because a request asked for it. */
+  load(model: string): void;
+  /** A model was unloaded to make room for another. */
+  eviction(model: string): void;
+}
 
 /** Records the serving metrics of one server into its own registry. */
 export class ServingMetrics {
@@ -89,6 +112,15 @@ export class ServingMetrics {
     ['model_name', 'model_version', 'status'],
     LATENCY_BUCKETS_MICROS,
   );
+  private readonly onDemandRequests = this.registry.counter(METRIC_NAMES.onDemandRequests, 'Predictions under on-demand loading, by whether their model was loaded (hit) or not (miss).', ['model_name', 'result']);
+  private readonly onDemandWaitLatency = this.registry.histogram(
+    METRIC_NAMES.onDemandWaitLatency,
+    'Distribution of wall time (in microseconds) a prediction waited for its model to be loaded on demand.',
+    ['model_name'],
+    LATENCY_BUCKETS_MICROS,
+  );
+  private readonly onDemandLoads = this.registry.counter(METRIC_NAMES.onDemandLoads, 'Models loaded on demand.', ['model_name']);
+  private readonly onDemandEvictions = this.registry.counter(METRIC_NAMES.onDemandEvictions, 'Models unloaded to make room for another (least recently used first).', ['model_name']);
   private readonly backendGauge = this.registry.gauge(METRIC_NAMES.backend, 'The TF.js backend predictions run on (1 for the one in use).', ['backend']);
 
   recordRequest(model: string, status: StatusCode, latencyMicros: number, entrypoint: string, api = 'predict'): void {
@@ -106,6 +138,19 @@ export class ServingMetrics {
 
   setBackend(backend: string): void {
     this.backendGauge.set({ backend }, 1);
+  }
+
+  /** A sink for the on-demand loader: hits, misses (with their wait), loads and evictions. */
+  onDemandSink(): OnDemandMetricsSink {
+    return {
+      hit: (model) => this.onDemandRequests.increment({ model_name: model, result: 'hit' }),
+      miss: (model, waitMicros) => {
+        this.onDemandRequests.increment({ model_name: model, result: 'miss' });
+        this.onDemandWaitLatency.observe({ model_name: model }, waitMicros);
+      },
+      load: (model) => this.onDemandLoads.increment({ model_name: model }),
+      eviction: (model) => this.onDemandEvictions.increment({ model_name: model }),
+    };
   }
 
   /** A sink for one model's batching queues. */

@@ -43,6 +43,9 @@ export interface ModelConfig {
 
 export type { ServerEventListeners, ServerEventType } from './version-state-event.js';
 
+/** When versions are loaded: as soon as they are stored, or when a request asks for their model. */
+export type ModelLoading = 'eager' | 'on-demand';
+
 export type AspiredVersionPolicyName = 'availability-preserving' | 'resource-preserving';
 
 /** Everything `ModelServer.start` takes. Only `modelConfigList` is required. */
@@ -57,6 +60,14 @@ export interface ModelServerOptions {
   aspiredVersionPolicy?: AspiredVersionPolicyName;
   /** Budget for all loaded versions, each estimated at 1.2 × its files' bytes. Default: unlimited. */
   totalModelMemoryLimitBytes?: number;
+  /**
+   * `eager` (default, TF Serving's way): every aspired version is loaded as soon as it is stored, and
+   * what does not fit `totalModelMemoryLimitBytes` fails with RESOURCE_EXHAUSTED. `on-demand`: a model is
+   * loaded when a request first asks for it (the request waits, bounded by its deadline), and the least
+   * recently used loaded models are unloaded, after their in-flight requests, when another must fit the
+   * budget. Sources still poll and download every model; only loading is lazy. See README "On-demand loading".
+   */
+  modelLoading?: ModelLoading;
   /** Retries after a failed load. Default 5. */
   maxNumLoadRetries?: number;
   /** Wait between load retries in ms. Default 60000. */
@@ -179,4 +190,11 @@ export function batchingParametersFor(
     'batchingParameters',
     config?.batchingParameters ? `model ${config.name}: batchingParameters` : 'batchingParameters',
   );
+}
+
+/** Checks `modelLoading`; INVALID_ARGUMENT names the value and the two accepted. */
+export function checkModelLoading(value: unknown): ModelLoading {
+  if (value === undefined || value === 'eager') return 'eager';
+  if (value === 'on-demand') return 'on-demand';
+  throw new ServingError('INVALID_ARGUMENT', `modelLoading must be "eager" or "on-demand", got ${JSON.stringify(value)}`);
 }

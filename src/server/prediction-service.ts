@@ -35,8 +35,8 @@ export class PredictionService {
   }
 
   /** TF Serving's GetModelMetadata (signature_def) of the version the selector picks. */
-  getModelMetadata(model: string, selector: number | VersionSelector = {}): GetModelMetadataResponse {
-    const handle = this.core.servableHandle(model, typeof selector === 'number' ? { version: selector } : selector);
+  async getModelMetadata(model: string, selector: number | VersionSelector = {}): Promise<GetModelMetadataResponse> {
+    const handle = await this.core.servableHandleWhenLoaded(model, typeof selector === 'number' ? { version: selector } : selector, undefined, false);
     try {
       const defs = Object.fromEntries([...handle.servable.signatures].map(([k, s]) => [k, signatureDefJson(s)]));
       return {
@@ -49,8 +49,8 @@ export class PredictionService {
   }
 
   /** One signature (with its parse spec) of the version the selector picks now. */
-  getSignature(model: string, selector: VersionSelector = {}, signatureName?: string): GetSignatureResponse {
-    const handle = this.core.servableHandle(model, selector);
+  async getSignature(model: string, selector: VersionSelector = {}, signatureName?: string): Promise<GetSignatureResponse> {
+    const handle = await this.core.servableHandleWhenLoaded(model, selector, undefined, false);
     try {
       const signature = handle.servable.signature(signatureName, `model ${handle.id.name} version ${handle.id.version}`);
       return { model: { name: handle.id.name, version: handle.id.version, signatureName: signature.name }, signature };
@@ -63,7 +63,8 @@ export class PredictionService {
     if (typeof request !== 'object' || request === null) throw new ServingError('INVALID_ARGUMENT', 'predict needs a request object {model, inputs, version?, label?, signatureName?}');
     const ended = requestEnded(context);
     if (ended) throw ended;
-    const handle = this.core.servableHandle(request.model, request);
+    // With on-demand loading, a model not loaded is loaded first, within the request's deadline.
+    const handle = await this.core.servableHandleWhenLoaded(request.model, request, context);
     let run: Promise<PredictResponse>;
     try {
       const where = `model ${handle.id.name} version ${handle.id.version}`;

@@ -7,6 +7,7 @@ import type { Loader } from '../core/loader.js';
 import { resourcePreservingPolicy } from '../core/resource-preserving-policy.js';
 import { ResourceTracker } from '../core/resource-tracker.js';
 import type { ServableHandle } from '../core/servable-handle.js';
+import type { ServableRequest } from '../core/servable-request.js';
 import { isValidVersion } from '../core/servable-id.js';
 import type { ServableState } from '../core/servable-state.js';
 import { ServableStateMonitor } from '../core/servable-state-monitor.js';
@@ -15,7 +16,7 @@ import type { VersionLabels } from '../core/version-labels.js';
 import { checkLabelsPointAtAvailable, resolveVersionLabel } from '../core/version-labels.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import type { BackendName } from '../runtime/backends.js';
-import type { Servable } from '../runtime/servable.js';
+import type { RequestContext, Servable } from '../runtime/servable.js';
 import { TfjsModelLoader } from '../runtime/tfjs-model-loader.js';
 import type { ModelSource, SourceState } from '../sources/model-source.js';
 import type { StoreCoordinator } from '../sources/tab-coordinator.js';
@@ -24,7 +25,8 @@ import type { ModelStore } from '../storage/model-store.js';
 import type { GetModelStatusResponse, VersionSelector } from './api-types.js';
 import { getModelStatus } from './get-model-status.js';
 import type { ModelServerOptions, NormalizedModelConfig } from './model-server-options.js';
-import { batchingParametersFor } from './model-server-options.js';
+import { batchingParametersFor, checkModelLoading } from './model-server-options.js';
+import { OnDemandLoader } from './on-demand-loader.js';
 import { sourceFactoryFor } from './source-registry.js';
 import { ProgressTracker } from './progress-tracker.js';
 import { SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
@@ -53,6 +55,8 @@ export class ServerCore {
   private readonly progress: ProgressTracker;
   /** Source errors already logged (browser pages log each distinct one once). */
   private readonly logged = new Set<string>();
+  /** With `modelLoading: 'on-demand'`: what decides which models the manager loads. */
+  private readonly onDemand: OnDemandLoader<Servable> | undefined;
 
   constructor(
     private readonly options: ModelServerOptions,
@@ -75,6 +79,14 @@ export class ServerCore {
       numLoadThreads: options.numLoadThreads,
     });
     this.progress = new ProgressTracker(events);
+    if (checkModelLoading(options.modelLoading) === 'on-demand') {
+      this.onDemand = new OnDemandLoader<Servable>({
+        manager: this.manager,
+        budgetBytes: this.manager.resourceTracker.totalModelMemoryLimitBytes,
+        makeLoader: (name, version) => this.makeLoader(name, version),
+        metrics: metrics.onDemandSink(),
+      });
+    }
     this.monitor.subscribe((state, previous) => this.onStateChange(state, previous));
   }
 
@@ -102,6 +114,32 @@ export class ServerCore {
 
   /** A handle to the version a request picks (a version, a label, or the latest AVAILABLE); release it when done. */
   servableHandle(model: unknown, selector: VersionSelector): ServableHandle<Servable> {
+    const request = this.servableRequest(model, selector);
+    try {
+      return this.manager.getServableHandle(request);
+    } catch (e) {
+      throw this.explained(request.name, e);
+    }
+  }
+
+  /**
+   * servableHandle, and with on-demand loading, a model that is not loaded is loaded first (evicting
+   * the least recently used ones to fit) while the request waits, bounded by its deadline. `record`
+   * counts the request in the on-demand hit/miss metrics.
+   */
+  async servableHandleWhenLoaded(model: unknown, selector: VersionSelector, context?: RequestContext, record = true): Promise<ServableHandle<Servable>> {
+    const onDemand = this.onDemand;
+    if (!onDemand) return this.servableHandle(model, selector);
+    const request = this.servableRequest(model, selector);
+    try {
+      return await onDemand.handle(request, context, record);
+    } catch (e) {
+      throw this.explained(request.name, e);
+    }
+  }
+
+  /** The request a selector makes (its label resolved), or INVALID_ARGUMENT naming the bad field. */
+  private servableRequest(model: unknown, selector: VersionSelector): ServableRequest & { name: string } {
     if (typeof model !== 'string' || model === '') throw new ServingError('INVALID_ARGUMENT', `model must be a non-empty string, got ${JSON.stringify(model)}`);
     const { version, label } = selector;
     if (version !== undefined && label !== undefined) {
@@ -115,14 +153,15 @@ export class ServerCore {
       if (typeof label !== 'string') throw new ServingError('INVALID_ARGUMENT', `label must be a string, got ${JSON.stringify(label)}`);
       resolved = resolveVersionLabel(model, this.models.get(model)?.labels ?? {}, label);
     }
-    try {
-      return this.manager.getServableHandle({ name: model, version: resolved });
-    } catch (e) {
-      // Say why nothing serves when the source knows: a missing repository is the usual reason.
-      const lastError = this.models.get(model)?.source.state().lastError;
-      if (!(e instanceof ServingError) || e.code !== 'NOT_FOUND' || !lastError) throw e;
-      throw new ServingError('NOT_FOUND', `${e.message}; the source of ${model} reports: ${lastError.code}: ${lastError.message}`, { cause: e });
-    }
+    return { name: model, version: resolved };
+  }
+
+  /** The error to throw for `e`: a NOT_FOUND also says why nothing serves when the model's source knows. */
+  private explained(model: string, e: unknown): unknown {
+    // A missing repository is the usual reason.
+    const lastError = this.models.get(model)?.source.state().lastError;
+    if (!(e instanceof ServingError) || e.code !== 'NOT_FOUND' || !lastError) return e;
+    return new ServingError('NOT_FOUND', `${e.message}; the source of ${model} reports: ${lastError.code}: ${lastError.message}`, { cause: e });
   }
 
   async pollNow(model?: string): Promise<void> {
@@ -150,6 +189,7 @@ export class ServerCore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.models.values()].map((m) => m.source.stop()));
+      this.onDemand?.close();
       await this.manager.close();
       await Promise.all(this.collecting.values());
       this.coordinator?.close();
@@ -176,6 +216,7 @@ export class ServerCore {
       if (!next) {
         this.models.delete(name);
         this.manager.setAspiredVersions(name, []);
+        this.onDemand?.forget(name);
       }
     }
     const starting: Promise<void>[] = [];
@@ -196,7 +237,9 @@ export class ServerCore {
     const newLabels = new Map<string, VersionLabels>();
     for (const config of configs) {
       const served = this.servedModel(config.name);
-      checkLabelsPointAtAvailable(config.name, config.versionLabels, served.labels, this.manager.availableVersions(config.name), this.options.allowVersionLabelsForUnavailableModels ?? false);
+      // On demand, a label may point at any version the source aspires: it is loaded when asked for.
+      const targets = this.onDemand ? served.source.state().aspiredVersions : this.manager.availableVersions(config.name);
+      checkLabelsPointAtAvailable(config.name, config.versionLabels, served.labels, targets, this.options.allowVersionLabelsForUnavailableModels ?? false);
       newLabels.set(config.name, config.versionLabels);
     }
     for (const [name, labels] of newLabels) this.servedModel(name).labels = labels;
@@ -242,7 +285,8 @@ export class ServerCore {
     source.setAspiredVersionsCallback((name, versions) => {
       // A source replaced by reloadConfig must not speak for the model any more.
       if (this.models.get(name)?.source !== source) return;
-      this.manager.setAspiredVersions(name, versions);
+      if (this.onDemand) this.onDemand.setAspiredVersions(name, versions);
+      else this.manager.setAspiredVersions(name, versions);
       this.collectUnwanted(name);
     });
     return source;

@@ -34,6 +34,9 @@ export function startServe(args: string[], startTimeoutMs = 30_000): Promise<Ser
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    void exited.then((code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${out}`));
+    });
   });
 }
