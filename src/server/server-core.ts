@@ -10,6 +10,8 @@ import type { ServableHandle } from '../core/servable-handle.js';
 import { isValidVersion } from '../core/servable-id.js';
 import type { ServableState } from '../core/servable-state.js';
 import { ServableStateMonitor } from '../core/servable-state-monitor.js';
+import { withCanary } from '../core/servable-version-policy.js';
+import { validateUserId } from '../core/canary.js';
 import { ServingError } from '../core/status.js';
 import type { VersionLabels } from '../core/version-labels.js';
 import { checkLabelsPointAtAvailable, resolveVersionLabel } from '../core/version-labels.js';
@@ -25,6 +27,8 @@ import type { GetModelStatusResponse, VersionSelector } from './api-types.js';
 import { getModelStatus } from './get-model-status.js';
 import type { ModelServerOptions, NormalizedModelConfig } from './model-server-options.js';
 import { batchingParametersFor } from './model-server-options.js';
+import type { CanaryDecision } from './canary-router.js';
+import { routeRequest } from './canary-router.js';
 import { sourceFactoryFor } from './source-registry.js';
 import { ProgressTracker } from './progress-tracker.js';
 import { SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
@@ -53,6 +57,8 @@ export class ServerCore {
   private readonly progress: ProgressTracker;
   /** Source errors already logged (browser pages log each distinct one once). */
   private readonly logged = new Set<string>();
+  /** The user a request without `userId` is assigned to canaries as (options.userId, or the browser's stored id). */
+  defaultUserId: string | undefined;
 
   constructor(
     private readonly options: ModelServerOptions,
@@ -114,6 +120,8 @@ export class ServerCore {
     if (label !== undefined) {
       if (typeof label !== 'string') throw new ServingError('INVALID_ARGUMENT', `label must be a string, got ${JSON.stringify(label)}`);
       resolved = resolveVersionLabel(model, this.models.get(model)?.labels ?? {}, label);
+    } else if (version === undefined) {
+      resolved = this.canaryRoute(model, validateUserId(selector.userId, `model ${model}`)).version;
     }
     try {
       return this.manager.getServableHandle({ name: model, version: resolved });
@@ -123,6 +131,13 @@ export class ServerCore {
       if (!(e instanceof ServingError) || e.code !== 'NOT_FOUND' || !lastError) throw e;
       throw new ServingError('NOT_FOUND', `${e.message}; the source of ${model} reports: ${lastError.code}: ${lastError.message}`, { cause: e });
     }
+  }
+
+  /** Where a request without version or label goes: the model's canary split (config first, then manifest) over what is AVAILABLE now. */
+  canaryRoute(model: string, userId: string | undefined): CanaryDecision {
+    const served = this.models.get(model);
+    const split = served ? (served.config.canary ?? served.source.state().canary) : undefined;
+    return routeRequest(model, split, served?.labels ?? {}, split ? this.manager.availableVersions(model) : [], userId ?? this.defaultUserId);
   }
 
   async pollNow(model?: string): Promise<void> {
@@ -166,7 +181,7 @@ export class ServerCore {
       const sameSource =
         next !== undefined &&
         next.basePath === served.config.basePath &&
-        JSON.stringify(next.modelVersionPolicy) === JSON.stringify(served.config.modelVersionPolicy) &&
+        JSON.stringify(sourcePolicy(next)) === JSON.stringify(sourcePolicy(served.config)) &&
         JSON.stringify(next.trustedPublicKeys) === JSON.stringify(served.config.trustedPublicKeys);
       if (next && sameSource) {
         served.config = next;
@@ -228,7 +243,7 @@ export class ServerCore {
     const source = sourceFactoryFor(config.basePath).create({
       name: config.name,
       basePath: config.basePath,
-      versionPolicy: config.modelVersionPolicy,
+      versionPolicy: sourcePolicy(config),
       store: this.store,
       loaderFactory: (name, version) => this.makeLoader(name, version),
       pollIntervalMs: this.options.pollIntervalMs,
@@ -321,4 +336,9 @@ export class ServerCore {
       handle.release();
     }
   }
+}
+
+/** The version policy a model's source applies: the configured one, widened to keep a configured canary loaded. */
+function sourcePolicy(config: NormalizedModelConfig) {
+  return withCanary(config.modelVersionPolicy, config.canary?.version);
 }
