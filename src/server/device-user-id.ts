@@ -7,7 +7,7 @@ export const DEVICE_USER_ID_STORE = 'ids';
 export const DEVICE_USER_ID_KEY = 'userId';
 
 /**
- * The origin's stored user id, made (with `crypto.randomUUID`) and stored on first use; undefined where
+ * The origin's stored user id, made (a random UUID) and stored on first use; undefined where
  * there is no IndexedDB (Node) or it refuses (storage blocked): requests are then assigned at random.
  * Two realms racing on first use agree: the id is added only if none exists, then read back.
  */
@@ -22,7 +22,7 @@ export async function deviceUserId(idb: IDBFactory | undefined = globalThis.inde
       const store = tx.objectStore(DEVICE_USER_ID_STORE);
       const existing: unknown = await request(store.get(DEVICE_USER_ID_KEY));
       if (typeof existing === 'string' && existing !== '') return existing;
-      const id = crypto.randomUUID();
+      const id = randomUserId();
       await request(store.add(id, DEVICE_USER_ID_KEY));
       await new Promise<void>((resolve, reject) => {
         tx.oncomplete = () => resolve();
@@ -36,6 +36,16 @@ export async function deviceUserId(idb: IDBFactory | undefined = globalThis.inde
   } catch {
     return undefined;
   }
+}
+
+/** A random v4 UUID; `crypto.randomUUID` exists only in secure contexts (`secure`), `getRandomValues` everywhere. */
+export function randomUserId(secure: boolean = globalThis.isSecureContext !== false): string {
+  if (secure && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function request<T>(req: IDBRequest<T>): Promise<T> {

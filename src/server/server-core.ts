@@ -10,6 +10,7 @@ import type { ServableHandle } from '../core/servable-handle.js';
 import { isValidVersion } from '../core/servable-id.js';
 import type { ServableState } from '../core/servable-state.js';
 import { ServableStateMonitor } from '../core/servable-state-monitor.js';
+import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
 import { withCanary } from '../core/servable-version-policy.js';
 import { validateUserId } from '../core/canary.js';
 import { ServingError } from '../core/status.js';
@@ -339,6 +340,6 @@ export class ServerCore {
 }
 
 /** The version policy a model's source applies: the configured one, widened to keep a configured canary loaded. */
-function sourcePolicy(config: NormalizedModelConfig) {
+function sourcePolicy(config: NormalizedModelConfig): ServableVersionPolicy {
   return withCanary(config.modelVersionPolicy, config.canary?.version);
 }

@@ -8,6 +8,7 @@ import { routeRequest } from '../../src/server/canary-router.js';
 import { normalizeModelConfigList } from '../../src/server/model-server-options.js';
 import { parseManifest } from '../../src/repository/manifest.js';
 import { ServingError } from '../../src/core/status.js';
+import { deviceUserId, randomUserId } from '../../src/server/device-user-id.js';
 
 const users = (n: number, prefix = 'user-') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
@@ -100,4 +101,14 @@ test('a manifest may carry a canary; a bad one is refused naming the manifest', 
   assert.deepEqual(parseManifest(JSON.stringify({ ...base, canary: { version: 2, percent: 20 } }), 'GET x').canary, { version: 2, percent: 20 });
   assert.equal(parseManifest(JSON.stringify(base), 'GET x').canary, undefined);
   assert.throws(() => parseManifest(JSON.stringify({ ...base, canary: { version: 2, percent: -1 } }), 'GET x'), /GET x: invalid manifest: canary\.percent must be a number from 0 to 100/);
+});
+
+test('user ids made for a browser are random v4 UUIDs, also where crypto.randomUUID is missing (insecure contexts); no IndexedDB → none', async () => {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  for (const secure of [true, false]) {
+    const ids = new Set(Array.from({ length: 200 }, () => randomUserId(secure)));
+    assert.equal(ids.size, 200);
+    for (const id of ids) assert.match(id, uuid);
+  }
+  assert.equal(await deviceUserId(undefined), undefined);
 });
