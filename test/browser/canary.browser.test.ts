@@ -86,6 +86,18 @@ describe('canary traffic in worker mode', { skip: skip ?? false, timeout: 180_00
       assert.deepEqual(await versions(app.page, ids), ids.map(expectedVersion));
       assert.deepEqual(new Set(ids.map(expectedVersion)), new Set([1, 2]));
 
+      // REST on the device (what the Service Worker route calls): the X-Tfjs-Serving-User header crosses to the worker.
+      const overRest = await app.page.evaluate(async (users) => {
+        const w = window as unknown as Win;
+        const out: number[] = [];
+        for (const u of users) {
+          const res = await w.lib.handleRestRequest(w.server, new Request('/v1/models/m:predict', { method: 'POST', headers: { 'X-Tfjs-Serving-User': u }, body: JSON.stringify({ instances: [[1]] }) }));
+          out.push(((await res.json()) as { predictions: number[][] }).predictions[0]![0]!);
+        }
+        return out;
+      }, ids);
+      assert.deepEqual(overRest, ids.map(expectedVersion));
+
       // Without an id, the worker made one, kept it in IndexedDB, and routes by it.
       const mine = await versions(app.page, [undefined, undefined, undefined]);
       const id = await storedId(app.page);
