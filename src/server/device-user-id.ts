@@ -9,7 +9,8 @@ export const DEVICE_USER_ID_KEY = 'userId';
 /**
  * The origin's stored user id, made (a random UUID) and stored on first use; undefined where
  * there is no IndexedDB (Node) or it refuses (storage blocked): requests are then assigned at random.
- * Two realms racing on first use agree: the id is added only if none exists, then read back.
+ * Two realms racing on first use agree: the read and the add share one readwrite transaction, and such
+ * transactions on the store run one at a time, so the second realm reads the id the first one added.
  */
 export async function deviceUserId(idb: IDBFactory | undefined = globalThis.indexedDB): Promise<string | undefined> {
   if (!idb) return undefined;

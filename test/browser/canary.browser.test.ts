@@ -19,13 +19,13 @@ const SPLIT = { version: 2, percent: 50 };
 
 type Win = Window & { lib: typeof import('../../src/browser.js'); server: import('../../src/browser.js').ModelServer };
 
-async function startServer(page: Page, canary: { version: number; percent: number }): Promise<string> {
+async function startServer(page: Page, canary: { version: number; percent: number }, userId?: string): Promise<string> {
   await page.waitForFunction(() => (window as unknown as { libReady?: boolean }).libReady === true);
-  return page.evaluate(async (canary) => {
+  return page.evaluate(async ([canary, userId]) => {
     const w = window as unknown as Win;
-    w.server = await w.lib.ModelServer.start({ modelConfigList: [{ name: 'm', basePath: '/repo/m', canary }], pollIntervalMs: 0, backends: ['wasm'] });
+    w.server = await w.lib.ModelServer.start({ modelConfigList: [{ name: 'm', basePath: '/repo/m', canary }], pollIntervalMs: 0, backends: ['wasm'], ...(userId ? { userId } : {}) });
     return w.server.mode;
-  }, canary);
+  }, [canary, userId ?? ''] as const);
 }
 
 /** The versions that answer `n` predicts of x = 1 (y = v·1), with the given user ids or none (the stored id). */
@@ -117,6 +117,11 @@ describe('canary traffic in worker mode', { skip: skip ?? false, timeout: 180_00
       await app.page.reload();
       await startServer(app.page, SPLIT);
       assert.deepEqual(await versions(app.page, [undefined, undefined]), [1, 1].map(() => expectedVersion(other)));
+
+      // The app's own id (the `userId` option, crossing to the worker) wins over the stored one.
+      await app.page.reload();
+      await startServer(app.page, SPLIT, id);
+      assert.deepEqual(await versions(app.page, [undefined, undefined]), [1, 1].map(() => expectedVersion(id!)));
 
       // Rollback (percent 0) by reloadConfig: every user on v1 at once.
       await app.page.evaluate(() => (window as unknown as Win).server.reloadConfig({ modelConfigList: [{ name: 'm', basePath: '/repo/m', canary: { version: 2, percent: 0 } }] }));
