@@ -11,6 +11,8 @@ import { harness, valueOf } from '../helpers/serving.js';
 import type { LocalModelServer, ModelConfig } from '../../src/index.js';
 import type { CounterSnapshot } from '../../src/metrics/metrics-registry.js';
 import { startRestServer } from '../../src/rest/node-http.js';
+import { readModelConfigFile } from '../../src/cli/serve.js';
+import { normalizeModelConfigList } from '../../src/server/model-server-options.js';
 
 const USERS = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
 
@@ -204,6 +206,21 @@ test('a bad canary in the config is refused before anything loads, naming the mo
       (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && /model m: canary\.percent must be a number from 0 to 100, got 120/.test(e.message),
     );
     await assert.rejects(h.start({ userId: '' }), /ModelServer\.start options: userId must be a non-empty string/);
+  } finally {
+    await h.close();
+  }
+});
+
+test('config files: the JSON form of --model_config_file takes a canary; TF Serving text proto has no such field and says so', async () => {
+  const h = await harness();
+  try {
+    const json = join(h.storeDir, 'models.json');
+    await writeFile(json, JSON.stringify({ model_config_list: [{ name: 'm', base_path: '/repo/m', canary: { version: 3, percent: 10 } }] }));
+    const [config] = normalizeModelConfigList(await readModelConfigFile(json));
+    assert.deepEqual(config?.canary, { version: 3, percent: 10 });
+    const text = join(h.storeDir, 'models.config');
+    await writeFile(text, 'model_config_list { config { name: "m" base_path: "/repo/m" canary { version: 3 } } }\n');
+    await assert.rejects(readModelConfigFile(text), /models\.config:1:\d+: unknown field "canary" in tensorflow\.serving\.ModelConfig/);
   } finally {
     await h.close();
   }
