@@ -10,6 +10,8 @@
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
  *    vs plain TF.js execute in the page and hand-made batches of maxBatchSize, per backend, at each
  *    concurrency; issue 11's goals as ratios; the worker round trip at batch 1.
+ *    Then, in Node, canary routing (bench/canary-routing.ts; `--skip canary` leaves it out): predict with and
+ *    without a canary split, and the user hash.
  * 2. Converter timing: convertSavedModel on the real-world SavedModels, median of N.
  * 3. Node WebGPU through Dawn (bench/gpu.ts, in a child process): skipped with a line where there is no adapter.
  * 4. REST memory (bench/rest-memory.ts): peak RSS of `serve` for one 50 MB predict body.
@@ -29,6 +31,7 @@ import type { GoalRow } from './ratios.js';
 import { converterTable, runConverterTiming } from './converter-timing.js';
 import type { ConverterRow } from './converter-timing.js';
 import { graphTable, runGraphComparison, type GraphRow } from './converter-graphs.js';
+import { canaryRoutingTable, runCanaryRouting } from './canary-routing.js';
 import type { GpuBenchResult } from './gpu.js';
 import { restMemoryTable, runRestMemory } from './rest-memory.js';
 import type { RestMemoryRow } from './rest-memory.js';
@@ -132,6 +135,8 @@ async function main(): Promise<void> {
     gpu = await runGpuChild(a);
     results.gpu = gpu;
   }
+  const canary = a.skip.has('canary') ? undefined : await runCanaryRouting(a.seconds, a.warmup);
+  if (canary) results.canaryRouting = canary;
   let restMemory: RestMemoryRow[] | undefined;
   if (!a.skip.has('rest-memory')) {
     restMemory = await runRestMemory([50]);
@@ -183,6 +188,7 @@ async function main(): Promise<void> {
     else printGpuResult(gpu);
   }
 
+  if (canary) console.log(`\n## Canary routing (bench/canary-routing.ts)\n\n${canaryRoutingTable(canary)}\n`);
   if (restMemory) {
     console.log('\n## REST memory (bench/rest-memory.ts: one predict into a `serve` child, peak RSS)\n');
     console.log(restMemoryTable(restMemory));

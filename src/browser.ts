@@ -28,7 +28,8 @@ export type {
 export { ServingError } from './core/status.js';
 export type { Status, StatusCode } from './core/status.js';
 export type { ManagerState } from './core/servable-state.js';
-export type { ServableVersionPolicy } from './core/servable-version-policy.js';
+export type { CanaryVersionPolicy, ServableVersionPolicy } from './core/servable-version-policy.js';
+export type { CanarySplit } from './core/canary.js';
 export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData, TypedArrayInput, TfTensorLike } from './runtime/tensor.js';
 export type { BackendName } from './runtime/backends.js';
 export type { SourceState, ModelSource, DownloadProgress } from './sources/model-source.js';

@@ -31,7 +31,8 @@ export { ServingError } from './core/status.js';
 export type { Status, StatusCode } from './core/status.js';
 export type { ServableId } from './core/servable-id.js';
 export type { ManagerState, ServableState } from './core/servable-state.js';
-export type { ServableVersionPolicy } from './core/servable-version-policy.js';
+export type { CanaryVersionPolicy, ServableVersionPolicy } from './core/servable-version-policy.js';
+export type { CanarySplit } from './core/canary.js';
 export type { VersionLabels } from './core/version-labels.js';
 
 export type { TensorInput, TensorOutput, InputValue, NestedArray, TensorData, TypedArrayInput, TfTensorLike } from './runtime/tensor.js';

@@ -32,7 +32,7 @@ const PUBLISH_USAGE = `Usage:
                        \`openssl genpkey -algorithm ed25519\`); repeat it to sign with several keys (rotation)
   --shard_by_weight    one shard file per weight, named by the weight: an unchanged layer keeps its bytes
                        across versions, so clients download only the weights that changed (default true;
-                       --noshard_by_weight publishes the model's shards as they are)
+                       --noshard_by_weight publishes the model's shards unchanged)
 `;
 
 const PUBLISH_FLAGS: readonly FlagSpec[] = [

@@ -8,7 +8,22 @@ import { isValidVersion } from './servable-id.js';
 export type ServableVersionPolicy =
   | { readonly latest: { readonly numVersions?: number } }
   | { readonly all: Record<string, never> }
-  | { readonly specific: { readonly versions: readonly number[] } };
+  | { readonly specific: { readonly versions: readonly number[] } }
+  | CanaryVersionPolicy;
+
+/**
+ * What the server hands a source for a model with a canary (configs say `canary`, never this): `base`
+ * picks among the versions other than the canary, and the canary is served on top, so that
+ * `latest: {numVersions: 1}` keeps the stable version loaded beside a newer canary.
+ */
+export interface CanaryVersionPolicy {
+  readonly withCanary: { readonly base: ServableVersionPolicy; readonly version: number };
+}
+
+/** `policy` widened to keep `canaryVersion` loaded beside what it picks among the other versions; `policy` itself without a canary. */
+export function withCanary(policy: ServableVersionPolicy, canaryVersion: number | undefined): ServableVersionPolicy {
+  return canaryVersion === undefined ? policy : { withCanary: { base: policy, version: canaryVersion } };
+}
 
 export const DEFAULT_VERSION_POLICY: ServableVersionPolicy = { latest: { numVersions: 1 } };
 
@@ -42,6 +57,11 @@ export function validateVersionPolicy(policy: unknown, model: string): ServableV
 /** The versions a policy aspires among those that exist, ascending. */
 export function selectVersions(policy: ServableVersionPolicy, existing: readonly number[]): number[] {
   const sorted = [...new Set(existing)].sort((a, b) => a - b);
+  if ('withCanary' in policy) {
+    const { base, version } = policy.withCanary;
+    const picked = selectVersions(base, sorted.filter((v) => v !== version));
+    return sorted.includes(version) ? [...picked, version].sort((a, b) => a - b) : picked;
+  }
   if ('all' in policy) return sorted;
   if ('specific' in policy) {
     const wanted = new Set(policy.specific.versions);

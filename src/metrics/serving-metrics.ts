@@ -41,6 +41,13 @@ export const METRIC_NAMES = {
   onDemandLoads: '/tfjs_serving/on_demand/load_count',
   /** counter {model_name}: models unloaded to make room for another. */
   onDemandEvictions: '/tfjs_serving/on_demand/eviction_count',
+  /**
+   * counter {model_name, model_version, status}: requests by the version that answered (or failed)
+   * them, so a canary can be compared with the stable version. Not a TF Serving metric.
+   */
+  versionRequestCount: '/tfjs_serving/version_request_count',
+  /** histogram µs {model_name, model_version}: wall time of a request, by the version it picked. Not a TF Serving metric. */
+  versionRequestLatency: '/tfjs_serving/version_request_latency',
   /** gauge {backend}: 1 for the TF.js backend predictions run on. */
   backend: '/tensorflow/serving/backend',
 } as const;
@@ -121,11 +128,28 @@ export class ServingMetrics {
   );
   private readonly onDemandLoads = this.registry.counter(METRIC_NAMES.onDemandLoads, 'Models loaded on demand.', ['model_name']);
   private readonly onDemandEvictions = this.registry.counter(METRIC_NAMES.onDemandEvictions, 'Models unloaded to make room for another (least recently used first).', ['model_name']);
+  private readonly versionRequestCount = this.registry.counter(
+    METRIC_NAMES.versionRequestCount,
+    'The total number of requests, by the model version that took them.',
+    ['model_name', 'model_version', 'status'],
+  );
+  private readonly versionRequestLatency = this.registry.histogram(
+    METRIC_NAMES.versionRequestLatency,
+    'Distribution of wall time (in microseconds) of requests, by the model version that took them.',
+    ['model_name', 'model_version'],
+    LATENCY_BUCKETS_MICROS,
+  );
   private readonly backendGauge = this.registry.gauge(METRIC_NAMES.backend, 'The TF.js backend predictions run on (1 for the one in use).', ['backend']);
 
   recordRequest(model: string, status: StatusCode, latencyMicros: number, entrypoint: string, api = 'predict'): void {
     this.requestCount.increment({ model_name: model, status });
     this.requestLatency.observe({ model_name: model, API: api, entrypoint }, latencyMicros);
+  }
+
+  /** One request that picked `version` (canary or stable, pinned or not). */
+  recordVersionRequest(model: string, version: number, status: StatusCode, latencyMicros: number): void {
+    this.versionRequestCount.increment({ model_name: model, model_version: String(version), status });
+    this.versionRequestLatency.observe({ model_name: model, model_version: String(version) }, latencyMicros);
   }
 
   recordLoad(model: string, version: number, loadMicros: number): void {

@@ -1,3 +1,5 @@
+import type { CanarySplit } from '../core/canary.js';
+import { validateCanary } from '../core/canary.js';
 import { ServingError } from '../core/status.js';
 import { describeJsonSyntaxError } from '../core/json-syntax.js';
 import { isValidVersion } from '../core/servable-id.js';
@@ -24,6 +26,12 @@ export interface ModelManifest {
    * empty version list is taken for a broken publish and what serves keeps serving.
    */
   readonly retired?: boolean;
+  /**
+   * A canary rollout steered from the repository: `percent` of users get `version` for requests that
+   * name no version or label. A model config's own `canary` wins over it; the config's version policy
+   * must keep the version loaded (e.g. `latest: {numVersions: 2}`), else the split waits for it.
+   */
+  readonly canary?: CanarySplit;
   /** Ed25519 signatures over the manifest's canonical JSON (`publish --signing_key`); see manifest-signature.ts. */
   readonly signatures?: readonly ManifestSignature[];
 }
@@ -70,6 +78,7 @@ export function parseManifest(text: string, where: string): ModelManifest {
   if (!Array.isArray(m.versions)) throw bad('"versions" must be a list');
   if (m.retired !== undefined && typeof m.retired !== 'boolean') throw bad(`"retired" must be true or false, got ${JSON.stringify(m.retired)}`);
   const signatures = parseSignatures(m.signatures, bad);
+  const canary = m.canary === undefined ? undefined : validateCanary(m.canary, `${where}: invalid manifest`);
   const seen = new Set<number>();
   const versions = m.versions.map((v: unknown, i: number): ManifestVersion => {
     const entry = v as Record<string, unknown> | null;
@@ -103,6 +112,7 @@ export function parseManifest(text: string, where: string): ModelManifest {
     name: m.name,
     versions,
     ...(m.retired === true ? { retired: true } : {}),
+    ...(canary ? { canary } : {}),
     ...(signatures ? { signatures } : {}),
   };
 }

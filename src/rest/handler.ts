@@ -67,10 +67,17 @@ export function httpStatusOf(code: StatusCode): number {
   }
 }
 
+/**
+ * The request header that names the user a request is assigned to a model's canary as (requests that
+ * name neither a version nor a label): the same value always gets the same version. Without it, each
+ * request is assigned by the server's default user id (a browser's stored id) or at random.
+ */
+export const USER_ID_HEADER = 'X-Tfjs-Serving-User';
+
 const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'POST, GET',
-  'Access-Control-Allow-Headers': 'Content-Type',
+  'Access-Control-Allow-Headers': 'Content-Type, X-Tfjs-Serving-User',
 };
 
 /**
@@ -138,7 +145,7 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number | undefined): Promi
 }
 
 async function dispatch(server: ModelServer, route: RestRoute, request: Request, options: RestOptions): Promise<string> {
-  const selector = { version: route.version, label: route.label };
+  const selector = { version: route.version, label: route.label, userId: userIdHeader(request) };
   switch (route.kind) {
     case 'status':
       // Like GetModelStatusImpl: a label-only request lists every version.
@@ -152,6 +159,15 @@ async function dispatch(server: ModelServer, route: RestRoute, request: Request,
       // Parsed without dense blocks, the body is plain JSON.
       return classifyOrRegress(server, route.kind, route.model, selector, (await readBody(request, options, false)) as { [key: string]: JsonValue });
   }
+}
+
+/** The `X-Tfjs-Serving-User` header, checked: INVALID_ARGUMENT when empty or longer than 256 characters. */
+function userIdHeader(request: Request): string | undefined {
+  const value = request.headers.get(USER_ID_HEADER);
+  if (value === null) return undefined;
+  const id = value.trim();
+  if (id === '' || id.length > 256) throw new ServingError('INVALID_ARGUMENT', `header ${USER_ID_HEADER} must be a user id of 1 to 256 characters, got ${id.length} characters`);
+  return id;
 }
 
 async function readBody(request: Request, options: RestOptions, dense = true): Promise<{ [key: string]: BodyValue }> {
@@ -170,7 +186,7 @@ function signatureTensors(specs: readonly TensorSpec[]): SignatureTensor[] {
   return specs.map((t) => ({ key: t.key, tfDtype: t.tfDtype, shape: t.shape ? [...t.shape] : undefined }));
 }
 
-async function predict(server: ModelServer, model: string, selector: { version?: number; label?: string }, body: { [key: string]: BodyValue }): Promise<string> {
+async function predict(server: ModelServer, model: string, selector: { version?: number; label?: string; userId?: string }, body: { [key: string]: BodyValue }): Promise<string> {
   const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
   // The version the request resolves to now, and its signature (TF Serving's GetInfoMap).
   const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);

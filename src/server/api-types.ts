@@ -34,6 +34,13 @@ export interface PredictOptions {
   timeoutMs?: number;
   /** The same as an absolute `Date.now()` time (what `timeoutMs` becomes when it crosses to a worker); the earlier of the two wins. */
   deadline?: number;
+  /**
+   * The user this request is assigned to a model's canary as (a stable id of yours: the same id always
+   * gets the same version). Default: the server's `userId` option, else the id a browser keeps in
+   * IndexedDB; in Node without either, each request is assigned at random. Ignored when the request
+   * names a version or a label.
+   */
+  userId?: string;
 }
 
 /**
@@ -60,10 +67,12 @@ export interface GetModelMetadataResponse {
   metadata: { signature_def: { signature_def: Record<string, unknown> } };
 }
 
-/** Picks a version: a number, a label, or neither (the latest AVAILABLE). */
+/** Picks a version: a number, a label, or neither (the latest AVAILABLE, or the canary split's pick for `userId`). */
 export interface VersionSelector {
   version?: number;
   label?: string;
+  /** With neither version nor label: the user whose canary assignment picks the version (see `PredictOptions.userId`). */
+  userId?: string;
 }
 
 /**

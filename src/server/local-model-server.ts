@@ -19,7 +19,8 @@ import type {
 } from './api-types.js';
 import type { ModelServer } from './model-server-interface.js';
 import type { ModelServerOptions } from './model-server-options.js';
-import { batchingParametersFor, normalizeModelConfigList } from './model-server-options.js';
+import { batchingParametersFor, checkDefaultUserId, normalizeModelConfigList } from './model-server-options.js';
+import { deviceUserId } from './device-user-id.js';
 import { PredictionService } from './prediction-service.js';
 import { ServerCore } from './server-core.js';
 import { ServerEventTarget, addServerListeners } from './version-state-event.js';
@@ -57,10 +58,12 @@ export class LocalModelServer extends ServerEventTarget implements ModelServer {
     if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', 'ModelServer.start needs an options object with a modelConfigList');
     const configs = normalizeModelConfigList(options.modelConfigList);
     for (const config of [undefined, ...configs]) batchingParametersFor(options, config); // INVALID_ARGUMENT before any work
+    const userId = checkDefaultUserId(options) ?? (await deviceUserId());
     const backend = await selectBackend(options.backends ?? defaultBackends(), { wasmPaths: options.wasmPaths });
     const store = options.store ?? defaultStore();
     await store.collectGarbage?.();
     const server = new LocalModelServer(options, store, backend);
+    server.core.defaultUserId = userId;
     addServerListeners(server, options.listeners);
     try {
       await server.core.applyConfig(configs);

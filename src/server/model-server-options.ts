@@ -1,3 +1,5 @@
+import type { CanarySplit } from '../core/canary.js';
+import { validateCanary, validateUserId } from '../core/canary.js';
 import type { BatchingParameters, NormalizedBatchingParameters } from '../batching/batching-parameters.js';
 import { checkBatchingParameters, normalizeBatchingParameters } from '../batching/batching-parameters.js';
 import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
@@ -39,6 +41,17 @@ export interface ModelConfig {
    * what serves keeps serving. List the old and the new key while rotating. Manifest repositories only.
    */
   trustedPublicKeys?: string[];
+  /**
+   * A canary rollout (like KServe's `canaryTrafficPercent`): requests that name neither a version nor a
+   * label go to `version` for `percent` of users, sticky per user (`predict(…, {userId})`, the REST
+   * header `X-Tfjs-Serving-User`, or the id a browser keeps in IndexedDB), and to the stable version —
+   * the `stable` label, else the newest AVAILABLE other version — for the others. The canary is kept
+   * loaded beside what `modelVersionPolicy` picks among the other versions. Until it is AVAILABLE
+   * everyone gets the stable version. Promote: remove `canary` (under `latest` the canary is the newest,
+   * so it becomes the default); roll back: `percent: 0` (everyone at once, the canary stays loaded), or
+   * remove it under a `specific` policy that does not list it (it unloads). Wins over a manifest's `canary`.
+   */
+  canary?: CanarySplit;
 }
 
 export type { ServerEventListeners, ServerEventType } from './version-state-event.js';
@@ -118,6 +131,12 @@ export interface ModelServerOptions {
   transferInputs?: boolean;
   /** URL of the worker script (default: `tfjs-serving.worker.js` beside the module). */
   workerUrl?: string | URL;
+  /**
+   * The user this server's requests are assigned to canaries as, when a request gives no `userId`.
+   * Default: in browsers (page or worker), a random id made once and kept in IndexedDB, so a user keeps
+   * their version across reloads; in Node none: each request without a user id is assigned at random.
+   */
+  userId?: string;
 }
 
 export interface NormalizedModelConfig {
@@ -128,6 +147,7 @@ export interface NormalizedModelConfig {
   /** The model's own batching parameters (checked; merged with the server's at use). */
   readonly batchingParameters?: BatchingParameters;
   readonly trustedPublicKeys?: readonly string[];
+  readonly canary?: CanarySplit;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -159,8 +179,24 @@ export function normalizeModelConfigList(list: unknown): NormalizedModelConfig[]
         ? { batchingParameters: checkBatchingParameters(config.batchingParameters, `model ${config.name}: batchingParameters`) }
         : {}),
       ...(config.trustedPublicKeys !== undefined ? { trustedPublicKeys: checkTrustedPublicKeys(config.trustedPublicKeys, config.name) } : {}),
+      ...(config.canary !== undefined ? { canary: checkCanary(config.canary, config.name, config.versionLabels) } : {}),
     };
   });
+}
+
+/** A model's canary: valid, and not the version its `stable` label names. */
+function checkCanary(canary: unknown, model: string, labels: unknown): CanarySplit {
+  const split = validateCanary(canary, `model ${model}`);
+  const stable = validateVersionLabels(labels, model).stable;
+  if (stable === split.version) {
+    throw new ServingError('INVALID_ARGUMENT', `model ${model}: canary.version ${split.version} is also the stable label's version; a canary needs another version to compare with`);
+  }
+  return split;
+}
+
+/** Checks the server-wide default user id (`userId` option). */
+export function checkDefaultUserId(options: Pick<ModelServerOptions, 'userId'>): string | undefined {
+  return validateUserId(options.userId, 'ModelServer.start options');
 }
 
 function checkTrustedPublicKeys(keys: unknown, model: string): string[] {

@@ -1,5 +1,6 @@
 // TF Serving's PredictionServiceImpl (and GetModelMetadataImpl): requests resolved to a version
 // through the ServerCore, answered by that version's servable, recorded in the metrics.
+import type { StatusCode } from '../core/status.js';
 import { ServingError } from '../core/status.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import { microsSince } from '../metrics/serving-metrics.js';
@@ -24,14 +25,22 @@ export class PredictionService {
     const asked = typeof request === 'object' && request !== null ? request.model : undefined;
     const modelName = this.core.isConfigured(asked) ? asked : '(unknown)';
     const entrypoint = options.entrypoint ?? 'local';
+    const resolved: { version?: number } = {};
     try {
-      const response = await this.predictNow(request, requestContext(options));
-      this.metrics.recordRequest(modelName, 'OK', microsSince(startedAt), entrypoint);
+      const response = await this.predictNow(request, requestContext(options), options.userId, resolved);
+      this.record(modelName, resolved.version, 'OK', startedAt, entrypoint);
       return response;
     } catch (e) {
-      this.metrics.recordRequest(modelName, ServingError.from(e).code, microsSince(startedAt), entrypoint);
+      this.record(modelName, resolved.version, ServingError.from(e).code, startedAt, entrypoint);
       throw e;
     }
+  }
+
+  /** Request count and latency, and per version (for canary vs stable) once the request picked one. */
+  private record(model: string, version: number | undefined, status: StatusCode, startedAt: number, entrypoint: string): void {
+    const micros = microsSince(startedAt);
+    this.metrics.recordRequest(model, status, micros, entrypoint);
+    if (version !== undefined) this.metrics.recordVersionRequest(model, version, status, micros);
   }
 
   /** TF Serving's GetModelMetadata (signature_def) of the version the selector picks. */
@@ -59,12 +68,13 @@ export class PredictionService {
     }
   }
 
-  private async predictNow(request: PredictRequest, context: RequestContext | undefined): Promise<PredictResponse> {
+  private async predictNow(request: PredictRequest, context: RequestContext | undefined, userId: string | undefined, resolved: { version?: number }): Promise<PredictResponse> {
     if (typeof request !== 'object' || request === null) throw new ServingError('INVALID_ARGUMENT', 'predict needs a request object {model, inputs, version?, label?, signatureName?}');
     const ended = requestEnded(context);
     if (ended) throw ended;
     // With on-demand loading, a model not loaded is loaded first, within the request's deadline.
-    const handle = await this.core.servableHandleWhenLoaded(request.model, request, context);
+    const handle = await this.core.servableHandleWhenLoaded(request.model, { version: request.version, label: request.label, userId }, context);
+    resolved.version = handle.id.version;
     let run: Promise<PredictResponse>;
     try {
       const where = `model ${handle.id.name} version ${handle.id.version}`;

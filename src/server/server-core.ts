@@ -11,6 +11,9 @@ import type { ServableRequest } from '../core/servable-request.js';
 import { isValidVersion } from '../core/servable-id.js';
 import type { ServableState } from '../core/servable-state.js';
 import { ServableStateMonitor } from '../core/servable-state-monitor.js';
+import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
+import { withCanary } from '../core/servable-version-policy.js';
+import { validateUserId } from '../core/canary.js';
 import { ServingError } from '../core/status.js';
 import type { VersionLabels } from '../core/version-labels.js';
 import { checkLabelsPointAtAvailable, resolveVersionLabel } from '../core/version-labels.js';
@@ -27,6 +30,8 @@ import { getModelStatus } from './get-model-status.js';
 import type { ModelServerOptions, NormalizedModelConfig } from './model-server-options.js';
 import { batchingParametersFor, checkModelLoading } from './model-server-options.js';
 import { OnDemandLoader } from './on-demand-loader.js';
+import type { CanaryDecision } from './canary-router.js';
+import { routeRequest } from './canary-router.js';
 import { sourceFactoryFor } from './source-registry.js';
 import { ProgressTracker } from './progress-tracker.js';
 import { SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
@@ -57,6 +62,8 @@ export class ServerCore {
   private readonly logged = new Set<string>();
   /** With `modelLoading: 'on-demand'`: what decides which models the manager loads. */
   private readonly onDemand: OnDemandLoader<Servable> | undefined;
+  /** The user a request without `userId` is assigned to canaries as (options.userId, or the browser's stored id). */
+  defaultUserId: string | undefined;
 
   constructor(
     private readonly options: ModelServerOptions,
@@ -152,6 +159,8 @@ export class ServerCore {
     if (label !== undefined) {
       if (typeof label !== 'string') throw new ServingError('INVALID_ARGUMENT', `label must be a string, got ${JSON.stringify(label)}`);
       resolved = resolveVersionLabel(model, this.models.get(model)?.labels ?? {}, label);
+    } else if (version === undefined) {
+      resolved = this.canaryRoute(model, validateUserId(selector.userId, `model ${model}`)).version;
     }
     return { name: model, version: resolved };
   }
@@ -162,6 +171,13 @@ export class ServerCore {
     const lastError = this.models.get(model)?.source.state().lastError;
     if (!(e instanceof ServingError) || e.code !== 'NOT_FOUND' || !lastError) return e;
     return new ServingError('NOT_FOUND', `${e.message}; the source of ${model} reports: ${lastError.code}: ${lastError.message}`, { cause: e });
+  }
+
+  /** Where a request without version or label goes: the model's canary split (config first, then manifest) over what is AVAILABLE now. */
+  canaryRoute(model: string, userId: string | undefined): CanaryDecision {
+    const served = this.models.get(model);
+    const split = served ? (served.config.canary ?? served.source.state().canary) : undefined;
+    return routeRequest(model, split, served?.labels ?? {}, split ? this.manager.availableVersions(model) : [], userId ?? this.defaultUserId);
   }
 
   async pollNow(model?: string): Promise<void> {
@@ -206,7 +222,7 @@ export class ServerCore {
       const sameSource =
         next !== undefined &&
         next.basePath === served.config.basePath &&
-        JSON.stringify(next.modelVersionPolicy) === JSON.stringify(served.config.modelVersionPolicy) &&
+        JSON.stringify(sourcePolicy(next)) === JSON.stringify(sourcePolicy(served.config)) &&
         JSON.stringify(next.trustedPublicKeys) === JSON.stringify(served.config.trustedPublicKeys);
       if (next && sameSource) {
         served.config = next;
@@ -271,7 +287,7 @@ export class ServerCore {
     const source = sourceFactoryFor(config.basePath).create({
       name: config.name,
       basePath: config.basePath,
-      versionPolicy: config.modelVersionPolicy,
+      versionPolicy: sourcePolicy(config),
       store: this.store,
       loaderFactory: (name, version) => this.makeLoader(name, version),
       pollIntervalMs: this.options.pollIntervalMs,
@@ -365,4 +381,9 @@ export class ServerCore {
       handle.release();
     }
   }
+}
+
+/** The version policy a model's source applies: the configured one, widened to keep a configured canary loaded. */
+function sourcePolicy(config: NormalizedModelConfig): ServableVersionPolicy {
+  return withCanary(config.modelVersionPolicy, config.canary?.version);
 }

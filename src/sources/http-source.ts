@@ -7,6 +7,7 @@ import type { ImportOutcome, StoreImportingSourceOptions } from './store-importi
 import { StoreImportingSource } from './store-importing-source.js';
 import type { VersionFile } from '../storage/model-store.js';
 import type { StoreCoordinator } from './tab-coordinator.js';
+import type { SourceState } from './model-source.js';
 
 export interface HttpSourceOptions<T> extends StoreImportingSourceOptions<T> {
   /** URL of the model's directory in the repository (holds manifest.json and one directory per version). */
@@ -54,6 +55,12 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.baseUrl = resolveBase(options.basePath);
     this.manifestUrl = new URL(MANIFEST_FILE, this.baseUrl).href;
+  }
+
+  /** The base state, with the canary split of the last manifest read. */
+  override state(): SourceState {
+    const state = super.state();
+    return this.manifest?.canary ? { ...state, canary: this.manifest.canary } : state;
   }
 
   protected override publishedVersions(): number[] | undefined {

@@ -1,3 +1,4 @@
+import type { CanarySplit } from '../core/canary.js';
 import type { Source } from '../core/source.js';
 
 /** What a source has seen: for status pages and tests. */
@@ -12,6 +13,8 @@ export interface SourceState {
   readonly lastError: { code: string; message: string } | undefined;
   readonly consecutiveFailures: number;
   readonly nextPollDelayMs: number | undefined;
+  /** The canary split the last manifest read carries (manifest repositories only). */
+  readonly canary?: CanarySplit;
 }
 
 /** Download (or import) progress of one version, in bytes. */
