@@ -5,7 +5,9 @@ import { normalizeBatchingParameters } from '../batching/batching-parameters.js'
 import type { BatchingParameters } from '../batching/batching-parameters.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
+import type { ModelServer } from '../server/model-server.js';
 import { LocalModelServer } from '../server/local-model-server.js';
+import { NodeWorkerModelServer } from '../worker-client/node-worker-model-server.js';
 import { registerFileSystemSource } from '../server/file-system-source-factory.js';
 import { registerS3Source } from '../server/s3-source-factory.js';
 import { SourceErrorEvent } from '../server/version-state-event.js';
@@ -179,7 +181,8 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
 }
 
 export interface ServeHandle {
-  readonly server: LocalModelServer;
+  /** A NodeWorkerModelServer (the models in a worker thread), or with `--inference_thread=false` a LocalModelServer. */
+  readonly server: ModelServer;
   readonly rest: RestServer;
   /** The gRPC API, when `--port` was given. */
   readonly grpc?: GrpcServer;
@@ -212,7 +215,11 @@ ${e.message}`;
 `);
     },
   };
-  const server = await LocalModelServer.start(options);
+  // The models compute in a worker thread (default): this thread stays free for HTTP, probes and deadlines.
+  const server: ModelServer =
+    flags.inference_thread === 'false'
+      ? await LocalModelServer.start(options)
+      : await NodeWorkerModelServer.start({ ...options, store: undefined, transferInputs: true }, flags.model_store_dir ? { storeDir: flags.model_store_dir } : {});
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);
     const available = status?.model_version_status.filter((s) => s.state === 'AVAILABLE').map((s) => s.version) ?? [];
