@@ -14,8 +14,23 @@ export class LatestAnswer<T> {
     private readonly waitMs: number,
   ) {}
 
+  /** Asks the source now (unless a question is in flight), so that the next `get` has a recent value to fall back on. */
+  refresh(): void {
+    this.question().catch(() => undefined);
+  }
+
   get(): Promise<T> {
-    const fresh = (this.inFlight ??= this.ask().then(
+    const fresh = this.question();
+    const last = this.last;
+    if (!last) return fresh;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stale = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(last.value), this.waitMs)));
+    // A failed question falls back to the last value too.
+    return Promise.race([fresh.catch(() => last.value), stale]).finally(() => clearTimeout(timer));
+  }
+
+  private question(): Promise<T> {
+    return (this.inFlight ??= this.ask().then(
       (value) => {
         this.last = { value };
         this.inFlight = undefined;
@@ -26,11 +41,5 @@ export class LatestAnswer<T> {
         throw e;
       },
     ));
-    const last = this.last;
-    if (!last) return fresh;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stale = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(last.value), this.waitMs)));
-    // A failed question falls back to the last value too.
-    return Promise.race([fresh.catch(() => last.value), stale]).finally(() => clearTimeout(timer));
   }
 }

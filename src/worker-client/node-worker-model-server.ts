@@ -80,8 +80,15 @@ export class NodeWorkerModelServer extends ServerEventTarget implements ModelSer
     return this.inner.workerRestarts;
   }
 
+  /** Runs in the worker; once it is answered, the metrics snapshot kept for busy times is refreshed. */
   predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse> {
-    return this.inner.predict(request, options);
+    const answer = this.inner.predict(request, options);
+    const refresh = () => {
+      this.prometheusText.refresh();
+      this.metricsSnapshot.refresh();
+    };
+    answer.then(refresh, refresh);
+    return answer;
   }
 
   /** From the mirror of the worker's state events: answered at once, even while the worker computes. */
