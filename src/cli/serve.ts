@@ -160,6 +160,8 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
     loadRetryIntervalMs: Math.round(num(flags, 'load_retry_interval_micros', 60_000_000) / 1000),
     numLoadThreads: Math.max(1, num(flags, 'num_load_threads', 1)),
     allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models === 'true',
+    // The REST port opens once each version has had its first load attempt; retries are logged, not waited for.
+    waitForLoadRetries: false,
   };
   // TF Serving's ServerCore option (the server side reads it as `failIfNoModelVersionsFound`).
   if (flags.fail_if_no_model_versions_found === 'true') (options as ModelServerOptions & { failIfNoModelVersionsFound?: boolean }).failIfNoModelVersionsFound = true;
@@ -213,6 +215,11 @@ ${e.message}`;
       said.add(key);
       io.stderr(`Model ${e.model}: its source reports ${e.code}: ${e.message}
 `);
+    },
+    // Every failed load attempt, like TF Serving's retry log: a version that keeps failing is never silent.
+    loadfailure: (e) => {
+      const next = e.retriesLeft > 0 ? `retrying in ${e.retryInMs / 1000} s (${e.retriesLeft} ${e.retriesLeft === 1 ? 'retry' : 'retries'} left)` : 'no retries left: the version is not served';
+      io.stderr(`Model ${e.model} version ${e.version}: load attempt ${e.attempt} failed: ${e.code}: ${e.message}; ${next}\n`);
     },
   };
   // The models compute in a worker thread (default): this thread stays free for HTTP, probes and deadlines.
