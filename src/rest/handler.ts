@@ -14,7 +14,8 @@ import { DenseNumbers } from './dense-numbers.js';
 import type { BodyValue } from './json-bytes.js';
 import { parseJsonBytes } from './json-bytes.js';
 import type { SignatureTensor } from './tensor-json.js';
-import { jsonForError, predictInputsFromJson, predictResponseJson } from './tensor-json.js';
+import { jsonForError, predictInputsFromJson, predictResponseChunks } from './tensor-json.js';
+import { textStream } from './text-stream.js';
 import type { RestRoute } from './url.js';
 import { malformed, parseRestPath } from './url.js';
 
@@ -140,7 +141,7 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number | undefined): Promi
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-async function dispatch(server: ModelServer, route: RestRoute, request: Request, options: RestOptions, deadline: number | undefined): Promise<string> {
+async function dispatch(server: ModelServer, route: RestRoute, request: Request, options: RestOptions, deadline: number | undefined): Promise<string | ReadableStream<Uint8Array>> {
   const selector = { version: route.version, label: route.label };
   switch (route.kind) {
     case 'status':
@@ -179,7 +180,7 @@ async function predict(
   selector: { version?: number; label?: string },
   body: { [key: string]: BodyValue },
   deadline: number | undefined,
-): Promise<string> {
+): Promise<ReadableStream<Uint8Array>> {
   const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
   // The version the request resolves to now, and its signature (TF Serving's GetInfoMap).
   const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);
@@ -187,7 +188,8 @@ async function predict(
   const inputs = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as number[] }]));
   // Pinned to the version whose signature read the JSON (a swap in between gives NOT_FOUND, never a mismatch).
   const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'REST', ...(deadline !== undefined ? { deadline } : {}) });
-  return predictResponseJson(response.outputs, format);
+  // Streamed: written from the output arrays chunk by chunk as the socket takes them (checked before the first).
+  return textStream(predictResponseChunks(response.outputs, format));
 }
 
 async function classifyOrRegress(
