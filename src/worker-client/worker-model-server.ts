@@ -324,7 +324,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   /** A repository that cannot be read is said on the page's console, once per distinct error. */
   private logSourceError(e: SourceErrorEvent): void {
     const key = `${e.model}\n${e.code}\n${e.message}`;
-    if (this.logged.has(key)) return;
+    // On pages only: in Node (serve's worker thread) the listeners say it (serve prints each once).
+    if (typeof document === 'undefined' || this.logged.has(key)) return;
     this.logged.add(key);
     console.warn(`tfjs-serving: the source of model ${e.model} reports ${e.code}: ${e.message}`);
   }
