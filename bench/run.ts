@@ -4,7 +4,7 @@
  *
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
  *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
- *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory]
+ *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory,probe-latency]
  *
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
  *    vs plain TF.js execute in the page and hand-made batches of maxBatchSize, per backend, at each
@@ -12,6 +12,7 @@
  * 2. Converter timing: convertSavedModel on the real-world SavedModels, median of N.
  * 3. Node WebGPU through Dawn (bench/gpu.ts, in a child process): skipped with a line where there is no adapter.
  * 4. REST memory (bench/rest-memory.ts): peak RSS of `serve` for one 50 MB predict body.
+ * 5. Probe latency (bench/probe-latency.ts): status, metrics and /readyz of `serve` while a model computes.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +30,8 @@ import { graphTable, runGraphComparison, type GraphRow } from './converter-graph
 import type { GpuBenchResult } from './gpu.js';
 import { restMemoryTable, runRestMemory } from './rest-memory.js';
 import type { RestMemoryRow } from './rest-memory.js';
+import { probeLatencyTable, runProbeLatency } from './probe-latency.js';
+import type { ProbeLatencyRow } from './probe-latency.js';
 import { printGpuResult } from './gpu.js';
 
 function args(argv: string[]) {
@@ -130,6 +133,11 @@ async function main(): Promise<void> {
     restMemory = await runRestMemory([50]);
     results.restMemory = restMemory;
   }
+  let probeLatency: ProbeLatencyRow[] | undefined;
+  if (!a.skip.has('probe-latency')) {
+    probeLatency = await runProbeLatency(a.seconds);
+    results.probeLatency = probeLatency;
+  }
   results.totalSeconds = (Date.now() - started) / 1000;
 
   // Print.
@@ -169,6 +177,10 @@ async function main(): Promise<void> {
   if (restMemory) {
     console.log('\n## REST memory (bench/rest-memory.ts: one predict into a `serve` child, peak RSS)\n');
     console.log(restMemoryTable(restMemory));
+  }
+  if (probeLatency) {
+    console.log('\n## Probes while a model computes (bench/probe-latency.ts: `serve` with and without its inference thread)\n');
+    console.log(probeLatencyTable(probeLatency));
   }
 
   const dir = join(BENCH_DIR, 'results');

@@ -25,7 +25,7 @@ import { StatusMirror } from './status-mirror.js';
 import { WorkerModelServer } from './worker-model-server.js';
 
 /** How long a metrics scrape waits for the worker before it is answered with the last snapshot. */
-export const METRICS_WAIT_MS = 25;
+export const METRICS_WAIT_MS = 10;
 
 /**
  * A ModelServer whose core runs in a Node worker_threads thread. Predictions, metadata and config
