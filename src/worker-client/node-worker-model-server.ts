@@ -80,6 +80,11 @@ export class NodeWorkerModelServer extends ServerEventTarget implements ModelSer
     return this.inner.workerRestarts;
   }
 
+  /** Chaos testing of recovery: the worker thread fails as an uncaught exception would, and is restarted. */
+  crashWorkerForTesting(reason?: string): void {
+    this.inner.crashWorkerForTesting('throw', reason);
+  }
+
   /** Runs in the worker; once it is answered, the metrics snapshot kept for busy times is refreshed. */
   predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse> {
     const answer = this.inner.predict(request, options);
