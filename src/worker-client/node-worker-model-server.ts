@@ -150,6 +150,8 @@ export class NodeWorkerModelServer extends ServerEventTarget implements ModelSer
   /** Mirrors a state change, and fires the event again on this object (a fresh Event: one cannot be dispatched twice). */
   private relay(e: Event): void {
     if (e instanceof WorkerRestartEvent) {
+      // What the dead worker had loaded is gone: status says what the new one brings up, not stale AVAILABLEs.
+      this.status.clear();
       this.dispatchEvent(new WorkerRestartEvent(e.reason));
       return;
     }

@@ -7,11 +7,16 @@ import type { VersionStateEventInit } from '../server/version-state-event.js';
 
 /** A ServableStateMonitor fed by `statechange` events (every state the worker's monitor publishes is one). */
 export class StatusMirror {
-  private readonly monitor = new ServableStateMonitor();
+  private monitor = new ServableStateMonitor();
 
   /** Records one version's new state. */
   update(e: VersionStateEventInit): void {
     this.monitor.publish({ id: { name: e.model, version: e.version }, managerState: e.state, health: e.status });
+  }
+
+  /** Forgets every state (a new worker starts over and publishes its own). */
+  clear(): void {
+    this.monitor = new ServableStateMonitor();
   }
 
   /** GetModelStatus from the mirrored states: the same answer (and NOT_FOUND) the worker's server gives. */

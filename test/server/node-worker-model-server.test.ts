@@ -45,6 +45,7 @@ test('a worker thread serves, stores in storeDir, transfers inputs, keeps deadli
     const restarted = new Promise<void>((resolve) => server.addEventListener('available', () => resolve(), { once: true }));
     server.crashWorkerForTesting('crash requested by the test');
     await restarted;
+    assert.equal((await server.getModelStatus('m')).model_version_status[0]?.state, 'AVAILABLE');
     assert.equal(server.workerRestarts, 1);
     assert.match(restarts[0] ?? '', /crash requested by the test/);
     const again = await server.predict({ model: 'm', inputs: { 'dense_dense1_input:0': [[2]] } });
