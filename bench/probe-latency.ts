@@ -4,13 +4,15 @@
  * `/readyz`, `GET /v1/models/emotion` and the Prometheus metrics in turn every 20 ms. Once with the
  * inference thread (serve's default) and once with `--inference_thread=false`. Also: how long a
  * predict whose deadline (`--rest_api_timeout_in_ms`) is 500 ms takes to be answered 504 behind a
- * heavy one. Prints a table and writes bench/results/probe-latency.json.
+ * heavy one. And `/readyz` every 20 ms during one 50 MB predict into the Dense(1) model (an answer as
+ * big: the HTTP thread parses the body and writes the answer). Prints a table and writes
+ * bench/results/probe-latency.json.
  *
  *   node --import tsx bench/probe-latency.ts [--seconds 4] [--batch 8]
  *   (also part of `npm run bench`; `--skip probe-latency` leaves it out)
  */
 import { spawn } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +23,7 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 
-function http(port: number, method: string, path: string, body?: string): Promise<{ status: number; ms: number }> {
+function http(port: number, method: string, path: string, body?: string | Buffer): Promise<{ status: number; ms: number }> {
   const t = performance.now();
   return new Promise((resolve, reject) => {
     const headers = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
@@ -39,10 +41,14 @@ function images(n: number): string {
   return `{"instances": [${Array.from({ length: n }, () => row).join(',')}]}`;
 }
 
-async function startServe(base: string, extra: string[]): Promise<{ port: number; stop: () => void }> {
+function startServe(base: string, extra: string[]): Promise<{ port: number; stop: () => void }> {
+  return startServeModel(base, 'emotion', extra);
+}
+
+async function startServeModel(base: string, name: string, extra: string[]): Promise<{ port: number; stop: () => void }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'bin.ts'), 'serve', '--rest_api_port', '0', '--rest_api_host', '127.0.0.1', '--backend', 'cpu', '--model_name', 'emotion', '--model_base_path', base, ...extra],
+    ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'bin.ts'), 'serve', '--rest_api_port', '0', '--rest_api_host', '127.0.0.1', '--backend', 'cpu', '--model_name', name, '--model_base_path', base, ...extra],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
@@ -116,11 +122,38 @@ async function runMode(base: string, thread: boolean, seconds: number, batch: nu
   }
 }
 
+/** `/readyz` every 20 ms while one 50 MB predict (rows into Dense(1), answer as big) is read, run and answered. */
+async function runBigBody(root: string, thread: boolean, mb = 50): Promise<ProbeLatencyRow> {
+  const mode = thread ? 'inference thread' : 'HTTP thread';
+  log(`probe-latency: ${mode}, one ${mb} MB predict`);
+  const base = join(root, 'dense');
+  await cp(join(REPO_ROOT, 'test', 'fixtures', 'graph-models', 'dense'), join(base, '1'), { recursive: true });
+  const rows = Math.round((mb * 1e6) / 16);
+  const parts: string[] = new Array(rows);
+  for (let i = 0; i < rows; i++) parts[i] = `[${(i % 10) + 0.123456789}]`;
+  const body = Buffer.from(`{"instances": [${parts.join(', ')}]}`);
+  const serve = await startServeModel(base, 'm', ['--rest_api_max_body_bytes', String(256 * 1024 * 1024), '--rest_api_timeout_in_ms', '0', ...(thread ? [] : ['--inference_thread=false'])]);
+  try {
+    let done = false;
+    const heavy = http(serve.port, 'POST', '/v1/models/m:predict', body).then((r) => void (done = true));
+    const ms: number[] = [];
+    while (!done) {
+      ms.push((await http(serve.port, 'GET', '/readyz')).ms);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await heavy;
+    const sorted = [...ms].sort((x, y) => x - y);
+    return { mode, endpoint: `/readyz during one ${mb} MB predict (answer as big)`, count: ms.length, p50Ms: median(ms), p99Ms: percentile(sorted, 0.99), maxMs: sorted[sorted.length - 1] ?? NaN };
+  } finally {
+    serve.stop();
+  }
+}
+
 export async function runProbeLatency(seconds = 4, batch = 8): Promise<ProbeLatencyRow[]> {
   const root = await layOutModels([MODELS.emotion]);
   try {
     const base = join(root, 'emotion');
-    return [...(await runMode(base, true, seconds, batch)), ...(await runMode(base, false, seconds, batch))];
+    return [...(await runMode(base, true, seconds, batch)), await runBigBody(root, true), ...(await runMode(base, false, seconds, batch)), await runBigBody(root, false)];
   } finally {
     await rm(root, { recursive: true, force: true });
   }
