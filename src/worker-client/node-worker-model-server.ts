@@ -40,11 +40,13 @@ export const METRICS_WAIT_MS = 10;
  */
 export class NodeWorkerModelServer extends ServerEventTarget implements ModelServer {
   readonly mode = 'worker' as const;
-  private readonly status = new StatusMirror();
   private readonly prometheusText: LatestAnswer<string>;
   private readonly metricsSnapshot: LatestAnswer<MetricsSnapshot>;
 
-  private constructor(private readonly inner: WorkerModelServer) {
+  private constructor(
+    private readonly inner: WorkerModelServer,
+    private readonly status: StatusMirror,
+  ) {
     super();
     this.prometheusText = new LatestAnswer(() => inner.prometheusMetrics(), METRICS_WAIT_MS);
     this.metricsSnapshot = new LatestAnswer(() => inner.metrics(), METRICS_WAIT_MS);
@@ -58,15 +60,17 @@ export class NodeWorkerModelServer extends ServerEventTarget implements ModelSer
   static async start(options: ModelServerOptions, data: NodeWorkerData = {}): Promise<NodeWorkerModelServer> {
     if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', 'NodeWorkerModelServer.start needs an options object with a modelConfigList');
     const { listeners, ...rest } = options;
-    // The client exists before the worker starts: it hears every event from the first one.
+    // Every event from the first one is mirrored and reaches the `listeners` live: while the worker
+    // starts they hear it on a stand-in target, then on the client.
+    const status = new StatusMirror();
+    const starting = new ServerEventTarget();
+    addServerListeners(starting, listeners);
     let client: NodeWorkerModelServer | undefined;
-    const early: Event[] = [];
-    const relay = (e: Event) => (client ? client.relay(e) : early.push(e));
+    const relay = (e: Event) => relayEvent(e, status, client ?? starting);
     const relayed = Object.fromEntries([...WIRE_EVENT_TYPES, 'workerrestart'].map((type) => [type, relay]));
     const inner = await WorkerModelServer.start({ ...rest, workerUrl: nodeWorkerEntryUrl().href, listeners: relayed }, nodeWorkerSpawner(data));
-    client = new NodeWorkerModelServer(inner);
+    client = new NodeWorkerModelServer(inner, status);
     addServerListeners(client, listeners);
-    for (const e of early) client.relay(e);
     await Promise.all([client.prometheusText.get(), client.metricsSnapshot.get()]);
     return client;
   }
@@ -143,20 +147,24 @@ export class NodeWorkerModelServer extends ServerEventTarget implements ModelSer
     return this.prometheusText.get();
   }
 
+  /** Closes the worker's server (in-flight requests finish), then ends the thread. */
   close(): Promise<void> {
     return this.inner.close();
   }
+}
 
-  /** Mirrors a state change, and fires the event again on this object (a fresh Event: one cannot be dispatched twice). */
-  private relay(e: Event): void {
-    if (e instanceof WorkerRestartEvent) {
-      // What the dead worker had loaded is gone: status says what the new one brings up, not stale AVAILABLEs.
-      this.status.clear();
-      this.dispatchEvent(new WorkerRestartEvent(e.reason));
-      return;
-    }
-    if (e instanceof VersionStateEvent) this.status.update(e);
-    const wire = encodeEvent(e);
-    if (wire) for (const event of decodeEvent(wire)) this.dispatchEvent(event);
+/**
+ * Mirrors a state change, and fires the event again on `target` (a fresh Event: one cannot be
+ * dispatched twice). A worker restart starts the mirror over.
+ */
+function relayEvent(e: Event, status: StatusMirror, target: EventTarget): void {
+  if (e instanceof WorkerRestartEvent) {
+    // What the dead worker had loaded is gone: status says what the new one brings up, not stale AVAILABLEs.
+    status.clear();
+    target.dispatchEvent(new WorkerRestartEvent(e.reason));
+    return;
   }
+  if (e instanceof VersionStateEvent) status.update(e);
+  const wire = encodeEvent(e);
+  if (wire) for (const event of decodeEvent(wire)) target.dispatchEvent(event);
 }
