@@ -5,7 +5,7 @@
  * `--quick`: 1.5 s cells, emotion only, 1 and 64 callers, maxBatchSize 32 (each default can still be given).
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
  *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
- *                    [--converter-runs N] [--skip browser,converter,gpu,rest-memory,delta-download,on-demand]
+ *                    [--converter-runs N] [--skip browser,canary,converter,gpu,rest-memory,delta-download,on-demand,probe-latency]
  *
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
  *    vs plain TF.js execute in the page and hand-made batches of maxBatchSize, per backend, at each
@@ -17,6 +17,7 @@
  * 4. REST memory (bench/rest-memory.ts): peak RSS of `serve` for one 50 MB predict body.
  * 5. Delta download (bench/delta-download.ts): bytes fetched for emotion v2 with its last layer changed, vs v1.
  * 6. On-demand loading (bench/on-demand.ts): cold miss vs warm hit, and a skewed mix's hit rate, in Node on wasm.
+ * 7. Probe latency (bench/probe-latency.ts): status, metrics and /readyz of `serve` while a model computes.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -35,6 +36,8 @@ import { canaryRoutingTable, runCanaryRouting } from './canary-routing.js';
 import type { GpuBenchResult } from './gpu.js';
 import { restMemoryTable, runRestMemory } from './rest-memory.js';
 import type { RestMemoryRow } from './rest-memory.js';
+import { probeLatencyTable, runProbeLatency } from './probe-latency.js';
+import type { ProbeLatencyRow } from './probe-latency.js';
 import { printGpuResult } from './gpu.js';
 import { deltaDownloadTable, runDeltaDownload } from './delta-download.js';
 import type { DeltaDownloadRow } from './delta-download.js';
@@ -152,6 +155,11 @@ async function main(): Promise<void> {
     onDemand = await runOnDemand({ seconds: a.seconds });
     results.onDemand = onDemand;
   }
+  let probeLatency: ProbeLatencyRow[] | undefined;
+  if (!a.skip.has('probe-latency')) {
+    probeLatency = await runProbeLatency(a.seconds);
+    results.probeLatency = probeLatency;
+  }
   results.totalSeconds = (Date.now() - started) / 1000;
 
   // Print.
@@ -192,6 +200,10 @@ async function main(): Promise<void> {
   if (restMemory) {
     console.log('\n## REST memory (bench/rest-memory.ts: one predict into a `serve` child, peak RSS)\n');
     console.log(restMemoryTable(restMemory));
+  }
+  if (probeLatency) {
+    console.log('\n## Probes while a model computes (bench/probe-latency.ts: `serve` with and without its inference thread)\n');
+    console.log(probeLatencyTable(probeLatency));
   }
 
   if (deltaDownload) {

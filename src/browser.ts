@@ -15,12 +15,13 @@ export type {
   GetSignatureResponse,
   VersionSelector,
 } from './server/api-types.js';
-export { VersionStateEvent, DownloadProgressEvent, TotalProgressEvent, SourceErrorEvent } from './server/version-state-event.js';
+export { VersionStateEvent, DownloadProgressEvent, TotalProgressEvent, SourceErrorEvent, LoadFailureEvent } from './server/version-state-event.js';
 export type {
   VersionStateEventInit,
   DownloadProgressEventInit,
   TotalProgressEventInit,
   SourceErrorEventInit,
+  LoadFailureEventInit,
   ProgressPhase,
   ModelServerEventMap,
   ServerEventListener,

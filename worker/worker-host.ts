@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ServingError, messageOf } from '../src/core/status.js';
 import { LocalModelServer } from '../src/server/local-model-server.js';
-import type { ServerEventListeners } from '../src/server/model-server-options.js';
+import type { ModelServerOptions, ServerEventListeners } from '../src/server/model-server-options.js';
 import { handleRestRequest } from '../src/rest/handler.js';
 import { WIRE_EVENT_TYPES, encodeEvent } from '../src/worker-client/event-wire.js';
 import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from '../src/worker-client/protocol.js';
@@ -40,7 +40,11 @@ export class WorkerHost {
   /** The signals of predict calls in flight, by call id: a `cancel` from the page aborts one. */
   private readonly cancels = new Map<number, AbortController>();
 
-  constructor(private readonly scope: HostScope) {
+  /** `local`: options that cannot cross the protocol but the worker's own entry can give (a Node file-system store). */
+  constructor(
+    private readonly scope: HostScope,
+    private readonly local: Pick<ModelServerOptions, 'store'> = {},
+  ) {
     scope.addEventListener('message', (e) => void this.onMessage(e.data));
   }
 
@@ -107,7 +111,7 @@ export class WorkerHost {
   private start(options: WorkerStartOptions): Promise<LocalModelServer> {
     if (this.starting) return Promise.reject(new ServingError('FAILED_PRECONDITION', 'the worker was already started'));
     // Forward events from the first moment, so the client sees the first download and loads.
-    this.starting = LocalModelServer.start({ ...options, listeners: this.forwarders() }).then((server) => {
+    this.starting = LocalModelServer.start({ ...options, ...this.local, listeners: this.forwarders() }).then((server) => {
       this.server = server;
       this.watchGpu();
       return server;

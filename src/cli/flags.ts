@@ -57,6 +57,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'allow_version_labels_for_unavailable_models', kind: 'bool', help: 'let a new label point at a version not yet AVAILABLE' },
   { name: 'model_store_dir', kind: 'string', value: 'DIR', help: '(tfjs-serving) keep downloaded versions in DIR, so a restart serves them offline' },
   { name: 'backend', kind: 'string', value: 'wasm|cpu', help: '(tfjs-serving) TF.js backends to try, in order, comma-separated' },
+  { name: 'inference_thread', kind: 'bool', default: 'true', help: '(tfjs-serving) run the models in a worker thread, so status, metrics, probes and deadlines answer while one computes' },
 ];
 
 /** `tensorflow_model_server` flags (tensorflow_serving/model_servers/main.cc) that `serve` does not implement. */

@@ -5,7 +5,9 @@ import { normalizeBatchingParameters } from '../batching/batching-parameters.js'
 import type { BatchingParameters } from '../batching/batching-parameters.js';
 import type { BackendName } from '../runtime/backends.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
+import type { ModelServer } from '../server/model-server.js';
 import { LocalModelServer } from '../server/local-model-server.js';
+import { NodeWorkerModelServer } from '../worker-client/node-worker-model-server.js';
 import { registerFileSystemSource } from '../server/file-system-source-factory.js';
 import { registerS3Source } from '../server/s3-source-factory.js';
 import { SourceErrorEvent } from '../server/version-state-event.js';
@@ -158,6 +160,8 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
     loadRetryIntervalMs: Math.round(num(flags, 'load_retry_interval_micros', 60_000_000) / 1000),
     numLoadThreads: Math.max(1, num(flags, 'num_load_threads', 1)),
     allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models === 'true',
+    // The REST port opens once each version has had its first load attempt; retries are logged, not waited for.
+    waitForLoadRetries: false,
   };
   // TF Serving's ServerCore option (the server side reads it as `failIfNoModelVersionsFound`).
   if (flags.fail_if_no_model_versions_found === 'true') (options as ModelServerOptions & { failIfNoModelVersionsFound?: boolean }).failIfNoModelVersionsFound = true;
@@ -186,7 +190,8 @@ export async function serveOptions(flags: Flags): Promise<ModelServerOptions> {
 }
 
 export interface ServeHandle {
-  readonly server: LocalModelServer;
+  /** A NodeWorkerModelServer (the models in a worker thread), or with `--inference_thread=false` a LocalModelServer. */
+  readonly server: ModelServer;
   readonly rest: RestServer;
   /** The gRPC API, when `--port` was given. */
   readonly grpc?: GrpcServer;
@@ -218,8 +223,17 @@ ${e.message}`;
       io.stderr(`Model ${e.model}: its source reports ${e.code}: ${e.message}
 `);
     },
+    // Every failed load attempt, like TF Serving's retry log: a version that keeps failing is never silent.
+    loadfailure: (e) => {
+      const next = e.retriesLeft > 0 ? `retrying in ${e.retryInMs / 1000} s (${e.retriesLeft} ${e.retriesLeft === 1 ? 'retry' : 'retries'} left)` : 'no retries left: the version is not served';
+      io.stderr(`Model ${e.model} version ${e.version}: load attempt ${e.attempt} failed: ${e.code}: ${e.message}; ${next}\n`);
+    },
   };
-  const server = await LocalModelServer.start(options);
+  // The models compute in a worker thread (default): this thread stays free for HTTP, probes and deadlines.
+  const server: ModelServer =
+    flags.inference_thread === 'false'
+      ? await LocalModelServer.start(options)
+      : await NodeWorkerModelServer.start({ ...options, store: undefined, transferInputs: true }, flags.model_store_dir ? { storeDir: flags.model_store_dir } : {});
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);
     const available = status?.model_version_status.filter((s) => s.state === 'AVAILABLE').map((s) => s.version) ?? [];

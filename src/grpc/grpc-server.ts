@@ -44,6 +44,13 @@ export function parseGrpcChannelArguments(text: string): ChannelOptions {
   return out;
 }
 
+/** The client's deadline of a call as a Date.now() time, or undefined when it set none. */
+function deadlineOf(call: ServerUnaryCall<unknown, object>): number | undefined {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** Serves PredictionService and ModelService for `model` on host:port. */
 export async function startGrpcServer(model: ModelServer, options: GrpcServerOptions = {}): Promise<GrpcServer> {
   const server = new Server({
@@ -53,14 +60,14 @@ export async function startGrpcServer(model: ModelServer, options: GrpcServerOpt
   });
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const implement = (service: ServiceDefinition, handlers: Record<string, (request: never) => Promise<object>>): UntypedServiceImplementation => {
+  const implement = (service: ServiceDefinition, handlers: Record<string, (request: never, deadline: number | undefined) => Promise<object>>): UntypedServiceImplementation => {
     const impl: UntypedServiceImplementation = {};
     for (const method of Object.keys(service)) {
       const handler = handlers[method];
       if (!handler) continue;
       impl[method] = (call: ServerUnaryCall<unknown, object>, callback: sendUnaryData<object>) => {
         inFlight++;
-        handler(call.request as never).then(
+        handler(call.request as never, deadlineOf(call)).then(
           (response) => callback(null, response),
           (e: unknown) => callback(toServiceError(e)),
         ).finally(() => {

@@ -26,7 +26,7 @@ export interface GetModelMetadataRequestMessage {
 }
 
 /** Predict: TensorProto inputs (typed fields or tensor_content), outputs as TF Serving writes them. */
-export async function predict(server: ModelServer, request: PredictRequestMessage): Promise<object> {
+export async function predict(server: ModelServer, request: PredictRequestMessage, deadline?: number): Promise<object> {
   const { model, selector, signatureName } = readModelSpec(request.model_spec);
   const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);
   const declaredInputs = Object.fromEntries(signature.inputs.map((t) => [t.key, t.tfDtype]));
@@ -50,7 +50,7 @@ export async function predict(server: ModelServer, request: PredictRequestMessag
     seen.add(alias);
   }
   // Pinned to the version whose signature was read (a swap in between gives NOT_FOUND, never a mismatch).
-  const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'GRPC' });
+  const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'GRPC', ...(deadline !== undefined ? { deadline } : {}) });
   const outputs: Record<string, TensorProtoMessage> = {};
   for (const [key, tensor] of Object.entries(response.outputs)) {
     if (seen.size > 0 && !seen.has(key)) continue;
@@ -79,9 +79,10 @@ export async function getModelMetadata(server: ModelServer, request: GetModelMet
 export type PredictionMethod = 'Predict' | 'Classify' | 'Regress' | 'GetModelMetadata' | 'MultiInference';
 
 /** The handler of each PredictionService method, as promises of response messages. */
-export function predictionServiceHandlers(server: ModelServer): Record<PredictionMethod, (request: never) => Promise<object>> {
+export function predictionServiceHandlers(server: ModelServer): Record<PredictionMethod, (request: never, deadline: number | undefined) => Promise<object>> {
   return {
-    Predict: (request: PredictRequestMessage) => predict(server, request),
+    // The client's deadline goes with the predict: past it, the server drops the request unrun.
+    Predict: (request: PredictRequestMessage, deadline: number | undefined) => predict(server, request, deadline),
     Classify: (request: ClassifyOrRegressRequest) => classify(server, request),
     Regress: (request: ClassifyOrRegressRequest) => regress(server, request),
     GetModelMetadata: (request: GetModelMetadataRequestMessage) => getModelMetadata(server, request),

@@ -14,7 +14,8 @@ import { DenseNumbers } from './dense-numbers.js';
 import type { BodyValue } from './json-bytes.js';
 import { parseJsonBytes } from './json-bytes.js';
 import type { SignatureTensor } from './tensor-json.js';
-import { jsonForError, predictInputsFromJson, predictResponseJson } from './tensor-json.js';
+import { jsonForError, predictInputsFromJson, predictResponseChunks } from './tensor-json.js';
+import { textStream } from './text-stream.js';
 import type { RestRoute } from './url.js';
 import { malformed, parseRestPath } from './url.js';
 
@@ -101,7 +102,10 @@ export async function handleRestRequest(server: ModelServer, request: Request, o
       return new Response(stringifyJson({ error: `Not Found: no handler for ${method} ${path}` }), { status: 404, headers });
     }
     const route = parseRestPath(method, path);
-    const work = dispatch(server, route, request, options);
+    // The request's deadline goes with its predict: the server drops it unrun once past, and a worker
+    // thread's client answers DEADLINE_EXCEEDED at the deadline even while the model computes.
+    const deadline = options.timeoutMs && options.timeoutMs > 0 ? Date.now() + options.timeoutMs : undefined;
+    const work = dispatch(server, route, request, options, deadline);
     const body = await withDeadline(work, options.timeoutMs);
     return new Response(body, { status: 200, headers });
   } catch (e) {
@@ -144,7 +148,7 @@ function withDeadline<T>(work: Promise<T>, timeoutMs: number | undefined): Promi
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-async function dispatch(server: ModelServer, route: RestRoute, request: Request, options: RestOptions): Promise<string> {
+async function dispatch(server: ModelServer, route: RestRoute, request: Request, options: RestOptions, deadline: number | undefined): Promise<string | ReadableStream<Uint8Array>> {
   const selector = { version: route.version, label: route.label, userId: userIdHeader(request) };
   switch (route.kind) {
     case 'status':
@@ -153,7 +157,7 @@ async function dispatch(server: ModelServer, route: RestRoute, request: Request,
     case 'metadata':
       return stringifyJson((await server.getModelMetadata(route.model, selector)) as unknown as JsonValue);
     case 'predict':
-      return predict(server, route.model, selector, await readBody(request, options));
+      return predict(server, route.model, selector, await readBody(request, options), deadline);
     case 'classify':
     case 'regress':
       // Parsed without dense blocks, the body is plain JSON.
@@ -186,15 +190,22 @@ function signatureTensors(specs: readonly TensorSpec[]): SignatureTensor[] {
   return specs.map((t) => ({ key: t.key, tfDtype: t.tfDtype, shape: t.shape ? [...t.shape] : undefined }));
 }
 
-async function predict(server: ModelServer, model: string, selector: { version?: number; label?: string; userId?: string }, body: { [key: string]: BodyValue }): Promise<string> {
+async function predict(
+  server: ModelServer,
+  model: string,
+  selector: { version?: number; label?: string; userId?: string },
+  body: { [key: string]: BodyValue },
+  deadline: number | undefined,
+): Promise<ReadableStream<Uint8Array>> {
   const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
   // The version the request resolves to now, and its signature (TF Serving's GetInfoMap).
   const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);
   const { format, tensors } = predictInputsFromJson(body, signatureTensors(signature.inputs), signatureName);
   const inputs = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as number[] }]));
   // Pinned to the version whose signature read the JSON (a swap in between gives NOT_FOUND, never a mismatch).
-  const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'REST' });
-  return predictResponseJson(response.outputs, format);
+  const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'REST', ...(deadline !== undefined ? { deadline } : {}) });
+  // Streamed: written from the output arrays chunk by chunk as the socket takes them (checked before the first).
+  return textStream(predictResponseChunks(response.outputs, format));
 }
 
 async function classifyOrRegress(

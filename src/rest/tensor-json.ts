@@ -365,20 +365,33 @@ function fromInputs(value: BodyValue, inputs: readonly SignatureTensor[]): Recor
 
 /** Text built from small pieces joined into flat strings every 8192 pieces (no cons-string per value kept alive). */
 class TextBuilder {
-  private readonly parts: string[] = [];
+  private parts: string[] = [];
   private pieces: string[] = [];
+  /** Characters pushed since the last `take`. */
+  length = 0;
   push(s: string): void {
     this.pieces.push(s);
+    this.length += s.length;
     if (this.pieces.length >= 8192) {
       this.parts.push(this.pieces.join(''));
       this.pieces = [];
     }
   }
-  text(): string {
+  /** The text pushed since the last `take`, and a fresh start. */
+  take(): string {
     this.parts.push(this.pieces.join(''));
-    return this.parts.join('');
+    const text = this.parts.join('');
+    this.parts = [];
+    this.pieces = [];
+    this.length = 0;
+    return text;
   }
 }
+
+/** The answer is handed on in pieces of about this many characters. */
+export const RESPONSE_CHUNK_CHARS = 64 * 1024;
+/** A sub-tensor of at most this many values is written in one go (no generator per value). */
+const FLAT_VALUES = 4096;
 
 const pad = (depth: number) => '    '.repeat(depth);
 
@@ -418,40 +431,75 @@ function writeNested(t: TensorOutput, dim: number, offset: { i: number }, asByte
 
 /** MakeJsonFromTensors: `{"predictions": …}` (row) or `{"outputs": …}` (columnar), as JSON text. */
 export function predictResponseJson(outputs: Record<string, TensorOutput>, format: PredictFormat): string {
+  return [...predictResponseChunks(outputs, format)].join('');
+}
+
+/**
+ * MakeJsonFromTensors as text chunks of about RESPONSE_CHUNK_CHARS, written from the outputs' typed
+ * arrays as they are taken: the whole answer never exists as one string, so an answer as big as
+ * its request costs a chunk, not the answer twice over. The checks (no outputs, batch sizes that
+ * differ) run at the call, before the first chunk.
+ */
+export function predictResponseChunks(outputs: Record<string, TensorOutput>, format: PredictFormat): Iterable<string> {
   const entries = Object.entries(outputs);
   if (entries.length === 0) throw invalid('Cannot convert empty tensor map to JSON');
-  const isBytes = (key: string, t: TensorOutput) => t.dtype === 'string' && key.endsWith('_bytes');
+  let batch = -1;
+  if (format === 'row') {
+    for (const [key, t] of entries) {
+      if (t.shape.length === 0) throw invalid(`Tensor name: ${key} has no shape information `);
+      const b = t.shape[0]!; // a shape of rank >= 1, checked above
+      if (batch >= 0 && b !== batch) throw invalid(`Tensor name: ${key} has inconsistent batch size: ${b} expecting: ${batch}`);
+      batch = b;
+    }
+  }
+  return responseChunks(entries, format, batch);
+}
+
+function* responseChunks(entries: Array<[string, TensorOutput]>, format: PredictFormat, batch: number): Generator<string> {
   const out = new TextBuilder();
-  /** Several outputs as one object at `depth`, each written from `dim`. */
-  const object = (dim: number, offsets: Map<string, { i: number }>, depth: number) => {
-    out.push('{');
-    entries.forEach(([k, t], n) => {
-      out.push(`${n ? ',\n' : '\n'}${pad(depth + 1)}${JSON.stringify(k)}: `);
-      writeNested(t, dim, offsets.get(k)!, isBytes(k, t), depth + 1, out);
-    });
-    out.push(`\n${pad(depth)}}`);
-  };
+  const isBytes = (key: string, t: TensorOutput) => t.dtype === 'string' && key.endsWith('_bytes');
   const offsets = new Map(entries.map(([k]) => [k, { i: 0 }]));
+  const one = (key: string, t: TensorOutput, dim: number, depth: number) => nestedChunks(t, dim, offsets.get(key) ?? { i: 0 }, isBytes(key, t), depth, out);
+  /** Several outputs as one object at `depth`, each written from `dim`. */
+  function* object(dim: number, depth: number): Generator<string> {
+    out.push('{');
+    for (const [n, [k, t]] of entries.entries()) {
+      out.push(`${n ? ',\n' : '\n'}${pad(depth + 1)}${JSON.stringify(k)}: `);
+      yield* one(k, t, dim, depth + 1);
+    }
+    out.push(`\n${pad(depth)}}`);
+  }
+  const [first] = entries;
   if (format === 'columnar') {
     out.push(`{\n${pad(1)}"outputs": `);
-    if (entries.length > 1) object(0, offsets, 1);
-    else writeNested(entries[0]![1], 0, offsets.get(entries[0]![0])!, isBytes(entries[0]![0], entries[0]![1]), 1, out);
+    if (entries.length > 1 || !first) yield* object(0, 1);
+    else yield* one(first[0], first[1], 0, 1);
     out.push('\n}');
-    return out.text();
+  } else {
+    out.push(`{\n${pad(1)}"predictions": [`);
+    for (let item = 0; item < batch; item++) {
+      if (item) out.push(', ');
+      if (entries.length > 1 || !first) yield* object(1, 2);
+      else yield* one(first[0], first[1], 1, 2);
+    }
+    out.push(']\n}');
   }
-  let batch = -1;
-  for (const [key, t] of entries) {
-    if (t.shape.length === 0) throw invalid(`Tensor name: ${key} has no shape information `);
-    const b = t.shape[0]!;
-    if (batch >= 0 && b !== batch) throw invalid(`Tensor name: ${key} has inconsistent batch size: ${b} expecting: ${batch}`);
-    batch = b;
+  yield out.take();
+}
+
+/** writeNested, handing on a chunk each time RESPONSE_CHUNK_CHARS are written; small sub-tensors are written flat. */
+function* nestedChunks(t: TensorOutput, dim: number, offset: { i: number }, asBytes: boolean, depth: number, out: TextBuilder): Generator<string> {
+  let values = 1;
+  for (let d = dim; d < t.shape.length; d++) values *= t.shape[d]!; // d < rank
+  if (values <= FLAT_VALUES) {
+    writeNested(t, dim, offset, asBytes, depth, out);
+    if (out.length >= RESPONSE_CHUNK_CHARS) yield out.take();
+    return;
   }
-  out.push(`{\n${pad(1)}"predictions": [`);
-  for (let item = 0; item < batch; item++) {
-    if (item) out.push(', ');
-    if (entries.length > 1) object(1, offsets, 2);
-    else writeNested(entries[0]![1], 1, offsets.get(entries[0]![0])!, isBytes(entries[0]![0], entries[0]![1]), 2, out);
+  out.push('[');
+  for (let k = 0; k < t.shape[dim]!; k++) {
+    if (k) out.push(', ');
+    yield* nestedChunks(t, dim + 1, offset, asBytes, depth + 1, out);
   }
-  out.push(']\n}');
-  return out.text();
+  out.push(']');
 }

@@ -20,7 +20,7 @@ import type { ModelServerEventMap } from './version-state-event.js';
  * (Node, a worker, or a page with `worker: false`) or in a Web Worker behind a client (the default in
  * browser pages). Fires `VersionStateEvent` (`statechange`, `start`, `loading`, `available`,
  * `unloading`, `end`), `DownloadProgressEvent` (`progress`), `TotalProgressEvent` (`totalprogress`),
- * `SourceErrorEvent` (`sourceerror`) and, in worker mode, `WorkerRestartEvent` (`workerrestart`):
+ * `SourceErrorEvent` (`sourceerror`), `LoadFailureEvent` (`loadfailure`) and, in worker mode, `WorkerRestartEvent` (`workerrestart`):
  * `ModelServerEventMap` types each listener by its event type.
  */
 export interface ModelServer extends EventTarget {

@@ -87,6 +87,13 @@ export interface ModelServerOptions {
   loadRetryIntervalMs?: number;
   /** Loads that may run at once. Default 1. */
   numLoadThreads?: number;
+  /**
+   * Default true: `start()` (and `reloadConfig`) resolve once every aspired version is AVAILABLE or
+   * out of retries. false: once each one's first load attempt ended (AVAILABLE, failed, or waiting to
+   * retry; `loadfailure` events tell each failed attempt), so a version retrying for minutes does not
+   * hold up the server (`serve` runs so).
+   */
+  waitForLoadRetries?: boolean;
   /** Let a new label point at a version that is not AVAILABLE yet. Default false. */
   allowVersionLabelsForUnavailableModels?: boolean;
   /**

@@ -34,7 +34,9 @@ import type { CanaryDecision } from './canary-router.js';
 import { routeRequest } from './canary-router.js';
 import { sourceFactoryFor } from './source-registry.js';
 import { ProgressTracker } from './progress-tracker.js';
-import { SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
+import { LoadFailureEvent, SourceErrorEvent, VersionStateEvent } from './version-state-event.js';
+import { FailureReportingLoader } from './failure-reporting-loader.js';
+import { FirstLoadAttempts } from './first-load-attempts.js';
 
 interface ServedModel {
   config: NormalizedModelConfig;
@@ -51,6 +53,7 @@ interface ServedModel {
 export class ServerCore {
   readonly manager: AspiredVersionsManager<Servable>;
   readonly monitor = new ServableStateMonitor();
+  private readonly firstAttempts = new FirstLoadAttempts(this.monitor);
   private readonly models = new Map<string, ServedModel>();
   /** Shares downloads with the origin's other tabs (browsers only). */
   private readonly coordinator: StoreCoordinator | undefined = originStoreCoordinator();
@@ -246,7 +249,12 @@ export class ServerCore {
       started.push(config);
     }
     await Promise.all(starting);
-    await this.manager.whenIdle();
+    if (this.options.waitForLoadRetries === false) {
+      const aspired = () => started.map((c) => ({ name: c.name, aspiredVersions: this.models.get(c.name)?.source.state().aspiredVersions ?? [] }));
+      await this.firstAttempts.ended(aspired, this.manager.whenIdle());
+    } else {
+      await this.manager.whenIdle();
+    }
     // Only the sources started now had their first poll: models kept as they were are not judged again.
     if (this.options.failIfNoModelVersionsFound) this.checkVersionsFound(started);
     // Labels last, against what is AVAILABLE now; on refusal the old labels stay.
@@ -315,7 +323,13 @@ export class ServerCore {
       onProgress: (p) => this.progress.report({ model: name, version, ...p }),
     });
     const batching = this.batchingParametersOf(name);
-    return batching ? new BatchingLoader(loader, batching, this.metrics.batchingSink(name)) : loader;
+    const retries = this.options.maxNumLoadRetries ?? 5;
+    return new FailureReportingLoader<Servable>(batching ? new BatchingLoader(loader, batching, this.metrics.batchingSink(name)) : loader, (attempt, error) => {
+      this.firstAttempts.failedOnce(name, version);
+      const retriesLeft = Math.max(0, retries + 1 - attempt);
+      const retryInMs = retriesLeft > 0 ? (this.options.loadRetryIntervalMs ?? 60_000) : 0;
+      this.events.dispatchEvent(new LoadFailureEvent({ model: name, version, attempt, retriesLeft, retryInMs, code: error.code, message: error.message }));
+    });
   }
 
   /** The batching parameters of a model now, or undefined when batching is off. */

@@ -1,5 +1,5 @@
 import type { ManagerState } from '../core/servable-state.js';
-import type { Status } from '../core/status.js';
+import type { Status, StatusCode } from '../core/status.js';
 
 /** What a VersionStateEvent says: one version's new state. */
 export interface VersionStateEventInit {
@@ -165,6 +165,50 @@ export class WorkerRestartEvent extends Event {
   }
 }
 
+/** What a LoadFailureEvent says: one failed attempt to load one version. */
+export interface LoadFailureEventInit {
+  readonly model: string;
+  readonly version: number;
+  /** Which attempt failed: 1 for the first load, 2 for the first retry, … */
+  readonly attempt: number;
+  /** Retries left after this one (`maxNumLoadRetries` in all); 0: the version goes to END with this error. */
+  readonly retriesLeft: number;
+  /** When retries are left: the wait before the next attempt (`loadRetryIntervalMs`). */
+  readonly retryInMs: number;
+  readonly code: StatusCode;
+  readonly message: string;
+}
+
+/**
+ * Fired (`loadfailure`) each time loading a version fails, retried or not (TF Serving logs each retry):
+ * the version stays LOADING while retries are left, so this is how a retrying version is seen.
+ */
+export class LoadFailureEvent extends Event implements LoadFailureEventInit {
+  readonly model: string;
+  readonly version: number;
+  readonly attempt: number;
+  readonly retriesLeft: number;
+  readonly retryInMs: number;
+  readonly code: StatusCode;
+  readonly message: string;
+
+  constructor(init: LoadFailureEventInit) {
+    super('loadfailure');
+    this.model = init.model;
+    this.version = init.version;
+    this.attempt = init.attempt;
+    this.retriesLeft = init.retriesLeft;
+    this.retryInMs = init.retryInMs;
+    this.code = init.code;
+    this.message = init.message;
+  }
+
+  /** The event's data, plain (what crosses a worker boundary). */
+  toInit(): LoadFailureEventInit {
+    return { model: this.model, version: this.version, attempt: this.attempt, retriesLeft: this.retriesLeft, retryInMs: this.retryInMs, code: this.code, message: this.message };
+  }
+}
+
 /** Every event a ModelServer fires, by type: what `addEventListener` and the `listeners` option hand each listener. */
 export interface ModelServerEventMap {
   statechange: VersionStateEvent;
@@ -176,6 +220,7 @@ export interface ModelServerEventMap {
   progress: DownloadProgressEvent;
   totalprogress: TotalProgressEvent;
   sourceerror: SourceErrorEvent;
+  loadfailure: LoadFailureEvent;
   workerrestart: WorkerRestartEvent;
 }
 

@@ -23,7 +23,7 @@ import type { SourceState } from '../sources/model-source.js';
 import { decodeEvent } from './event-wire.js';
 import type { ClientMessage, MethodArgs, MethodResult, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
 import { transferablesOf } from './transfer.js';
-import type { DeathOutcome } from './worker-supervisor.js';
+import type { DeathOutcome, WorkerSpawner } from './worker-supervisor.js';
 import { RESTART_WINDOW_MS, WorkerSupervisor } from './worker-supervisor.js';
 
 declare const __TFJS_SERVING_BUNDLED__: boolean | undefined;
@@ -96,6 +96,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     workerUrl: URL,
     private readonly transferInputs: boolean,
     listeners: ModelServerOptions['listeners'],
+    spawnWorker?: WorkerSpawner,
   ) {
     super();
     this.startOptions = options;
@@ -103,12 +104,13 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     this.supervisor = new WorkerSupervisor(workerUrl, {
       message: (msg) => this.onMessage(msg),
       death: (reason, outcome) => this.onDeath(reason, outcome),
-    });
+    }, spawnWorker);
     this.sendStart();
     setRestEndpoint(this, (request, options) => this.handleRest(request, options));
   }
 
-  static async start(options: ModelServerOptions): Promise<WorkerModelServer> {
+  /** `spawnWorker`: how the worker is started (default a module Web Worker; Node's `nodeWorkerSpawner` runs a worker_threads thread). */
+  static async start(options: ModelServerOptions, spawnWorker?: WorkerSpawner): Promise<WorkerModelServer> {
     if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', 'ModelServer.start needs an options object with a modelConfigList');
     if (options.store || options.fetch) {
       throw new ServingError('INVALID_ARGUMENT', 'store and fetch cannot cross to a worker: leave them out (the worker uses IndexedDB and its own fetch), or pass worker: false');
@@ -116,7 +118,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     normalizeModelConfigList(options.modelConfigList); // fail here, with the caller's stack, not in the worker
     const { store: _s, fetch: _f, worker: _w, workerUrl, transferInputs, listeners, ...rest } = options;
     const url = workerUrl ? new URL(String(workerUrl), pageBase()) : defaultWorkerUrl();
-    const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners);
+    const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners, spawnWorker);
     try {
       await client.ready;
     } catch (e) {
@@ -322,7 +324,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   /** A repository that cannot be read is said on the page's console, once per distinct error. */
   private logSourceError(e: SourceErrorEvent): void {
     const key = `${e.model}\n${e.code}\n${e.message}`;
-    if (this.logged.has(key)) return;
+    // On pages only: in Node (serve's worker thread) the listeners say it (serve prints each once).
+    if (typeof document === 'undefined' || this.logged.has(key)) return;
     this.logged.add(key);
     console.warn(`tfjs-serving: the source of model ${e.model} reports ${e.code}: ${e.message}`);
   }

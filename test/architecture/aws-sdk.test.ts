@@ -1,6 +1,6 @@
 // The AWS SDK is for Node's S3 source and S3 publish only: imported by the s3-* files of src/repository
 // and src/sources alone, and never reachable from the browser entries (src/index.ts, src/browser.ts,
-// worker/) — not even through a dynamic import — so the browser bundle never carries it.
+// worker/ but its Node entries) — not even through a dynamic import — so the browser bundle never carries it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -22,7 +22,8 @@ test('only the s3-* files of src/repository and src/sources import the AWS SDK',
 test('no file that imports the AWS SDK is reachable from the browser entries', () => {
   const next = new Map<string, string[]>();
   for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
-  const entries = ['src/index.ts', 'src/browser.ts', ...files.filter((f) => f.startsWith('worker/'))];
+  // worker/node-*.ts are Node's worker_threads entries (serve's inference thread), never bundled for browsers.
+  const entries = ['src/index.ts', 'src/browser.ts', ...files.filter((f) => f.startsWith('worker/') && !f.startsWith('worker/node-'))];
   const seen = new Set<string>();
   const path = new Map<string, string>();
   const stack = [...entries];

@@ -11,14 +11,14 @@ const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const MAIN_VALUES = [
   'AspiredVersionsManager', 'DEFAULT_BATCHING_PARAMETERS', 'DEFAULT_PROMETHEUS_PATH', 'DownloadProgressEvent', 'HttpSource',
   'IndexedDbModelStore', 'LocalModelServer', 'METRIC_NAMES', 'MemoryModelStore', 'ModelServer', 'ServableStateMonitor',
-  'ServingError', 'SourceErrorEvent', 'TfjsModelLoader', 'TotalProgressEvent', 'VersionStateEvent', 'WorkerModelServer', 'WorkerRestartEvent',
+  'ServingError', 'SourceErrorEvent', 'LoadFailureEvent', 'TfjsModelLoader', 'TotalProgressEvent', 'VersionStateEvent', 'WorkerModelServer', 'WorkerRestartEvent',
   'availabilityPreservingPolicy', 'handleRestRequest', 'httpStatusOf', 'registerSourceFactory', 'resourcePreservingPolicy',
   'setWorkerModelServerFactory',
 ];
 const NODE_VALUES = [...MAIN_VALUES, 'FileSystemModelStore', 'FileSystemSource', 'isLocalDirectoryBasePath', 'publishGraphModel', 'generateSigningKey', 'readVersionDirectory', 'startRestServer', 'startServe', 'startGrpcServer',
   'parseModelServerConfigText', 'modelConfigsFromProto', 'parseBatchingParametersText', 'parseMonitoringConfigText'].sort();
 const BROWSER_VALUES = [
-  'DownloadProgressEvent', 'ModelServer', 'ServingError', 'SourceErrorEvent', 'TotalProgressEvent', 'VersionStateEvent', 'WorkerRestartEvent',
+  'DownloadProgressEvent', 'LoadFailureEvent', 'ModelServer', 'ServingError', 'SourceErrorEvent', 'TotalProgressEvent', 'VersionStateEvent', 'WorkerRestartEvent',
   'answerServiceWorkerRequests', 'handleRestRequest', 'registerRestServiceWorker',
 ];
 /** Names that are implementation details: never public. */
@@ -28,9 +28,9 @@ const INTERNAL = [
   'ServerCore', 'PredictionService', 'ProgressTracker', 'ServerEventTarget', 'LoaderHarness', 'WorkerSupervisor', 'WorkerHost', 'encodeEvent', 'decodeEvent', 'parseTextFormat',
 ];
 /** Every event the servers fire, and the data of each (their types must be public). */
-const EVENTS = ['VersionStateEvent', 'DownloadProgressEvent', 'TotalProgressEvent', 'SourceErrorEvent', 'WorkerRestartEvent'];
+const EVENTS = ['VersionStateEvent', 'DownloadProgressEvent', 'TotalProgressEvent', 'SourceErrorEvent', 'LoadFailureEvent', 'WorkerRestartEvent'];
 const EVENT_TYPES = [
-  'VersionStateEventInit', 'DownloadProgressEventInit', 'TotalProgressEventInit', 'SourceErrorEventInit', 'ServerEventListeners', 'ServerEventType',
+  'VersionStateEventInit', 'DownloadProgressEventInit', 'TotalProgressEventInit', 'SourceErrorEventInit', 'LoadFailureEventInit', 'ServerEventListeners', 'ServerEventType',
   'ServerEventListener', 'ModelServerEventMap', 'ProgressPhase',
 ];
 

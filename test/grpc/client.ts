@@ -25,7 +25,8 @@ export interface CallError extends Error {
 }
 
 export interface ServingClient {
-  call(method: string, request: object): Promise<any>;
+  /** One call; `deadlineMs` from now (default 120 s). */
+  call(method: string, request: object, deadlineMs?: number): Promise<any>;
   close(): void;
 }
 
@@ -36,10 +37,10 @@ export function servingClient(port: number): ServingClient {
   const prediction = new serving.PredictionService(address, grpc.credentials.createInsecure(), options);
   const model = new serving.ModelService(address, grpc.credentials.createInsecure(), options);
   return {
-    call(method, request) {
+    call(method, request, deadlineMs = 120_000) {
       const client = method in serving.ModelService.service ? model : prediction;
       return new Promise((resolve, reject) => {
-        client[method](request, { deadline: Date.now() + 120_000 }, (error: CallError | null, response: unknown) => (error ? reject(error) : resolve(response)));
+        client[method](request, { deadline: Date.now() + deadlineMs }, (error: CallError | null, response: unknown) => (error ? reject(error) : resolve(response)));
       });
     },
     close() {

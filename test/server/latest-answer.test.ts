@@ -1,0 +1,32 @@
+// LatestAnswer (pure logic; the real thing is tested through serve in test/hardening/inference-thread.test.ts):
+// the first get waits; later ones get the fresh answer within waitMs or else the last one; one question at a time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LatestAnswer } from '../../src/worker-client/latest-answer.js';
+
+test('LatestAnswer: waits for the first answer, then falls back to the last one when the source is slow', async () => {
+  let asked = 0;
+  let release: ((v: number) => void) | undefined;
+  const slow = new LatestAnswer<number>(() => {
+    asked++;
+    return new Promise<number>((resolve) => (release = resolve));
+  }, 10);
+  const first = slow.get();
+  release?.(1);
+  assert.equal(await first, 1);
+  // The source does not answer now: the last value, after waitMs.
+  assert.equal(await slow.get(), 1);
+  assert.equal(await slow.get(), 1);
+  assert.equal(asked, 2, 'one question in flight at a time');
+  release?.(2);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(await Promise.race([slow.get(), new Promise((r) => setTimeout(() => r('late'), 5))]), 'late');
+  release?.(3);
+  assert.equal(await slow.get(), 3, 'a source that answers in time gives its fresh value');
+  // A failing source falls back to the last answer too.
+  let tries = 0;
+  const failing = new LatestAnswer<string>(() => (tries++ % 2 ? Promise.reject(new Error('busy')) : Promise.resolve('ok')), 10);
+  assert.equal(await failing.get(), 'ok');
+  assert.equal(await failing.get(), 'ok', 'the second question fails: the last answer');
+  assert.equal(tries, 2);
+});
