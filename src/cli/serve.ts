@@ -251,6 +251,7 @@ ${e.message}`;
       timeoutMs: num(flags, 'rest_api_timeout_in_ms', 30_000),
       maxBodyBytes: num(flags, 'rest_api_max_body_bytes', DEFAULT_MAX_BODY_BYTES, { min: 1 }),
       ...(prometheusPath !== undefined ? { prometheusPath } : {}),
+      ...(options.modelLoading !== undefined ? { modelLoading: options.modelLoading } : {}),
     });
   } catch (e) {
     await server.close();

@@ -47,7 +47,18 @@ function loopTurn(ms = 10): Promise<void> {
 }
 
 /** Serves TF Serving's REST API for `server` on `port` (0 picks a free one) and `host` (default 0.0.0.0). */
-export async function startRestServer(server: ModelServer, options: RestOptions & { port?: number; host?: string } = {}): Promise<RestServer> {
+/** Options of the Node REST server: the handler's, the address, and what readiness means. */
+export interface RestServerOptions extends RestOptions {
+  port?: number;
+  host?: string;
+  /**
+   * The server's `modelLoading`: with `'on-demand'`, `/readyz` counts a model ready once a version is
+   * stored (it loads when first asked for), not only when one is AVAILABLE. Default `'eager'`.
+   */
+  modelLoading?: 'eager' | 'on-demand';
+}
+
+export async function startRestServer(server: ModelServer, options: RestServerOptions = {}): Promise<RestServer> {
   let inFlight = 0;
   let draining = false;
   let answeredWhileDraining = 0;
@@ -124,7 +135,7 @@ export async function startRestServer(server: ModelServer, options: RestOptions 
 /** Methods the Fetch API refuses to carry in a Request. */
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
-async function answer(server: ModelServer, req: IncomingMessage, res: ServerResponse, options: RestOptions, draining: () => boolean): Promise<void> {
+async function answer(server: ModelServer, req: IncomingMessage, res: ServerResponse, options: RestServerOptions, draining: () => boolean): Promise<void> {
   try {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
@@ -132,7 +143,7 @@ async function answer(server: ModelServer, req: IncomingMessage, res: ServerResp
     if (FORBIDDEN_METHODS.has(method)) {
       response = unroutableMethodResponse(method, url, options);
     } else if (method === 'GET' && (req.url ?? '').split('?')[0] === READINESS_PATH) {
-      response = await readinessResponse(server, draining());
+      response = await readinessResponse(server, draining(), options.modelLoading);
     } else if (method === 'GET' && (req.url ?? '').split('?')[0] === LIVENESS_PATH) {
       response = livenessResponse();
     } else {

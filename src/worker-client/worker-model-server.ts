@@ -200,8 +200,9 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     return this.call('versionLabels', [model]);
   }
 
-  modelNames(): Promise<string[]> {
-    return this.call('modelNames', []);
+  /** The config in force on this side (start options, then each reloadConfig): answered without waiting for a busy worker. */
+  async modelNames(): Promise<string[]> {
+    return this.startOptions.modelConfigList.map((c) => c.name);
   }
 
   metrics(): Promise<MetricsSnapshot> {

@@ -30,6 +30,10 @@ test('serve on demand: models load when asked through REST and the least recentl
   const serve = await startServe(['--model_config_file', configFile, '--file_system_poll_wait_seconds', '0', '--model_loading=on-demand', `--total_model_memory_limit_bytes=${Math.floor(2.5 * estimate)}`]);
   const url = `http://127.0.0.1:${serve.port}/v1/models`;
   try {
+    // Ready before any model is loaded: on demand, a stored version is enough (it loads when asked for).
+    const ready = await fetch(`http://127.0.0.1:${serve.port}/readyz`);
+    assert.equal(ready.status, 200, await ready.clone().text());
+    assert.deepEqual(await ready.json(), { ready: true, models: ['a', 'b', 'c'] });
     for (const [name, x] of [['a', 1], ['b', 2], ['a', 3], ['c', 4]] as const) {
       const res = await fetch(`${url}/${name}:predict`, { method: 'POST', body: JSON.stringify({ instances: [[x]] }) });
       assert.equal(res.status, 200, `${name}: ${await res.clone().text()}\n${serve.log()}`);
@@ -37,6 +41,7 @@ test('serve on demand: models load when asked through REST and the least recentl
     }
     const state = async (name: string) => ((await (await fetch(`${url}/${name}`)).json()) as { model_version_status: Array<{ state: string }> }).model_version_status[0]?.state;
     assert.deepEqual([await state('a'), await state('b'), await state('c')], ['AVAILABLE', 'END', 'AVAILABLE']);
+    assert.equal((await fetch(`http://127.0.0.1:${serve.port}/readyz`)).status, 200, 'an evicted model (END) still counts: it is stored');
   } finally {
     serve.child.kill('SIGTERM');
     await serve.exited;
