@@ -6,16 +6,25 @@
  * it waits for the answer.
  */
 export class LatestAnswer<T> {
-  private last: { value: T } | undefined;
+  private last: { value: T; at: number } | undefined;
   private inFlight: Promise<T> | undefined;
 
+  /**
+   * `minRefreshMs`: `refresh` asks again only when the last value is at least this old, so that a busy
+   * stream of refreshes (one per prediction) costs the source one question per interval, not one per call.
+   */
   constructor(
     private readonly ask: () => Promise<T>,
     private readonly waitMs: number,
+    private readonly minRefreshMs = 0,
   ) {}
 
-  /** Asks the source now (unless a question is in flight), so that the next `get` has a recent value to fall back on. */
+  /**
+   * Asks the source now (unless a question is in flight, or the last value is younger than `minRefreshMs`),
+   * so that the next `get` has a recent value to fall back on.
+   */
   refresh(): void {
+    if (this.last && Date.now() - this.last.at < this.minRefreshMs) return;
     this.question().catch(() => undefined);
   }
 
@@ -32,7 +41,7 @@ export class LatestAnswer<T> {
   private question(): Promise<T> {
     return (this.inFlight ??= this.ask().then(
       (value) => {
-        this.last = { value };
+        this.last = { value, at: Date.now() };
         this.inFlight = undefined;
         return value;
       },

@@ -24,6 +24,8 @@ import { nodeWorkerEntryUrl, nodeWorkerSpawner } from './node-worker-spawner.js'
 import { StatusMirror } from './status-mirror.js';
 import { WorkerModelServer } from './worker-model-server.js';
 
+/** The fallback snapshot is refreshed after predictions at most this often (rendering metrics costs the worker). */
+const METRICS_REFRESH_MS = 1000;
 /** How long a metrics scrape waits for the worker before it is answered with the last snapshot. */
 export const METRICS_WAIT_MS = 10;
 
@@ -48,8 +50,8 @@ export class NodeWorkerModelServer extends ServerEventTarget implements ModelSer
     private readonly status: StatusMirror,
   ) {
     super();
-    this.prometheusText = new LatestAnswer(() => inner.prometheusMetrics(), METRICS_WAIT_MS);
-    this.metricsSnapshot = new LatestAnswer(() => inner.metrics(), METRICS_WAIT_MS);
+    this.prometheusText = new LatestAnswer(() => inner.prometheusMetrics(), METRICS_WAIT_MS, METRICS_REFRESH_MS);
+    this.metricsSnapshot = new LatestAnswer(() => inner.metrics(), METRICS_WAIT_MS, METRICS_REFRESH_MS);
   }
 
   /**
@@ -89,7 +91,7 @@ export class NodeWorkerModelServer extends ServerEventTarget implements ModelSer
     this.inner.crashWorkerForTesting('throw', reason);
   }
 
-  /** Runs in the worker; once it is answered, the metrics snapshot kept for busy times is refreshed. */
+  /** Runs in the worker; once it is answered, the metrics snapshot kept for busy times is refreshed (at most once a second). */
   predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse> {
     const answer = this.inner.predict(request, options);
     const refresh = () => {

@@ -30,3 +30,13 @@ test('LatestAnswer: waits for the first answer, then falls back to the last one 
   assert.equal(await failing.get(), 'ok', 'the second question fails: the last answer');
   assert.equal(tries, 2);
 });
+
+test('refresh asks again only once the last value is minRefreshMs old', async () => {
+  let asked = 0;
+  const counted = new LatestAnswer<number>(() => Promise.resolve(++asked), 10, 60_000);
+  assert.equal(await counted.get(), 1);
+  for (let i = 0; i < 100; i++) counted.refresh();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(asked, 1, 'a fresh value is not asked for again by refresh');
+  assert.equal(await counted.get(), 2, 'get still asks');
+});
