@@ -8,10 +8,12 @@
 export class LatestAnswer<T> {
   private last: { value: T; at: number } | undefined;
   private inFlight: Promise<T> | undefined;
+  private trailing: ReturnType<typeof setTimeout> | undefined;
 
   /**
-   * `minRefreshMs`: `refresh` asks again only when the last value is at least this old, so that a busy
-   * stream of refreshes (one per prediction) costs the source one question per interval, not one per call.
+   * `minRefreshMs`: `refresh` asks at most once per this interval (a refresh that comes sooner asks once
+   * the interval has passed), so that a busy stream of refreshes (one per prediction) costs the source one
+   * question per interval, not one per call, and the value is never older than the interval after one.
    */
   constructor(
     private readonly ask: () => Promise<T>,
@@ -24,8 +26,18 @@ export class LatestAnswer<T> {
    * so that the next `get` has a recent value to fall back on.
    */
   refresh(): void {
-    if (this.last && Date.now() - this.last.at < this.minRefreshMs) return;
-    this.question().catch(() => undefined);
+    const wait = this.last ? this.last.at + this.minRefreshMs - Date.now() : 0;
+    if (wait <= 0) {
+      this.question().catch(() => undefined);
+      return;
+    }
+    if (this.trailing !== undefined) return;
+    this.trailing = setTimeout(() => {
+      this.trailing = undefined;
+      this.question().catch(() => undefined);
+    }, wait);
+    // Never keeps a process alive (Node's timers have unref; browsers' are numbers).
+    (this.trailing as { unref?: () => void }).unref?.();
   }
 
   get(): Promise<T> {

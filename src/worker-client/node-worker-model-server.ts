@@ -25,7 +25,7 @@ import { StatusMirror } from './status-mirror.js';
 import { WorkerModelServer } from './worker-model-server.js';
 
 /** The fallback snapshot is refreshed after predictions at most this often (rendering metrics costs the worker). */
-const METRICS_REFRESH_MS = 1000;
+const METRICS_REFRESH_MS = 100;
 /** How long a metrics scrape waits for the worker before it is answered with the last snapshot. */
 export const METRICS_WAIT_MS = 10;
 
@@ -91,7 +91,7 @@ export class NodeWorkerModelServer extends ServerEventTarget implements ModelSer
     this.inner.crashWorkerForTesting('throw', reason);
   }
 
-  /** Runs in the worker; once it is answered, the metrics snapshot kept for busy times is refreshed (at most once a second). */
+  /** Runs in the worker; once it is answered, the metrics snapshot kept for busy times is refreshed (at most every 100 ms). */
   predict(request: PredictRequest, options?: PredictOptions): Promise<PredictResponse> {
     const answer = this.inner.predict(request, options);
     const refresh = () => {
