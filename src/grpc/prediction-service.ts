@@ -13,6 +13,8 @@ import { multiInference } from './multi-inference.js';
 import { packSignatureDefMap } from './signature.js';
 import type { TensorProtoMessage } from './tensor-proto.js';
 import { dataTypeName, decodeTensorProto, encodeTensorProto } from './tensor-proto.js';
+import { runOnPinnedVersion } from '../rest/pinned-version.js';
+import type { GetSignatureResponse } from '../server/api-types.js';
 
 export interface PredictRequestMessage {
   model_spec?: ModelSpecMessage;
@@ -28,7 +30,18 @@ export interface GetModelMetadataRequestMessage {
 /** Predict: TensorProto inputs (typed fields or tensor_content), outputs as TF Serving writes them. */
 export async function predict(server: ModelServer, request: PredictRequestMessage, deadline?: number): Promise<object> {
   const { model, selector, signatureName } = readModelSpec(request.model_spec);
-  const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);
+  // Read with the signature of the version picked now, and run pinned to it (a swap in between: once more).
+  return runOnPinnedVersion(server, model, selector, signatureName || undefined, ({ model: spec, signature }) => predictOn(server, request, model, spec, signature, deadline));
+}
+
+async function predictOn(
+  server: ModelServer,
+  request: PredictRequestMessage,
+  model: string,
+  spec: GetSignatureResponse['model'],
+  signature: GetSignatureResponse['signature'],
+  deadline: number | undefined,
+): Promise<object> {
   const declaredInputs = Object.fromEntries(signature.inputs.map((t) => [t.key, t.tfDtype]));
   const inputs: Record<string, TensorInput> = {};
   for (const [key, proto] of Object.entries(request.inputs ?? {})) {
@@ -49,7 +62,7 @@ export async function predict(server: ModelServer, request: PredictRequestMessag
     if (seen.has(alias)) throw new ServingError('INVALID_ARGUMENT', `duplicate output tensor alias: ${alias}`);
     seen.add(alias);
   }
-  // Pinned to the version whose signature was read (a swap in between gives NOT_FOUND, never a mismatch).
+  // Pinned to the version whose signature was read (never a mismatch).
   const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'GRPC', ...(deadline !== undefined ? { deadline } : {}) });
   const outputs: Record<string, TensorProtoMessage> = {};
   for (const [key, tensor] of Object.entries(response.outputs)) {

@@ -3,11 +3,12 @@
 // on the version the signature came from.
 import { ServingError } from '../core/status.js';
 import type { TensorOutput } from '../runtime/tensor.js';
-import type { VersionSelector } from '../server/api-types.js';
+import type { GetSignatureResponse, VersionSelector } from '../server/api-types.js';
 import type { ModelServer } from '../server/model-server.js';
 import type { ParseSpecJson } from './examples.js';
 import { asParseSpec, examplesFromJson, featureTensors } from './examples.js';
 import type { JsonValue } from './json.js';
+import { runOnPinnedVersion } from './pinned-version.js';
 
 /** What running examples gave: the version and signature that answered, and the outputs. */
 export interface ExamplesResult {
@@ -32,7 +33,18 @@ export async function runExamples(
 ): Promise<ExamplesResult> {
   const signatureName = typeof body.signature_name === 'string' ? body.signature_name : undefined;
   const examples = examplesFromJson(body, method);
-  const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);
+  // Read with the signature of the version picked now, and run pinned to it (a swap in between: once more).
+  return runOnPinnedVersion(server, model, selector, signatureName || undefined, ({ model: spec, signature }) => runOn(server, model, spec, signature, examples, entrypoint));
+}
+
+async function runOn(
+  server: ModelServer,
+  model: string,
+  spec: GetSignatureResponse['model'],
+  signature: GetSignatureResponse['signature'],
+  examples: ReturnType<typeof examplesFromJson>,
+  entrypoint: string,
+): Promise<ExamplesResult> {
   const { version, signatureName: name } = spec;
   const parseSpec = checkedParseSpec(signature.parseSpec, `signature "${name}" of model ${model} version ${version}`, name);
   const features = featureTensors(examples, parseSpec);

@@ -18,6 +18,7 @@ import { jsonForError, predictInputsFromJson, predictResponseChunks } from './te
 import { textStream } from './text-stream.js';
 import type { RestRoute } from './url.js';
 import { malformed, parseRestPath } from './url.js';
+import { runOnPinnedVersion } from './pinned-version.js';
 
 export interface RestOptions {
   /** Add TF Serving's CORS headers and answer preflight OPTIONS (`--rest_api_enable_cors_support`). */
@@ -198,14 +199,15 @@ async function predict(
   deadline: number | undefined,
 ): Promise<ReadableStream<Uint8Array>> {
   const signatureName = body.signature_name as string | undefined; // readBody checked it is a string when present
-  // The version the request resolves to now, and its signature (TF Serving's GetInfoMap).
-  const { model: spec, signature } = await server.getSignature(model, selector, signatureName || undefined);
-  const { format, tensors } = predictInputsFromJson(body, signatureTensors(signature.inputs), signatureName);
-  const inputs = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as number[] }]));
-  // Pinned to the version whose signature read the JSON (a swap in between gives NOT_FOUND, never a mismatch).
-  const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'REST', ...(deadline !== undefined ? { deadline } : {}) });
-  // Streamed: written from the output arrays chunk by chunk as the socket takes them (checked before the first).
-  return textStream(predictResponseChunks(response.outputs, format));
+  // The version the request resolves to now, and its signature (TF Serving's GetInfoMap); the JSON is read
+  // with it and the predict pinned to it (a swap in between: read again for the new version, once).
+  return runOnPinnedVersion(server, model, selector, signatureName || undefined, async ({ model: spec, signature }) => {
+    const { format, tensors } = predictInputsFromJson(body, signatureTensors(signature.inputs), signatureName);
+    const inputs = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, data: t.data as number[] }]));
+    const response = await server.predict({ model, version: spec.version, signatureName: spec.signatureName, inputs }, { entrypoint: 'REST', ...(deadline !== undefined ? { deadline } : {}) });
+    // Streamed: written from the output arrays chunk by chunk as the socket takes them (checked before the first).
+    return textStream(predictResponseChunks(response.outputs, format));
+  });
 }
 
 async function classifyOrRegress(
