@@ -9,7 +9,7 @@ import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { browserSkipReason } from './harness.js';
 import { openLibraryPage } from './library-page.js';
-import { runSwaps, sampleMemory, startEmotionLoad, startSwapServer, stopLoad } from './swap-driver.js';
+import { runSwaps, sampleMemory, startLoad, startSwapServer, stopLoad } from './swap-driver.js';
 import { publishGraphModel } from '../../src/repository/publish.js';
 import { humanModel, removeTempDirs, tempDir } from '../helpers/models.js';
 
@@ -73,7 +73,7 @@ describe("swapMode 'fresh-worker' in a page", { skip: skip ?? false, timeout: 30
     try {
       await startSwapServer(app.page, 'emotion', 'fresh-worker', { maxNumLoadRetries: 0 });
       const before = await sampleMemory(app.page, 0);
-      await startEmotionLoad(app.page, 'emotion', 2);
+      await startLoad(app.page, 'emotion', 2);
       await publishGraphModel(join(broken, 'emotion.json'), join(repoDir, 'emotion'), { version: 2 });
       await app.page.evaluate(() => (window as unknown as { server: { pollNow(): Promise<void> } }).server.pollNow());
       const { byVersion, failures } = await stopLoad(app.page);

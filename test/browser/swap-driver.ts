@@ -12,6 +12,8 @@ export interface SwapMemorySample extends WorkerMemory {
   readonly swap: number;
   /** `performance.memory.usedJSHeapSize` of the page (Chromium), if any. */
   readonly pageHeapBytes: number | undefined;
+  /** Resident bytes of the browser's renderer processes (the page and its workers), where the caller measures them. */
+  readonly rendererBytes: number | undefined;
   /** Workers alive on the page's client (the serving one plus any fresh or draining one). */
   readonly liveWorkers: number;
 }
@@ -37,8 +39,14 @@ type Win = Window & {
   stopLoad: boolean;
 };
 
+/** A model's one input: its name in requests and its shape (random float data of that shape is sent). */
+export interface SwapModelInput {
+  readonly key: string;
+  readonly shape: readonly number[];
+}
+
 /** The emotion model's input (from `@vladmandic/human`). */
-export const EMOTION_INPUT = 'input_1:0';
+export const EMOTION_INPUT: SwapModelInput = { key: 'input_1:0', shape: [1, 64, 64, 1] };
 
 /** Starts a worker-mode server of `model` at /repo/<model> in the page with `swapMode`. */
 export async function startSwapServer(page: Page, model: string, swapMode: SwapMode, extra: Record<string, unknown> = {}): Promise<void> {
@@ -60,8 +68,8 @@ export async function startSwapServer(page: Page, model: string, swapMode: SwapM
   );
 }
 
-/** Starts `callers` loops of predictions of the emotion model (a random 64×64 face each). */
-export async function startEmotionLoad(page: Page, model: string, callers: number): Promise<void> {
+/** Starts `callers` loops of predictions of `model` (random data of `input`'s shape each). */
+export async function startLoad(page: Page, model: string, callers: number, input: SwapModelInput = EMOTION_INPUT): Promise<void> {
   await page.evaluate(
     ({ model, callers, input }) => {
       const w = window as unknown as Win;
@@ -72,10 +80,12 @@ export async function startEmotionLoad(page: Page, model: string, callers: numbe
         Array.from({ length: callers }, async () => {
           while (!w.stopLoad) {
             try {
-              const data = Float32Array.from({ length: 64 * 64 }, () => Math.random());
-              const r = await w.server.predict({ model, inputs: { [input]: { shape: [1, 64, 64, 1], data } } });
-              const out = Object.values(r.outputs)[0];
-              if (!out || out.data.length !== 7) failures.push(`wrong output from v${r.model.version}: ${JSON.stringify(out?.shape)}`);
+              const data = Float32Array.from({ length: input.shape.reduce((a, b) => a * b, 1) }, () => Math.random());
+              const r = await w.server.predict({ model, inputs: { [input.key]: { shape: [...input.shape], data } } });
+              const outputs = Object.values(r.outputs);
+              if (outputs.length === 0 || outputs.some((o) => o.data.length === 0 || Array.from(o.data as Float32Array).some((x) => !Number.isFinite(x)))) {
+                failures.push(`empty or non-finite outputs from v${r.model.version}`);
+              }
               byVersion[r.model.version] = (byVersion[r.model.version] ?? 0) + 1;
             } catch (e) {
               failures.push(`${(e as { code?: string }).code}: ${(e as Error).message}`);
@@ -84,7 +94,7 @@ export async function startEmotionLoad(page: Page, model: string, callers: numbe
         }),
       ).then(() => ({ byVersion, failures }));
     },
-    { model, callers, input: EMOTION_INPUT },
+    { model, callers, input },
   );
 }
 
@@ -98,27 +108,37 @@ export function stopLoad(page: Page): Promise<{ byVersion: Record<string, number
 }
 
 /** The serving worker's memory and the page's heap now. */
-export function sampleMemory(page: Page, swap: number): Promise<SwapMemorySample> {
-  return page.evaluate(async (swap) => {
+export async function sampleMemory(page: Page, swap: number, rendererBytes?: () => Promise<number | undefined>): Promise<SwapMemorySample> {
+  const sample = await page.evaluate(async (swap) => {
     const w = window as unknown as Win;
     const memory = await w.server.workerMemory();
     // Chromium's non-standard performance.memory: the page's JS heap.
     const pageHeapBytes = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize;
     return { ...memory, swap, pageHeapBytes, liveWorkers: w.server.liveWorkers };
   }, swap);
+  return { ...sample, rendererBytes: await rendererBytes?.() };
 }
 
 /**
  * Runs `swaps` swaps under a request loop: for each, `publish(version)` publishes the next version in
  * the repository and the page polls (in fresh-worker mode `pollNow` resolves once serving moved).
  */
-export async function runSwaps(page: Page, model: string, swaps: number, publish: (version: number) => Promise<unknown>, callers = 2): Promise<SwapRun> {
-  const samples = [await sampleMemory(page, 0)];
-  await startEmotionLoad(page, model, callers);
+export async function runSwaps(
+  page: Page,
+  model: string,
+  swaps: number,
+  publish: (version: number) => Promise<unknown>,
+  options: { callers?: number; input?: SwapModelInput; rendererBytes?: () => Promise<number | undefined> } = {},
+): Promise<SwapRun> {
+  const callers = options.callers ?? 2;
+  const samples = [await sampleMemory(page, 0, options.rendererBytes)];
+  await startLoad(page, model, callers, options.input);
   for (let i = 1; i <= swaps; i++) {
     await publish(i + 1);
     await page.evaluate((model) => (window as unknown as Win).server.pollNow(model), model);
-    samples.push(await sampleMemory(page, i));
+    // Sample once an old worker finished its requests and was terminated.
+    await page.waitForFunction(() => (window as unknown as Win).server.liveWorkers === 1);
+    samples.push(await sampleMemory(page, i, options.rendererBytes));
   }
   const { byVersion, failures } = await stopLoad(page);
   const { events, freshWorkerSwaps } = await page.evaluate(() => {
