@@ -10,14 +10,13 @@ import type { ModelSource, SourceState } from '../src/sources/model-source.js';
 
 /**
  * Between a worker's sources and its manager: while the server starts, every aspired-versions call
- * passes (the first versions load here); once closed, a call that aspires a loadable version the
- * manager was not given before, for a model that already has versions here, is a swap: it is held
- * back and `onHeld` is told. Calls that load nothing new (errors, retirements, fewer versions) pass.
+ * passes (the first versions load here); once closed, a call that aspires a loadable version its source
+ * did not pass before, from a source that already passed versions, is a swap: it is held back and
+ * `onHeld` is told. Calls that load nothing new (errors, retirements, fewer versions) pass, and so do a
+ * new source's first versions (a model added by reloadConfig loads in place).
  */
 export class SwapGate {
   private open = true;
-  /** The loadable versions passed to the manager last, by model. */
-  private readonly passed = new Map<string, ReadonlySet<number>>();
 
   constructor(private readonly onHeld: (model: string, versions: readonly number[]) => void) {}
 
@@ -26,22 +25,26 @@ export class SwapGate {
     this.open = false;
   }
 
-  /** Passes `versions` on to the manager through `forward`, or holds them back as a swap. */
-  offer(model: string, versions: AspiredVersion<Servable>[], forward: AspiredVersionsCallback<Servable>): void {
+  /**
+   * Passes `versions` on to the manager through `forward` and returns the loadable versions passed, or
+   * holds them back as a swap and returns `passed` (what the source passed before) unchanged.
+   */
+  offer(model: string, versions: AspiredVersion<Servable>[], passed: ReadonlySet<number> | undefined, forward: AspiredVersionsCallback<Servable>): ReadonlySet<number> | undefined {
     const loadable = versions.filter((v) => v.loader !== undefined).map((v) => v.version);
-    const before = this.passed.get(model);
-    const isSwap = !this.open && before !== undefined && before.size > 0 && loadable.some((v) => !before.has(v));
-    if (isSwap) {
+    if (!this.open && passed !== undefined && passed.size > 0 && loadable.some((v) => !passed.has(v))) {
       this.onHeld(model, versions.map((v) => v.version));
-      return;
+      return passed;
     }
-    this.passed.set(model, new Set(loadable));
     forward(model, versions);
+    return new Set(loadable);
   }
 }
 
 /** A model's source with its aspired versions passing through a SwapGate. */
 class GatedSource implements ModelSource<Servable> {
+  /** The loadable versions passed to the manager last. */
+  private passed: ReadonlySet<number> | undefined;
+
   constructor(
     private readonly inner: ModelSource<Servable>,
     private readonly gate: SwapGate,
@@ -52,7 +55,9 @@ class GatedSource implements ModelSource<Servable> {
   }
 
   setAspiredVersionsCallback(callback: AspiredVersionsCallback<Servable>): void {
-    this.inner.setAspiredVersionsCallback((model, versions) => this.gate.offer(model, versions, callback));
+    this.inner.setAspiredVersionsCallback((model, versions) => {
+      this.passed = this.gate.offer(model, versions, this.passed, callback);
+    });
   }
 
   start(): Promise<void> {
@@ -78,7 +83,7 @@ class GatedSource implements ModelSource<Servable> {
 
 /**
  * A source factory (registered first) that wraps the source every other factory would make in a
- * GatedSource. One worker hosts one server, so one gate serves all its models.
+ * GatedSource. One worker hosts one server, so one gate serves all its sources.
  */
 export function gatedSourceFactory(gate: SwapGate): SourceFactory {
   let resolving = false;
