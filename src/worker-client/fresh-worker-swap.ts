@@ -47,6 +47,8 @@ export class FreshWorkerSwap {
   private swapping: Promise<void> | undefined;
   /** Old workers finishing their requests in flight. */
   private readonly draining = new Set<WorkerLike>();
+  /** A swap was wanted while one was in progress: the new serving worker polls once it serves. */
+  private wantedAgain = false;
   /** Aspired versions (`model:versions`) a fresh worker failed on. */
   private readonly refused = new Set<string>();
   private nextId: () => number;
@@ -68,9 +70,17 @@ export class FreshWorkerSwap {
   /** The serving worker held back new versions of a model: start a fresh worker (one at a time). */
   wanted(msg: SwapWantedMessage): void {
     const key = `${msg.model}:${msg.versions.join(',')}`;
-    if (this.swapping || this.refused.has(key)) return;
+    if (this.refused.has(key)) return;
+    if (this.swapping) {
+      this.wantedAgain = true;
+      return;
+    }
     this.swapping = this.swap(key).finally(() => {
       this.swapping = undefined;
+      if (!this.wantedAgain) return;
+      // The fresh worker may have polled before that version was published: its poll now holds it back in turn.
+      this.wantedAgain = false;
+      void this.host.request({ kind: 'call', id: this.nextId(), method: 'pollNow', args: [undefined] }, this.host.supervisor.worker).catch(() => undefined);
     });
   }
 

@@ -12,6 +12,16 @@ import { openLibraryPage } from './library-page.js';
 import { runSwaps, sampleMemory, startLoad, startSwapServer, stopLoad } from './swap-driver.js';
 import { publishGraphModel } from '../../src/repository/publish.js';
 import { humanModel, removeTempDirs, tempDir } from '../helpers/models.js';
+import type { Page } from 'playwright-core';
+
+/** One prediction of `model` in the page; the version that answered. */
+function predictVersion(page: Page, model: string): Promise<number> {
+  return page.evaluate(async (model) => {
+    const server = (window as unknown as { server: import('../../src/browser.js').ModelServer }).server;
+    const r = await server.predict({ model, inputs: { 'input_1:0': { shape: [1, 64, 64, 1], data: new Float32Array(64 * 64) } } });
+    return r.model.version;
+  }, model);
+}
 
 const skip = await browserSkipReason();
 const SWAPS = 20;
@@ -24,14 +34,20 @@ describe("swapMode 'fresh-worker' in a page", { skip: skip ?? false, timeout: 30
     const publish = (version: number) => publishGraphModel(humanModel('emotion'), join(repoDir, 'emotion'), { version });
     await publish(1);
     const app = await openLibraryPage(repoDir);
+    // Chromium's own account of the page's dedicated workers: each one started, and each one terminated.
+    let started = 0;
+    let terminated = 0;
+    app.page.on('worker', (w) => {
+      started++;
+      w.on('close', () => terminated++);
+    });
     try {
       await startSwapServer(app.page, 'emotion', 'fresh-worker');
       const run = await runSwaps(app.page, 'emotion', SWAPS, publish);
       assert.deepEqual(run.failures, []);
       assert.equal(run.freshWorkerSwaps, SWAPS);
-      // Every version served some requests' answers except possibly a short-lived one; the last one served.
-      assert.ok((run.byVersion[String(SWAPS + 1)] ?? 0) > 0 || (await sampleMemory(app.page, SWAPS)).numTensors > 0, JSON.stringify(run.byVersion));
       assert.ok(Object.keys(run.byVersion).length >= SWAPS / 2, `requests were answered across the swaps: ${JSON.stringify(run.byVersion)}`);
+      assert.equal(await predictVersion(app.page, 'emotion'), SWAPS + 1, 'the last version serves');
       // One coherent stream, each version reported once: v1 loads; then each swap's new version loads and the old one leaves.
       const expected = ['1:START', '1:LOADING', '1:AVAILABLE'];
       for (let v = 2; v <= SWAPS + 1; v++) expected.push(`${v}:START`, `${v}:LOADING`, `${v}:AVAILABLE`, `${v - 1}:UNLOADING`, `${v - 1}:END`);
@@ -40,6 +56,7 @@ describe("swapMode 'fresh-worker' in a page", { skip: skip ?? false, timeout: 30
       await app.page.waitForFunction(() => (window as unknown as { server: { liveWorkers: number } }).server.liveWorkers === 1);
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(app.page.workers().length, 1, 'Chromium sees one dedicated worker');
+      assert.deepEqual({ started, terminated }, { started: SWAPS + 1, terminated: SWAPS }, 'a fresh worker per swap, every old one terminated');
       // Memory stays flat: every worker holds one version of the model, in a fresh WASM heap.
       const first = run.samples[0]!;
       const last = run.samples.at(-1)!;
@@ -93,6 +110,33 @@ describe("swapMode 'fresh-worker' in a page", { skip: skip ?? false, timeout: 30
       // The same versions are not tried again on the next poll.
       await app.page.evaluate(() => (window as unknown as { server: { pollNow(): Promise<void> } }).server.pollNow());
       assert.equal(await app.page.evaluate(() => (window as unknown as { events: string[] }).events.filter((e) => e === '2:START').length), 1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('two models: a swap of one moves both to the fresh worker; the other is not reported twice and keeps answering', async () => {
+    const repoDir = await tempDir('fresh-swap-two');
+    for (const m of ['a', 'b']) await publishGraphModel(humanModel('emotion'), join(repoDir, m), { version: 1 });
+    const app = await openLibraryPage(repoDir);
+    try {
+      await startSwapServer(app.page, 'a', 'fresh-worker', { modelConfigList: [{ name: 'a', basePath: '/repo/a' }, { name: 'b', basePath: '/repo/b' }] });
+      await app.page.evaluate(() => {
+        const w = window as unknown as { server: EventTarget; named: string[] };
+        w.named = [];
+        w.server.addEventListener('statechange', (e) => w.named.push(`${(e as unknown as { model: string }).model}${(e as unknown as { version: number }).version}:${(e as unknown as { state: string }).state}`));
+      });
+      await startLoad(app.page, 'b', 2);
+      await publishGraphModel(humanModel('emotion'), join(repoDir, 'a'), { version: 2 });
+      await app.page.evaluate(() => (window as unknown as { server: { pollNow(): Promise<void> } }).server.pollNow());
+      const { failures, byVersion } = await stopLoad(app.page);
+      assert.deepEqual(failures, []);
+      assert.ok((byVersion['1'] ?? 0) > 0);
+      const named = await app.page.evaluate(() => (window as unknown as { named: string[] }).named);
+      assert.deepEqual(named, ['a2:START', 'a2:LOADING', 'a2:AVAILABLE', 'a1:UNLOADING', 'a1:END']);
+      assert.deepEqual(await Promise.all([predictVersion(app.page, 'a'), predictVersion(app.page, 'b')]), [2, 1]);
+      const swaps = await app.page.evaluate(() => (window as unknown as { server: { freshWorkerSwaps: number } }).server.freshWorkerSwaps);
+      assert.equal(swaps, 1);
     } finally {
       await app.close();
     }
