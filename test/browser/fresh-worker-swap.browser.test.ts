@@ -67,9 +67,10 @@ describe("swapMode 'fresh-worker' in a page", { skip: skip ?? false, timeout: 30
         assert.ok(s.wasmHeapBytes! <= first.wasmHeapBytes!, `WASM heap after swap ${s.swap}: ${s.wasmHeapBytes} > ${first.wasmHeapBytes}`);
       }
       assert.equal(last.numBytes, first.numBytes);
-      // Only one worker downloaded each version: every shard was fetched once.
-      const shardGets = app.server.requests.filter((r) => /^GET \/repo\/emotion\/\d+\/.*\.bin/.test(r));
-      assert.equal(shardGets.length, SWAPS + 1, shardGets.join('\n'));
+      // Only one worker downloaded each version: no file of a version was fetched twice.
+      const fileGets = app.server.requests.filter((r) => /^GET \/repo\/emotion\/\d+\//.test(r));
+      assert.ok(fileGets.length > 0);
+      assert.deepEqual(fileGets.filter((r, i) => fileGets.indexOf(r) !== i), [], 'fetched twice');
     } finally {
       await app.close();
     }
