@@ -90,7 +90,7 @@ export async function runSwapMemory(swaps = 20, modes: readonly SwapMode[] = ['i
         await startSwapServer(app.page, model, mode);
         const started = Date.now();
         const run = await runSwaps(app.page, model, swaps, publish, { input, rendererBytes: () => rendererBytes(app.browser.userDataDir) });
-        rows.push({
+        const row: SwapMemoryRow = {
           model,
           mode,
           swaps,
@@ -100,7 +100,9 @@ export async function runSwapMemory(swaps = 20, modes: readonly SwapMode[] = ['i
           freshWorkerSwaps: run.freshWorkerSwaps,
           secondsPerSwap: (Date.now() - started) / 1000 / swaps,
           samples: run.samples,
-        });
+        };
+        rows.push(row);
+        log(`swap-memory: ${swapMemoryTable([row]).split('\n')[2]}`); // each row as it comes: a long run still says what it measured
       } finally {
         await app.close();
       }

@@ -51,16 +51,14 @@ export class FreshWorkerSwap {
   private wantedAgain = false;
   /** Aspired versions (`model:versions`) a fresh worker failed on. */
   private readonly refused = new Set<string>();
-  private nextId: () => number;
   /** Completed moves. */
   swaps = 0;
 
   constructor(
     private readonly host: FreshWorkerSwapHost,
-    nextId: () => number,
-  ) {
-    this.nextId = nextId;
-  }
+    /** Ids for the requests it sends (the client's sequence). */
+    private readonly nextId: () => number,
+  ) {}
 
   /** Whether `worker` is the fresh worker warming up. */
   isFresh(worker: WorkerLike): boolean {
@@ -116,7 +114,9 @@ export class FreshWorkerSwap {
 
   /** The serving worker died and is being restarted in place: a fresh worker is abandoned (the restarted one loads the latest). */
   abandon(): void {
-    if (this.fresh) this.host.supervisor.retire(this.fresh);
+    if (!this.fresh) return;
+    this.host.supervisor.retire(this.fresh);
+    this.fresh = undefined; // its start fails with the requests in flight, and the swap is refused
   }
 
   private async swap(key: string): Promise<void> {
