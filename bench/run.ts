@@ -5,7 +5,7 @@
  * `--quick`: 1.5 s cells, emotion only, 1 and 64 callers, maxBatchSize 32 (each default can still be given).
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
  *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
- *                    [--converter-runs N] [--skip browser,canary,converter,gpu,rest-memory,delta-download,on-demand,probe-latency]
+ *                    [--converter-runs N] [--skip browser,canary,converter,gpu,rest-memory,delta-download,on-demand,probe-latency,swap-memory]
  *
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
  *    vs plain TF.js execute in the page and hand-made batches of maxBatchSize, per backend, at each
@@ -18,6 +18,7 @@
  * 5. Delta download (bench/delta-download.ts): bytes fetched for emotion v2 with its last layer changed, vs v1.
  * 6. On-demand loading (bench/on-demand.ts): cold miss vs warm hit, and a skewed mix's hit rate, in Node on wasm.
  * 7. Probe latency (bench/probe-latency.ts): status, metrics and /readyz of `serve` while a model computes.
+ * 8. Swap memory (bench/swap-memory.ts): memory across 20 version swaps per swapMode, in Chromium.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -38,6 +39,8 @@ import { restMemoryTable, runRestMemory } from './rest-memory.js';
 import type { RestMemoryRow } from './rest-memory.js';
 import { probeLatencyTable, runProbeLatency } from './probe-latency.js';
 import type { ProbeLatencyRow } from './probe-latency.js';
+import { runSwapMemory, swapMemoryTable } from './swap-memory.js';
+import type { SwapMemoryRow } from './swap-memory.js';
 import { printGpuResult } from './gpu.js';
 import { deltaDownloadTable, runDeltaDownload } from './delta-download.js';
 import type { DeltaDownloadRow } from './delta-download.js';
@@ -160,6 +163,11 @@ async function main(): Promise<void> {
     probeLatency = await runProbeLatency(a.seconds);
     results.probeLatency = probeLatency;
   }
+  let swapMemory: SwapMemoryRow[] | undefined;
+  if (!a.skip.has('swap-memory')) {
+    swapMemory = await runSwapMemory(20);
+    results.swapMemory = swapMemory;
+  }
   results.totalSeconds = (Date.now() - started) / 1000;
 
   // Print.
@@ -213,6 +221,10 @@ async function main(): Promise<void> {
   if (onDemand) {
     console.log('\n## On-demand loading (bench/on-demand.ts: three models, a budget for two, Node)\n');
     console.log(onDemandTable(onDemand));
+  }
+  if (swapMemory) {
+    console.log('\n## Memory across 20 version swaps per swapMode (bench/swap-memory.ts: Chromium, wasm, a request loop running)\n');
+    console.log(swapMemoryTable(swapMemory));
   }
 
   const dir = join(BENCH_DIR, 'results');

@@ -5,7 +5,8 @@ import './worker-client/register.js';
 export { ModelServer } from './server/model-server.js';
 export { WorkerRestartEvent } from './worker-client/worker-model-server.js';
 export type { WorkerModelServer } from './worker-client/worker-model-server.js';
-export type { ModelServerOptions, ModelConfig, AspiredVersionPolicyName, ServerEventListeners, ServerEventType } from './server/model-server-options.js';
+export type { ModelServerOptions, ModelConfig, AspiredVersionPolicyName, ServerEventListeners, ServerEventType, SwapMode } from './server/model-server-options.js';
+export type { WorkerMemory } from './worker-client/protocol.js';
 export type {
   PredictRequest,
   PredictResponse,

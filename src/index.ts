@@ -7,6 +7,8 @@ export type { WorkerModelServerFactory } from './server/model-server.js';
 export { LocalModelServer } from './server/local-model-server.js';
 export { WorkerModelServer, WorkerRestartEvent } from './worker-client/worker-model-server.js';
 export type { ModelServerOptions, ModelConfig, AspiredVersionPolicyName, ModelLoading, ServerEventListeners, ServerEventType } from './server/model-server-options.js';
+export type { SwapMode } from './server/model-server-options.js';
+export type { WorkerMemory } from './worker-client/protocol.js';
 export type {
   PredictRequest,
   PredictResponse,

@@ -2,10 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { ServingError, messageOf } from '../src/core/status.js';
 import { LocalModelServer } from '../src/server/local-model-server.js';
 import type { ModelServerOptions, ServerEventListeners } from '../src/server/model-server-options.js';
+import { registerSourceFactory } from '../src/server/source-registry.js';
 import { handleRestRequest } from '../src/rest/handler.js';
 import { WIRE_EVENT_TYPES, encodeEvent } from '../src/worker-client/event-wire.js';
-import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from '../src/worker-client/protocol.js';
+import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMemory, WorkerMessage, WorkerStartOptions } from '../src/worker-client/protocol.js';
 import { transferablesOf } from '../src/worker-client/transfer.js';
+import { SwapGate, gatedSourceFactory } from './swap-gate.js';
 
 /** What the host needs of the worker global scope (a DedicatedWorkerGlobalScope). */
 export interface HostScope {
@@ -28,6 +30,15 @@ const METHODS: ReadonlySet<string> = new Set<ServerMethod>([
   'metrics',
   'prometheusMetrics',
 ]);
+
+/** The worker's memory now: the WASM heap (on the wasm backend) and what TF.js holds. */
+function workerMemory(): WorkerMemory {
+  const backend = tf.getBackend() as WorkerMemory['backend']; // selectBackend set one of the BackendNames
+  // TF.js's wasm backend keeps its Emscripten module in `wasm`; HEAPU8 views the whole linear memory (its type is not exported).
+  const heap = backend === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8 : undefined;
+  const { numTensors, numBytes } = tf.memory();
+  return { backend, wasmHeapBytes: heap?.buffer.byteLength, numTensors, numBytes };
+}
 
 /**
  * Runs a LocalModelServer inside a module Web Worker and answers the client's messages by id.
@@ -95,6 +106,8 @@ export class WorkerHost {
           this.server = undefined;
           return undefined;
         });
+      case 'memory':
+        return this.reply(msg.id, async () => workerMemory());
       case 'crash':
         if (msg.how === 'lose-gpu-device') {
           this.gpuDevice()?.destroy();
@@ -110,9 +123,14 @@ export class WorkerHost {
 
   private start(options: WorkerStartOptions): Promise<LocalModelServer> {
     if (this.starting) return Promise.reject(new ServingError('FAILED_PRECONDITION', 'the worker was already started'));
+    const { swapMode, ...serverOptions } = options;
+    // swapMode 'fresh-worker': this worker loads its first versions and holds back swaps (the page moves them to a fresh worker).
+    const gate = swapMode === 'fresh-worker' ? new SwapGate((model, versions) => this.scope.postMessage({ kind: 'swapwanted', model, versions })) : undefined;
+    if (gate) registerSourceFactory(gatedSourceFactory(gate));
     // Forward events from the first moment, so the client sees the first download and loads.
-    this.starting = LocalModelServer.start({ ...options, ...this.local, listeners: this.forwarders() }).then((server) => {
+    this.starting = LocalModelServer.start({ ...serverOptions, ...this.local, listeners: this.forwarders() }).then((server) => {
       this.server = server;
+      gate?.close();
       this.watchGpu();
       return server;
     });

@@ -19,7 +19,7 @@ import type {
 } from './api-types.js';
 import type { ModelServer } from './model-server-interface.js';
 import type { ModelServerOptions } from './model-server-options.js';
-import { batchingParametersFor, checkDefaultUserId, normalizeModelConfigList } from './model-server-options.js';
+import { batchingParametersFor, checkDefaultUserId, checkSwapMode, normalizeModelConfigList } from './model-server-options.js';
 import { deviceUserId } from './device-user-id.js';
 import { PredictionService } from './prediction-service.js';
 import { ServerCore } from './server-core.js';
@@ -57,6 +57,7 @@ export class LocalModelServer extends ServerEventTarget implements ModelServer {
   static async start(options: ModelServerOptions): Promise<LocalModelServer> {
     if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', 'ModelServer.start needs an options object with a modelConfigList');
     const configs = normalizeModelConfigList(options.modelConfigList);
+    checkSwapMode(options.swapMode, false); // a worker's host takes swapMode out before its server starts
     for (const config of [undefined, ...configs]) batchingParametersFor(options, config); // INVALID_ARGUMENT before any work
     const userId = checkDefaultUserId(options) ?? (await deviceUserId());
     const backend = await selectBackend(options.backends ?? defaultBackends(), { wasmPaths: options.wasmPaths });

@@ -136,6 +136,17 @@ export interface ModelServerOptions {
    * inputs are copied and the caller's arrays stay usable. `tf.Tensor` inputs are always copied.
    */
   transferInputs?: boolean;
+  /**
+   * Worker mode: how a new version replaces a loaded one. `in-place` (default): the worker's manager
+   * loads it beside the old one and unloads the old one (TF Serving's availability-preserving swap), but
+   * the worker's WASM memory never shrinks, so it keeps the high-water mark of every version it held.
+   * `fresh-worker`: the worker downloads the new version into the store but does not load it; a fresh
+   * worker starts, loads every model from the store, and once its versions are AVAILABLE and warmed,
+   * requests move to it; the old worker finishes its requests in flight and is terminated, giving its
+   * memory back. A fresh worker that fails to load is terminated and the old one keeps serving. A swap of
+   * any model moves the whole server (all models) to the fresh worker. Needs worker mode.
+   */
+  swapMode?: SwapMode;
   /** URL of the worker script (default: `tfjs-serving.worker.js` beside the module). */
   workerUrl?: string | URL;
   /**
@@ -144,6 +155,24 @@ export interface ModelServerOptions {
    * their version across reloads; in Node none: each request without a user id is assigned at random.
    */
   userId?: string;
+}
+
+/** How a worker-mode server replaces a loaded version (`ModelServerOptions.swapMode`). */
+export type SwapMode = 'in-place' | 'fresh-worker';
+
+/**
+ * Checks `swapMode`; INVALID_ARGUMENT names the value. `fresh-worker` needs the manager in a worker
+ * (`inWorkerMode`), since only a whole worker's memory can be given back.
+ */
+export function checkSwapMode(swapMode: unknown, inWorkerMode: boolean): SwapMode {
+  if (swapMode === undefined) return 'in-place';
+  if (swapMode !== 'in-place' && swapMode !== 'fresh-worker') {
+    throw new ServingError('INVALID_ARGUMENT', `swapMode must be "in-place" or "fresh-worker", got ${JSON.stringify(swapMode)}`);
+  }
+  if (swapMode === 'fresh-worker' && !inWorkerMode) {
+    throw new ServingError('INVALID_ARGUMENT', 'swapMode "fresh-worker" needs worker mode (the manager in a worker whose memory is given back when it is terminated); leave it out with worker: false');
+  }
+  return swapMode;
 }
 
 export interface NormalizedModelConfig {

@@ -76,7 +76,25 @@ export interface SerializedResponse extends SerializedHttpMessage {
   readonly body: ArrayBuffer;
 }
 
-export type ClientMessage = StartMessage | CallMessage | CancelMessage | CloseMessage | CrashMessage | RestMessage;
+/** Asks the worker for its memory (answered by a ResultMessage whose value is a WorkerMemory). */
+export interface MemoryMessage {
+  readonly kind: 'memory';
+  readonly id: number;
+}
+
+/** What a worker's memory is: its WASM heap (which never shrinks) and what TF.js holds. */
+export interface WorkerMemory {
+  /** The TF.js backend of the worker. */
+  readonly backend: BackendName;
+  /** Bytes of the WASM backend's linear memory (its high-water mark); undefined on other backends. */
+  readonly wasmHeapBytes: number | undefined;
+  /** `tf.memory().numTensors` in the worker. */
+  readonly numTensors: number;
+  /** `tf.memory().numBytes` in the worker. */
+  readonly numBytes: number;
+}
+
+export type ClientMessage = StartMessage | CallMessage | CancelMessage | CloseMessage | CrashMessage | RestMessage | MemoryMessage;
 
 // Worker → client
 
@@ -111,4 +129,16 @@ export interface FatalMessage {
   readonly message: string;
 }
 
-export type WorkerMessage = ReadyMessage | ResultMessage | ErrorMessage | EventMessage | FatalMessage;
+/**
+ * `swapMode: 'fresh-worker'`: the worker's source aspires a new version of `model` (already committed to
+ * the store) and the worker holds it back instead of loading it; the client moves serving to a fresh
+ * worker that loads it from the store.
+ */
+export interface SwapWantedMessage {
+  readonly kind: 'swapwanted';
+  readonly model: string;
+  /** The versions the source aspires now. */
+  readonly versions: readonly number[];
+}
+
+export type WorkerMessage = ReadyMessage | ResultMessage | ErrorMessage | EventMessage | FatalMessage | SwapWantedMessage;

@@ -15,15 +15,16 @@ import type {
 } from '../server/api-types.js';
 import type { ModelServer } from '../server/model-server.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
-import { normalizeModelConfigList } from '../server/model-server-options.js';
+import { checkSwapMode, normalizeModelConfigList } from '../server/model-server-options.js';
 import { ServerEventTarget, SourceErrorEvent, WorkerRestartEvent, addServerListeners } from '../server/version-state-event.js';
 import { atDeadline, requestEnded } from '../runtime/servable.js';
 import { isTfTensor, tensorInputOf } from '../runtime/tensor.js';
 import type { SourceState } from '../sources/model-source.js';
 import { decodeEvent } from './event-wire.js';
-import type { ClientMessage, MethodArgs, MethodResult, SerializedResponse, ServerMethod, WorkerMessage, WorkerStartOptions } from './protocol.js';
+import { FreshWorkerSwap } from './fresh-worker-swap.js';
+import type { ClientMessage, MethodArgs, MethodResult, SerializedResponse, ServerMethod, WorkerMemory, WorkerMessage, WorkerStartOptions } from './protocol.js';
 import { transferablesOf } from './transfer.js';
-import type { DeathOutcome, WorkerSpawner } from './worker-supervisor.js';
+import type { DeathOutcome, WorkerLike, WorkerSpawner } from './worker-supervisor.js';
 import { RESTART_WINDOW_MS, WorkerSupervisor } from './worker-supervisor.js';
 
 declare const __TFJS_SERVING_BUNDLED__: boolean | undefined;
@@ -37,6 +38,8 @@ function defaultWorkerUrl(): URL {
 interface Pending {
   resolve(value: unknown): void;
   reject(error: ServingError): void;
+  /** The worker the request was sent to. */
+  worker: WorkerLike;
 }
 
 export { WorkerRestartEvent };
@@ -76,6 +79,8 @@ function wireInputs(inputs: unknown): unknown {
  * abort sends `cancel` for the call's id. Relative basePaths are resolved against the page. If the
  * worker dies (an uncaught error, GPU device lost), calls in flight fail with UNAVAILABLE and the
  * WorkerSupervisor starts a new worker, which loads what the IndexedDB store holds, and serving goes on.
+ * With `swapMode: 'fresh-worker'` each version swap moves serving to a fresh worker (`FreshWorkerSwap`)
+ * and the old one is terminated once its requests in flight are answered, giving its memory back.
  */
 export class WorkerModelServer extends ServerEventTarget implements ModelServer {
   readonly mode = 'worker' as const;
@@ -90,6 +95,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   private backendName: BackendName = 'cpu';
   /** Source errors already logged on the page console (each distinct one once). */
   private readonly logged = new Set<string>();
+  /** swapMode 'fresh-worker': moves serving to a fresh worker at each swap. */
+  private readonly swap: FreshWorkerSwap | undefined;
 
   private constructor(
     options: WorkerStartOptions,
@@ -102,9 +109,28 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     this.startOptions = options;
     addServerListeners(this, listeners);
     this.supervisor = new WorkerSupervisor(workerUrl, {
-      message: (msg) => this.onMessage(msg),
+      message: (msg, from) => this.onMessage(msg, from),
       death: (reason, outcome) => this.onDeath(reason, outcome),
+      besideDeath: (worker, reason) => {
+        this.swap?.died(worker);
+        this.failPending(reason, worker);
+      },
     }, spawnWorker);
+    if (options.swapMode === 'fresh-worker') {
+      this.swap = new FreshWorkerSwap(
+        {
+          supervisor: this.supervisor,
+          startOptions: () => this.startOptions,
+          request: (msg, to) => this.request(msg, [], to),
+          pendingOn: (worker) => [...this.pending.values()].filter((p) => p.worker === worker).length,
+          dispatch: (event) => this.dispatchEvent(event),
+          moved: (backend) => {
+            this.backendName = backend;
+          },
+        },
+        () => this.nextId++,
+      );
+    }
     this.sendStart();
     setRestEndpoint(this, (request, options) => this.handleRest(request, options));
   }
@@ -116,6 +142,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
       throw new ServingError('INVALID_ARGUMENT', 'store and fetch cannot cross to a worker: leave them out (the worker uses IndexedDB and its own fetch), or pass worker: false');
     }
     normalizeModelConfigList(options.modelConfigList); // fail here, with the caller's stack, not in the worker
+    checkSwapMode(options.swapMode, true);
     const { store: _s, fetch: _f, worker: _w, workerUrl, transferInputs, listeners, ...rest } = options;
     const url = workerUrl ? new URL(String(workerUrl), pageBase()) : defaultWorkerUrl();
     const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners, spawnWorker);
@@ -136,6 +163,23 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   /** How many times the worker was replaced after dying. */
   get workerRestarts(): number {
     return this.supervisor.restarts;
+  }
+
+  /** swapMode 'fresh-worker': how many times serving moved to a fresh worker. */
+  get freshWorkerSwaps(): number {
+    return this.swap?.swaps ?? 0;
+  }
+
+  /** Workers alive now: the serving one, plus a fresh one warming up or old ones finishing their requests. */
+  get liveWorkers(): number {
+    return this.supervisor.liveWorkers;
+  }
+
+  /** The serving worker's memory: its WASM heap bytes (on wasm) and `tf.memory()`. */
+  async workerMemory(): Promise<WorkerMemory> {
+    this.checkOpen();
+    await this.ready;
+    return (await this.request({ kind: 'memory', id: this.nextId++ })) as WorkerMemory; // the host answers a MemoryMessage with a WorkerMemory
   }
 
   /**
@@ -184,12 +228,16 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     this.startOptions = { ...this.startOptions, modelConfigList };
   }
 
-  pollNow(model?: string): Promise<void> {
-    return this.call('pollNow', [model]);
+  /** Polls now; with swapMode 'fresh-worker' also waits for the swap the poll started, if any. */
+  async pollNow(model?: string): Promise<void> {
+    await this.call('pollNow', [model]);
+    await this.swap?.whenSettled();
   }
 
-  whenIdle(): Promise<void> {
-    return this.call('whenIdle', []);
+  /** Resolves when nothing loads, unloads or swaps (a fresh-worker swap included). */
+  async whenIdle(): Promise<void> {
+    await this.call('whenIdle', []);
+    await this.swap?.whenSettled();
   }
 
   sourceState(model: string): Promise<SourceState> {
@@ -254,7 +302,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
       // The page hears at once, even while the worker is busy running; the host drops its side (its answer is then ignored).
       // (The deadline crossed with the call, so the worker drops its side by itself; only an abort is sent.)
       const onAbort = () => {
-        this.supervisor.post({ kind: 'cancel', id });
+        this.supervisor.post({ kind: 'cancel', id }, [], this.pending.get(id)?.worker);
         this.settle(id, (p) => p.reject(requestEnded({ signal }) ?? new ServingError('CANCELLED', 'the request was cancelled')));
       };
       const onDeadline = () => this.settle(id, (p) => p.reject(new ServingError('DEADLINE_EXCEEDED', `the request's deadline passed ${Date.now() - (deadline ?? 0)} ms ago`)));
@@ -278,12 +326,15 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     this.ready = this.request({ kind: 'start', id: this.nextId++, options: this.startOptions }).then(() => undefined);
   }
 
-  private onMessage(msg: WorkerMessage): void {
+  private onMessage(msg: WorkerMessage, from: WorkerLike): void {
+    const serving = from === this.supervisor.worker;
     switch (msg.kind) {
       case 'ready':
-        this.supervisor.markStarted();
-        this.backendName = msg.backend;
-        this.settle(msg.id, (p) => p.resolve(undefined));
+        if (serving) {
+          this.supervisor.markStarted();
+          this.backendName = msg.backend;
+        }
+        this.settle(msg.id, (p) => p.resolve(msg.backend));
         return;
       case 'result':
         this.settle(msg.id, (p) => p.resolve(msg.value));
@@ -292,10 +343,16 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
         this.settle(msg.id, (p) => p.reject(new ServingError(msg.code, msg.message)));
         return;
       case 'event':
+        // In a fresh-worker swap: the fresh worker's news only, an old worker's none.
+        if (!serving && !(this.swap?.isFresh(from) && this.swap.heardFromFresh(msg.event))) return;
+        if (serving && msg.event.type === 'statechange') this.swap?.ledger.fromServing(msg.event.init.model, msg.event.init.version, msg.event.init.state);
         for (const event of decodeEvent(msg.event)) {
           if (event instanceof SourceErrorEvent) this.logSourceError(event);
           this.dispatchEvent(event);
         }
+        return;
+      case 'swapwanted':
+        if (serving) this.swap?.wanted(msg);
         return;
       case 'fatal':
         return; // the supervisor handles deaths
@@ -314,6 +371,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
         this.failPending(this.broken);
         return;
       case 'restarted':
+        this.swap?.abandon();
         this.failPending(`${reason}; the request was lost and a new worker is starting`);
         this.dispatchEvent(new WorkerRestartEvent(reason));
         this.sendStart();
@@ -331,10 +389,11 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     console.warn(`tfjs-serving: the source of model ${e.model} reports ${e.code}: ${e.message}`);
   }
 
-  private failPending(message: string): void {
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) p.reject(new ServingError('UNAVAILABLE', message));
+  /** Fails the requests in flight (on one worker, or on all). */
+  private failPending(message: string, worker?: WorkerLike): void {
+    for (const [id, p] of [...this.pending]) {
+      if (worker === undefined || p.worker === worker) this.settle(id, (q) => q.reject(new ServingError('UNAVAILABLE', message)));
+    }
   }
 
   private settle(id: number, fn: (p: Pending) => void): void {
@@ -342,13 +401,14 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     if (!p) return;
     this.pending.delete(id);
     fn(p);
+    this.swap?.settled(p.worker);
   }
 
-  private request(msg: ClientMessage & { id: number }, transfer: Transferable[] = []): Promise<unknown> {
+  private request(msg: ClientMessage & { id: number }, transfer: Transferable[] = [], to: WorkerLike = this.supervisor.worker): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.pending.set(msg.id, { resolve, reject });
+      this.pending.set(msg.id, { resolve, reject, worker: to });
       try {
-        this.supervisor.post(msg, transfer);
+        this.supervisor.post(msg, transfer, to);
       } catch (e) {
         this.pending.delete(msg.id);
         reject(ServingError.from(e, 'INVALID_ARGUMENT', 'the request cannot be sent to the worker: '));

@@ -1,5 +1,6 @@
 // Keeps one module Web Worker alive for a client: spawns it, notices when it dies, and restarts it
-// unless it never started or keeps dying.
+// unless it never started or keeps dying. For fresh-worker swaps it also spawns workers beside the
+// current one, promotes one to current and retires (terminates) the old one.
 import type { ClientMessage, WorkerMessage } from './protocol.js';
 
 /** A worker that dies more often than this within the window is not restarted again. */
@@ -31,14 +32,18 @@ export type WorkerSpawner = (url: URL) => WorkerLike;
 export const spawnModuleWorker: WorkerSpawner = (url) => new Worker(url, { type: 'module', name: 'tfjs-serving' });
 
 export interface WorkerSupervisorHandlers {
-  /** A message from the current worker (a dead worker's last words are dropped). */
-  message(msg: WorkerMessage): void;
+  /** A message from the current worker or one beside it, and which (a dead worker's last words are dropped). */
+  message(msg: WorkerMessage, from: WorkerLike): void;
   /** The current worker died; `reason` says why, `outcome` what happens next. Called once per death. */
   death(reason: string, outcome: DeathOutcome): void;
+  /** A worker beside the current one died: it was terminated and is not restarted. */
+  besideDeath?(worker: WorkerLike, reason: string): void;
 }
 
 export class WorkerSupervisor {
   private current: WorkerLike;
+  /** Workers spawned beside the current one (a fresh worker warming up, an old one draining). */
+  private readonly beside = new Set<WorkerLike>();
   private started = false;
   private stopped = false;
   /** When workers died lately (ms). */
@@ -64,22 +69,56 @@ export class WorkerSupervisor {
     this.started = true;
   }
 
-  post(msg: ClientMessage, transfer: Transferable[] = []): void {
-    this.current.postMessage(msg, transfer);
+  /** The worker requests go to. */
+  get worker(): WorkerLike {
+    return this.current;
   }
 
-  /** Terminates the worker for good. */
+  /** Posts to the current worker, or to `to` (a worker beside it). */
+  post(msg: ClientMessage, transfer: Transferable[] = [], to: WorkerLike = this.current): void {
+    to.postMessage(msg, transfer);
+  }
+
+  /** Spawns a worker beside the current one, through the same spawner; it is never restarted. */
+  spawnBeside(): WorkerLike {
+    const worker = this.spawn();
+    this.beside.add(worker);
+    return worker;
+  }
+
+  /** Makes `worker` (spawned beside) the current one; the old current one is now beside it (retire it when drained). */
+  promote(worker: WorkerLike): WorkerLike {
+    if (!this.beside.delete(worker)) throw new Error('only a worker spawned beside the current one can be promoted');
+    const old = this.current;
+    this.current = worker;
+    this.beside.add(old);
+    return old;
+  }
+
+  /** Terminates a worker beside the current one. */
+  retire(worker: WorkerLike): void {
+    if (this.beside.delete(worker)) worker.terminate();
+  }
+
+  /** Workers alive: the current one and those beside it. */
+  get liveWorkers(): number {
+    return this.stopped ? 0 : 1 + this.beside.size;
+  }
+
+  /** Terminates the workers for good. */
   stop(): void {
     this.stopped = true;
     this.current.terminate();
+    for (const w of this.beside) w.terminate();
+    this.beside.clear();
   }
 
   private spawn(): WorkerLike {
     const worker = this.spawnWorker(this.url);
     worker.addEventListener('message', (e) => {
-      if (worker !== this.current) return; // a dead worker's last words
+      if (worker !== this.current && !this.beside.has(worker)) return; // a dead worker's last words
       if (e.data.kind === 'fatal') this.onDeath(worker, e.data.message);
-      else this.handlers.message(e.data);
+      else this.handlers.message(e.data, worker);
     });
     worker.addEventListener('error', (e) => {
       e.preventDefault?.();
@@ -90,6 +129,11 @@ export class WorkerSupervisor {
   }
 
   private onDeath(worker: WorkerLike, reason: string): void {
+    if (this.beside.delete(worker)) {
+      worker.terminate();
+      this.handlers.besideDeath?.(worker, reason);
+      return;
+    }
     // One death can be told twice (the worker's own `fatal`, then its `error` event): count it once.
     if (worker !== this.current || this.stopped) return;
     worker.terminate();

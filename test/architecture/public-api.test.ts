@@ -26,6 +26,7 @@ const INTERNAL = [
   'BatchScheduler', 'BatchingSession', 'BatchingServable', 'BatchingLoader', 'Batch', 'TaskPiece', 'BatchingMetricsSink',
   'MetricsRegistry', 'Counter', 'Gauge', 'Histogram', 'exponentialBuckets', 'sanitizeMetricName', 'toPrometheusText', 'ServingMetrics',
   'ServerCore', 'PredictionService', 'ProgressTracker', 'ServerEventTarget', 'LoaderHarness', 'WorkerSupervisor', 'WorkerHost', 'encodeEvent', 'decodeEvent', 'parseTextFormat',
+  'FreshWorkerSwap', 'SwapLedger', 'SwapGate', 'gatedSourceFactory', 'checkSwapMode',
 ];
 /** Every event the servers fire, and the data of each (their types must be public). */
 const EVENTS = ['VersionStateEvent', 'DownloadProgressEvent', 'TotalProgressEvent', 'SourceErrorEvent', 'LoadFailureEvent', 'WorkerRestartEvent'];
