@@ -8,6 +8,8 @@ import { StoreImportingSource } from './store-importing-source.js';
 import type { VersionFile } from '../storage/model-store.js';
 import type { StoreCoordinator } from './tab-coordinator.js';
 import type { SourceState } from './model-source.js';
+import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
+import { withCanary } from '../core/servable-version-policy.js';
 
 export interface HttpSourceOptions<T> extends StoreImportingSourceOptions<T> {
   /** URL of the model's directory in the repository (holds manifest.json and one directory per version). */
@@ -61,6 +63,16 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
   override state(): SourceState {
     const state = super.state();
     return this.manifest?.canary ? { ...state, canary: this.manifest.canary } : state;
+  }
+
+  /**
+   * The configured policy, widened to keep the last manifest's canary loaded when the model config
+   * sets no canary of its own (a config canary, even at 0 %, wins and is already in the policy).
+   */
+  protected override versionPolicy(): ServableVersionPolicy {
+    const configured = this.options.versionPolicy;
+    const canary = this.manifest?.canary;
+    return canary && !('withCanary' in configured) ? withCanary(configured, canary.version) : configured;
   }
 
   protected override publishedVersions(): number[] | undefined {

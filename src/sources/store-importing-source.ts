@@ -153,7 +153,7 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
   async start(): Promise<void> {
     await this.onStart();
     this.stored = await this.options.store.listVersions(this.name);
-    if (this.config.aspireStoredAtStart) this.aspire(selectVersions(this.options.versionPolicy, this.stored));
+    if (this.config.aspireStoredAtStart) this.aspire(selectVersions(this.versionPolicy(), this.stored));
     await this.pollNow();
   }
 
@@ -183,6 +183,11 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
     return new Set([...this.aspired, ...this.pending]);
   }
 
+  /** The policy this source applies now: the configured one (sources that read a manifest may widen it). */
+  protected versionPolicy(): ServableVersionPolicy {
+    return this.options.versionPolicy;
+  }
+
   /** Records that `version` is in the store. */
   protected addStored(version: number): void {
     this.stored = [...new Set([...this.stored, version])].sort((a, b) => a - b);
@@ -192,7 +197,7 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
   protected selectFromStore(): number[] {
     const listed = this.publishedVersions();
     const published = listed ? new Set(listed) : undefined;
-    return selectVersions(this.options.versionPolicy, this.stored.filter((v) => !published || published.has(v)));
+    return selectVersions(this.versionPolicy(), this.stored.filter((v) => !published || published.has(v)));
   }
 
   /** Tells the manager the versions to load, with the versions whose import failed this round (as errors). */
@@ -227,7 +232,7 @@ export abstract class StoreImportingSource<T, O extends StoreImportingSourceOpti
       this.stored = await this.options.store.listVersions(this.name);
       const warning = await this.beginRound(published);
       error ??= warning;
-      const wanted = selectVersions(this.options.versionPolicy, published);
+      const wanted = selectVersions(this.versionPolicy(), published);
       this.pending = new Set(wanted);
       const importErrors = new Map<number, ServingError>();
       for (const v of wanted) {

@@ -225,3 +225,39 @@ test('config files: the JSON form of --model_config_file takes a canary; TF Serv
     await h.close();
   }
 });
+
+test('a manifest canary is kept loaded by itself under the default policy; dropping it promotes, a config canary still wins', async () => {
+  const h = await harness();
+  try {
+    for (const v of [1, 2]) await h.publishDense('m', v);
+    const manifestPath = join(h.repoDir, 'm', 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>; // the publisher's manifest
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, canary: { version: 2, percent: 40 } }));
+    const server = await h.start({ modelConfigList: [{ name: 'm', basePath: h.repo.modelUrl('m') }] });
+    await server.whenIdle();
+    const availableNow = async (): Promise<string[]> =>
+      (await server.getModelStatus('m')).model_version_status.filter((s) => s.state === 'AVAILABLE').map((s) => s.version).sort();
+    assert.deepEqual(await availableNow(), ['1', '2'], 'latest 1 keeps v1 as stable and the manifest canary v2 on top');
+    const users = USERS.slice(0, 400);
+    const steered = await versionsOf(server, users);
+    assert.ok(Math.abs(share(steered, 2) - 40) <= 7, `manifest canary share ${share(steered, 2)}% of 400 users`);
+
+    // A config canary (0 %: off on this device) wins: the policy it makes keeps v2 loaded, nobody is sent there.
+    await server.reloadConfig({ modelConfigList: [{ name: 'm', basePath: h.repo.modelUrl('m'), canary: { version: 2, percent: 0 } }] });
+    await server.whenIdle();
+    assert.deepEqual(new Set((await versionsOf(server, users)).values()), new Set([1]));
+    await server.reloadConfig({ modelConfigList: [{ name: 'm', basePath: h.repo.modelUrl('m') }] });
+
+    // The repository promotes by dropping the canary: latest 1 is v2 for everyone, v1 unloads, no request fails.
+    const running = load(server);
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    await server.pollNow('m');
+    await server.whenIdle();
+    const outcome = await running.stop();
+    assert.deepEqual(outcome.failed, [], 'no failed request while the canary is promoted');
+    assert.deepEqual(await availableNow(), ['2']);
+    assert.deepEqual(new Set((await versionsOf(server, users)).values()), new Set([2]));
+  } finally {
+    await h.close();
+  }
+});
