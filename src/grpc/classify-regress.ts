@@ -7,7 +7,7 @@ import { runExamples } from '../rest/example-requests.js';
 import type { JsonValue } from '../rest/json.js';
 import { parseJson } from '../rest/json.js';
 import type { ModelServer } from '../server/model-server.js';
-import type { ModelSpecMessage } from './model-spec.js';
+import type { GrpcCall, ModelSpecMessage } from './model-spec.js';
 import { readModelSpec, writeModelSpec } from './model-spec.js';
 
 interface FeatureMessage {
@@ -49,8 +49,8 @@ function inputToJson(input: InputMessage | undefined, signatureName: string): { 
   return body;
 }
 
-async function run(server: ModelServer, method: 'classify' | 'regress', request: ClassifyOrRegressRequest): Promise<{ spec: ModelSpecMessage; json: { results: JsonValue[] } }> {
-  const { model, selector, signatureName } = readModelSpec(request.model_spec);
+async function run(server: ModelServer, method: 'classify' | 'regress', request: ClassifyOrRegressRequest, call: GrpcCall): Promise<{ spec: ModelSpecMessage; json: { results: JsonValue[] } }> {
+  const { model, selector, signatureName } = readModelSpec(request.model_spec, call);
   const r = await runExamples(server, method, model, selector, inputToJson(request.input, signatureName), 'GRPC');
   const text =
     method === 'classify' ? classifyResponseJson(r.outputs, r.exampleCount, r.signatureName) : regressResponseJson(r.outputs, r.exampleCount, r.signatureName);
@@ -58,14 +58,14 @@ async function run(server: ModelServer, method: 'classify' | 'regress', request:
 }
 
 /** PredictionService.Classify → ClassificationResponse. */
-export async function classify(server: ModelServer, request: ClassifyOrRegressRequest): Promise<object> {
-  const { spec, json } = await run(server, 'classify', request);
+export async function classify(server: ModelServer, request: ClassifyOrRegressRequest, call: GrpcCall = {}): Promise<object> {
+  const { spec, json } = await run(server, 'classify', request, call);
   const classifications = (json.results as Array<Array<[string, number]>>).map((row) => ({ classes: row.map(([label, score]) => ({ label, score })) }));
   return { model_spec: spec, result: { classifications } };
 }
 
 /** PredictionService.Regress → RegressionResponse. */
-export async function regress(server: ModelServer, request: ClassifyOrRegressRequest): Promise<object> {
-  const { spec, json } = await run(server, 'regress', request);
+export async function regress(server: ModelServer, request: ClassifyOrRegressRequest, call: GrpcCall = {}): Promise<object> {
+  const { spec, json } = await run(server, 'regress', request, call);
   return { model_spec: spec, result: { regressions: (json.results as number[]).map((value) => ({ value })) } };
 }

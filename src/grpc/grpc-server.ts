@@ -5,6 +5,7 @@ import type { ChannelOptions, ServiceDefinition, UntypedServiceImplementation, s
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ServingError, messageOf } from '../core/status.js';
 import type { ModelServer } from '../server/model-server.js';
+import type { GrpcCall } from './model-spec.js';
 import { modelServiceHandlers } from './model-service.js';
 import { predictionServiceHandlers } from './prediction-service.js';
 import { servingServices } from './service-definitions.js';
@@ -51,6 +52,21 @@ function deadlineOf(call: ServerUnaryCall<unknown, object>): number | undefined 
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/** gRPC metadata key of the user id (REST's `X-Tfjs-Serving-User` header), for canary routing. */
+export const USER_ID_METADATA = 'x-tfjs-serving-user';
+
+/** The call's deadline and user id; INVALID_ARGUMENT for a user id that is empty or over 256 characters. */
+function callOf(call: ServerUnaryCall<unknown, object>): GrpcCall {
+  const deadline = deadlineOf(call);
+  const values = call.metadata.get(USER_ID_METADATA);
+  const first = values[0];
+  const userId = first === undefined ? undefined : typeof first === 'string' ? first : first.toString('utf8');
+  if (userId !== undefined && (userId === '' || userId.length > 256)) {
+    throw new ServingError('INVALID_ARGUMENT', `metadata ${USER_ID_METADATA} must be a user id of 1 to 256 characters, got ${userId.length} characters`);
+  }
+  return { ...(deadline !== undefined ? { deadline } : {}), ...(userId !== undefined ? { userId } : {}) };
+}
+
 /** Serves PredictionService and ModelService for `model` on host:port. */
 export async function startGrpcServer(model: ModelServer, options: GrpcServerOptions = {}): Promise<GrpcServer> {
   const server = new Server({
@@ -60,20 +76,23 @@ export async function startGrpcServer(model: ModelServer, options: GrpcServerOpt
   });
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const implement = (service: ServiceDefinition, handlers: Record<string, (request: never, deadline: number | undefined) => Promise<object>>): UntypedServiceImplementation => {
+  const implement = (service: ServiceDefinition, handlers: Record<string, (request: never, call: GrpcCall) => Promise<object>>): UntypedServiceImplementation => {
     const impl: UntypedServiceImplementation = {};
     for (const method of Object.keys(service)) {
       const handler = handlers[method];
       if (!handler) continue;
       impl[method] = (call: ServerUnaryCall<unknown, object>, callback: sendUnaryData<object>) => {
         inFlight++;
-        handler(call.request as never, deadlineOf(call)).then(
-          (response) => callback(null, response),
-          (e: unknown) => callback(toServiceError(e)),
-        ).finally(() => {
-          inFlight--;
-          if (inFlight === 0) idle?.();
-        });
+        Promise.resolve()
+          .then(() => handler(call.request as never, callOf(call)))
+          .then(
+            (response) => callback(null, response),
+            (e: unknown) => callback(toServiceError(e)),
+          )
+          .finally(() => {
+            inFlight--;
+            if (inFlight === 0) idle?.();
+          });
       };
     }
     return impl;

@@ -17,8 +17,16 @@ export interface ResolvedModelSpec {
   readonly signatureName: string;
 }
 
-/** Reads a request's model_spec; INVALID_ARGUMENT when it is missing or names no model. */
-export function readModelSpec(spec: ModelSpecMessage | null | undefined): ResolvedModelSpec {
+/** What a call carries besides its message: the client's deadline and the user id of its metadata. */
+export interface GrpcCall {
+  /** The client's deadline as a Date.now() time; absent when it set none. */
+  readonly deadline?: number;
+  /** The `x-tfjs-serving-user` metadata (REST's `X-Tfjs-Serving-User`): assigns the call to a canary, sticky per user. */
+  readonly userId?: string;
+}
+
+/** Reads a request's model_spec (and the call's user id, for canary routing); INVALID_ARGUMENT when it is missing or names no model. */
+export function readModelSpec(spec: ModelSpecMessage | null | undefined, call: GrpcCall = {}): ResolvedModelSpec {
   if (!spec) throw new ServingError('INVALID_ARGUMENT', 'Missing ModelSpec');
   if (!spec.name) throw new ServingError('INVALID_ARGUMENT', 'ModelSpec has no model name');
   const selector: VersionSelector = {};
@@ -29,6 +37,7 @@ export function readModelSpec(spec: ModelSpecMessage | null | undefined): Resolv
   } else if (spec.version_label) {
     selector.label = spec.version_label;
   }
+  if (call.userId !== undefined) selector.userId = call.userId;
   return { model: spec.name, selector, signatureName: spec.signature_name ?? '' };
 }
 

@@ -4,7 +4,7 @@ import { ServingError } from '../core/status.js';
 import type { ModelServer } from '../server/model-server.js';
 import type { InputMessage } from './classify-regress.js';
 import { classify, regress } from './classify-regress.js';
-import type { ModelSpecMessage } from './model-spec.js';
+import type { GrpcCall, ModelSpecMessage } from './model-spec.js';
 import { readModelSpec } from './model-spec.js';
 
 export const CLASSIFY_METHOD_NAME = 'tensorflow/serving/classify';
@@ -15,7 +15,7 @@ export interface MultiInferenceRequestMessage {
   input?: InputMessage;
 }
 
-export async function multiInference(server: ModelServer, request: MultiInferenceRequestMessage): Promise<object> {
+export async function multiInference(server: ModelServer, request: MultiInferenceRequestMessage, call: GrpcCall = {}): Promise<object> {
   const tasks = request.tasks ?? [];
   if (tasks.length === 0) throw new ServingError('INVALID_ARGUMENT', 'MultiInferenceRequest has no tasks');
   const first = readModelSpec(tasks[0]!.model_spec);
@@ -33,15 +33,15 @@ export async function multiInference(server: ModelServer, request: MultiInferenc
     }
   }
   const results: object[] = [];
+  // Every task runs on the version the first one ran on (a canary split routes the request once).
+  let pinned: ModelSpecMessage['version'];
   for (const task of tasks) {
-    const one = { model_spec: task.model_spec!, ...(request.input ? { input: request.input } : {}) };
-    if (task.method_name === CLASSIFY_METHOD_NAME) {
-      const r = (await classify(server, one)) as { model_spec: object; result: object };
-      results.push({ model_spec: r.model_spec, classification_result: r.result });
-    } else {
-      const r = (await regress(server, one)) as { model_spec: object; result: object };
-      results.push({ model_spec: r.model_spec, regression_result: r.result });
-    }
+    const spec: ModelSpecMessage = pinned ? { ...task.model_spec, version: pinned, version_label: '' } : task.model_spec!;
+    const one = { model_spec: spec, ...(request.input ? { input: request.input } : {}) };
+    const classifying = task.method_name === CLASSIFY_METHOD_NAME;
+    const r = (classifying ? await classify(server, one, call) : await regress(server, one, call)) as { model_spec: ModelSpecMessage; result: object };
+    pinned ??= r.model_spec.version;
+    results.push({ model_spec: r.model_spec, [classifying ? 'classification_result' : 'regression_result']: r.result });
   }
   return { results };
 }

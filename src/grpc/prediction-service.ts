@@ -6,7 +6,7 @@ import type { TensorInput } from '../runtime/tensor.js';
 import type { ModelServer } from '../server/model-server.js';
 import type { ClassifyOrRegressRequest } from './classify-regress.js';
 import { classify, regress } from './classify-regress.js';
-import type { ModelSpecMessage } from './model-spec.js';
+import type { GrpcCall, ModelSpecMessage } from './model-spec.js';
 import { readModelSpec, writeModelSpec } from './model-spec.js';
 import type { MultiInferenceRequestMessage } from './multi-inference.js';
 import { multiInference } from './multi-inference.js';
@@ -28,8 +28,9 @@ export interface GetModelMetadataRequestMessage {
 }
 
 /** Predict: TensorProto inputs (typed fields or tensor_content), outputs as TF Serving writes them. */
-export async function predict(server: ModelServer, request: PredictRequestMessage, deadline?: number): Promise<object> {
-  const { model, selector, signatureName } = readModelSpec(request.model_spec);
+export async function predict(server: ModelServer, request: PredictRequestMessage, call: GrpcCall = {}): Promise<object> {
+  const { model, selector, signatureName } = readModelSpec(request.model_spec, call);
+  const deadline = call.deadline;
   // Read with the signature of the version picked now, and run pinned to it (a swap in between: once more).
   return runOnPinnedVersion(server, model, selector, signatureName || undefined, ({ model: spec, signature }) => predictOn(server, request, model, spec, signature, deadline));
 }
@@ -75,8 +76,8 @@ async function predictOn(
 }
 
 /** GetModelMetadata: `signature_def` packed as a SignatureDefMap in an Any. */
-export async function getModelMetadata(server: ModelServer, request: GetModelMetadataRequestMessage): Promise<object> {
-  const { model, selector } = readModelSpec(request.model_spec);
+export async function getModelMetadata(server: ModelServer, request: GetModelMetadataRequestMessage, call: GrpcCall = {}): Promise<object> {
+  const { model, selector } = readModelSpec(request.model_spec, call);
   const fields = request.metadata_field ?? [];
   if (fields.length === 0) throw new ServingError('INVALID_ARGUMENT', 'GetModelMetadataRequest must specify at least one metadata_field');
   for (const field of fields) {
@@ -92,13 +93,14 @@ export async function getModelMetadata(server: ModelServer, request: GetModelMet
 export type PredictionMethod = 'Predict' | 'Classify' | 'Regress' | 'GetModelMetadata' | 'MultiInference';
 
 /** The handler of each PredictionService method, as promises of response messages. */
-export function predictionServiceHandlers(server: ModelServer): Record<PredictionMethod, (request: never, deadline: number | undefined) => Promise<object>> {
+export function predictionServiceHandlers(server: ModelServer): Record<PredictionMethod, (request: never, call: GrpcCall) => Promise<object>> {
   return {
-    // The client's deadline goes with the predict: past it, the server drops the request unrun.
-    Predict: (request: PredictRequestMessage, deadline: number | undefined) => predict(server, request, deadline),
-    Classify: (request: ClassifyOrRegressRequest) => classify(server, request),
-    Regress: (request: ClassifyOrRegressRequest) => regress(server, request),
-    GetModelMetadata: (request: GetModelMetadataRequestMessage) => getModelMetadata(server, request),
-    MultiInference: (request: MultiInferenceRequestMessage) => multiInference(server, request),
+    // The client's deadline goes with the predict: past it, the server drops the request unrun. The
+    // user id (metadata) assigns calls that name no version or label to a canary.
+    Predict: (request: PredictRequestMessage, call: GrpcCall) => predict(server, request, call),
+    Classify: (request: ClassifyOrRegressRequest, call: GrpcCall) => classify(server, request, call),
+    Regress: (request: ClassifyOrRegressRequest, call: GrpcCall) => regress(server, request, call),
+    GetModelMetadata: (request: GetModelMetadataRequestMessage, call: GrpcCall) => getModelMetadata(server, request, call),
+    MultiInference: (request: MultiInferenceRequestMessage, call: GrpcCall) => multiInference(server, request, call),
   };
 }

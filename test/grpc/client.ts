@@ -25,8 +25,8 @@ export interface CallError extends Error {
 }
 
 export interface ServingClient {
-  /** One call; `deadlineMs` from now (default 120 s). */
-  call(method: string, request: object, deadlineMs?: number): Promise<any>;
+  /** One call; `deadlineMs` from now (default 120 s), with optional metadata (key → value). */
+  call(method: string, request: object, deadlineMs?: number, metadata?: Record<string, string>): Promise<any>;
   close(): void;
 }
 
@@ -37,10 +37,12 @@ export function servingClient(port: number): ServingClient {
   const prediction = new serving.PredictionService(address, grpc.credentials.createInsecure(), options);
   const model = new serving.ModelService(address, grpc.credentials.createInsecure(), options);
   return {
-    call(method, request, deadlineMs = 120_000) {
+    call(method, request, deadlineMs = 120_000, metadata = {}) {
       const client = method in serving.ModelService.service ? model : prediction;
+      const meta = new grpc.Metadata();
+      for (const [key, value] of Object.entries(metadata)) meta.set(key, value);
       return new Promise((resolve, reject) => {
-        client[method](request, { deadline: Date.now() + deadlineMs }, (error: CallError | null, response: unknown) => (error ? reject(error) : resolve(response)));
+        client[method](request, meta, { deadline: Date.now() + deadlineMs }, (error: CallError | null, response: unknown) => (error ? reject(error) : resolve(response)));
       });
     },
     close() {
