@@ -147,6 +147,12 @@ export interface ModelServerOptions {
    * any model moves the whole server (all models) to the fresh worker. Needs worker mode.
    */
   swapMode?: SwapMode;
+  /**
+   * `swapMode: 'fresh-worker'`: how long a fresh worker may take to start and have its versions
+   * AVAILABLE and warmed. Past it the fresh worker is terminated, the new versions end with
+   * DEADLINE_EXCEEDED and the serving worker keeps serving. Default 300000 (5 minutes).
+   */
+  freshWorkerStartTimeoutMs?: number;
   /** URL of the worker script (default: `tfjs-serving.worker.js` beside the module). */
   workerUrl?: string | URL;
   /**
@@ -155,6 +161,17 @@ export interface ModelServerOptions {
    * their version across reloads; in Node none: each request without a user id is assigned at random.
    */
   userId?: string;
+}
+
+export const DEFAULT_FRESH_WORKER_START_TIMEOUT_MS = 300_000;
+
+/** Checks `freshWorkerStartTimeoutMs`: a positive number of milliseconds (INVALID_ARGUMENT names the value). */
+export function checkFreshWorkerStartTimeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_FRESH_WORKER_START_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ServingError('INVALID_ARGUMENT', `freshWorkerStartTimeoutMs must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 /** How a worker-mode server replaces a loaded version (`ModelServerOptions.swapMode`). */

@@ -19,6 +19,8 @@ export interface FreshWorkerSwapHost {
   request(msg: ClientMessage & { id: number }, to: WorkerLike): Promise<unknown>;
   /** Requests sent to `worker` and not answered yet. */
   pendingOn(worker: WorkerLike): number;
+  /** Rejects the requests sent to `worker` and not answered yet (UNAVAILABLE with `reason`). */
+  failPendingOn(worker: WorkerLike, reason: string): void;
   /** Fires an event on the page. */
   dispatch(event: Event): void;
   /** Requests now go to a worker on `backend`. */
@@ -58,6 +60,8 @@ export class FreshWorkerSwap {
     private readonly host: FreshWorkerSwapHost,
     /** Ids for the requests it sends (the client's sequence). */
     private readonly nextId: () => number,
+    /** How long a fresh worker may take to start with its versions AVAILABLE (`freshWorkerStartTimeoutMs`). */
+    private readonly startTimeoutMs: number,
   ) {}
 
   /** Whether `worker` is the fresh worker warming up. */
@@ -73,7 +77,7 @@ export class FreshWorkerSwap {
       this.wantedAgain = true;
       return;
     }
-    this.swapping = this.swap(key).finally(() => {
+    this.swapping = this.swap(key, msg).finally(() => {
       this.swapping = undefined;
       if (!this.wantedAgain) return;
       // The fresh worker may have polled before that version was published: its poll now holds it back in turn.
@@ -119,9 +123,15 @@ export class FreshWorkerSwap {
     this.fresh = undefined; // its start fails with the requests in flight, and the swap is refused
   }
 
-  private async swap(key: string): Promise<void> {
+  private async swap(key: string, wanted: SwapWantedMessage): Promise<void> {
     const worker = this.host.supervisor.spawnBeside();
     this.fresh = worker;
+    let timedOut = false;
+    // A fresh worker that hangs (a stalled store read, a lost GPU device) must not hold swaps back for good.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.host.failPendingOn(worker, `the fresh worker did not have its versions AVAILABLE within freshWorkerStartTimeoutMs (${this.startTimeoutMs} ms)`);
+    }, this.startTimeoutMs);
     try {
       const backend = (await this.host.request({ kind: 'start', id: this.nextId(), options: this.host.startOptions() }, worker)) as BackendName; // the client resolves a start with the worker's backend
       if (this.fresh !== worker) throw new ServingError('UNAVAILABLE', 'the fresh worker was abandoned (the serving worker restarted)');
@@ -142,9 +152,11 @@ export class FreshWorkerSwap {
       this.refused.add(key);
       if (this.fresh === worker) this.fresh = undefined;
       this.host.supervisor.retire(worker);
-      const err = ServingError.from(e, 'UNAVAILABLE');
+      const err = timedOut ? new ServingError('DEADLINE_EXCEEDED', ServingError.from(e, 'UNAVAILABLE').message) : ServingError.from(e, 'UNAVAILABLE');
       const status: Status = { error_code: err.code, error_message: `a fresh worker failed, the old one keeps serving: ${err.message}` };
-      for (const v of this.ledger.refuse()) for (const e of stateEvents(v.model, v.version, 'END', v.state, status)) this.host.dispatch(e);
+      for (const v of this.ledger.refuse(wanted)) for (const e of stateEvents(v.model, v.version, 'END', v.state, status)) this.host.dispatch(e);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -75,9 +75,14 @@ export class SwapLedger {
     return leaving;
   }
 
-  /** The fresh worker is refused: the versions it told the page about that have not ended, with their last state (they end now). */
-  refuse(): VersionTold[] {
-    const open = [...this.toldFromFresh]
+  /**
+   * The fresh worker is refused: the versions it told the page about that have not ended, with their last
+   * state, and the held-back versions `wanted` of the page never heard of (START: it failed before telling);
+   * they all end now.
+   */
+  refuse(wanted?: { readonly model: string; readonly versions: readonly number[] }): VersionTold[] {
+    const unheard = wanted ? wanted.versions.map((v) => keyOf(wanted.model, v)).filter((k) => !this.told.has(k)) : [];
+    const open = [...new Set([...this.toldFromFresh, ...unheard])]
       .map((k) => ({ ...versionOf(k), state: this.told.get(k) ?? 'START' }))
       .filter((v) => v.state !== 'END');
     for (const v of open) this.told.set(keyOf(v.model, v.version), 'END');

@@ -15,7 +15,7 @@ import type {
 } from '../server/api-types.js';
 import type { ModelServer } from '../server/model-server.js';
 import type { ModelConfig, ModelServerOptions } from '../server/model-server-options.js';
-import { checkSwapMode, normalizeModelConfigList } from '../server/model-server-options.js';
+import { checkFreshWorkerStartTimeout, checkSwapMode, normalizeModelConfigList } from '../server/model-server-options.js';
 import { ServerEventTarget, SourceErrorEvent, WorkerRestartEvent, addServerListeners } from '../server/version-state-event.js';
 import { atDeadline, requestEnded } from '../runtime/servable.js';
 import { isTfTensor, tensorInputOf } from '../runtime/tensor.js';
@@ -123,12 +123,14 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
           startOptions: () => this.startOptions,
           request: (msg, to) => this.request(msg, [], to),
           pendingOn: (worker) => [...this.pending.values()].filter((p) => p.worker === worker).length,
+          failPendingOn: (worker, reason) => this.failPending(reason, worker),
           dispatch: (event) => this.dispatchEvent(event),
           moved: (backend) => {
             this.backendName = backend;
           },
         },
         () => this.nextId++,
+        checkFreshWorkerStartTimeout(options.freshWorkerStartTimeoutMs),
       );
     }
     this.sendStart();
@@ -143,6 +145,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     }
     normalizeModelConfigList(options.modelConfigList); // fail here, with the caller's stack, not in the worker
     checkSwapMode(options.swapMode, true);
+    checkFreshWorkerStartTimeout(options.freshWorkerStartTimeoutMs);
     const { store: _s, fetch: _f, worker: _w, workerUrl, transferInputs, listeners, ...rest } = options;
     const url = workerUrl ? new URL(String(workerUrl), pageBase()) : defaultWorkerUrl();
     const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners, spawnWorker);

@@ -39,3 +39,10 @@ test('a refused fresh worker: its new versions end, the page keeps what it had',
   assert.deepEqual(ledger.refuse(), []);
   assert.deepEqual(ledger.move(), [{ model: 'a', version: 1 }, { model: 'b', version: 5 }], 'the page still had both AVAILABLE');
 });
+
+test('a fresh worker refused before it told anything: the held-back versions the page never heard of end from START', () => {
+  const ledger = serving();
+  // a v1 is AVAILABLE on the page; the serving worker held back a v1+v2 (v1 is not new, v2 is).
+  assert.deepEqual(ledger.refuse({ model: 'a', versions: [1, 2] }), [{ model: 'a', version: 2, state: 'START' }]);
+  assert.deepEqual(ledger.refuse({ model: 'a', versions: [1, 2] }), [], 'v2 ended once');
+});
