@@ -349,7 +349,10 @@ class DroppedLoad extends ServingError {
 /** `work`, or the request's CANCELLED / DEADLINE_EXCEEDED as soon as it ends (the work goes on). */
 function untilEnded(work: Promise<void>, context: RequestContext | undefined): Promise<void> {
   const ended = requestEnded(context);
-  if (ended) return Promise.reject(ended);
+  if (ended) {
+    work.catch(() => undefined); // the load goes on for others; its failure is theirs to hear, not an unhandled rejection here
+    return Promise.reject(new ServingError(ended.code, `${ended.message} before its model was loaded on demand`));
+  }
   if (!context) return work;
   return new Promise<void>((resolve, reject) => {
     const { signal, deadline } = context;
