@@ -7,6 +7,7 @@ import type { Servable } from '../src/runtime/servable.js';
 import type { SourceFactory } from '../src/server/source-registry.js';
 import { sourceFactoryFor } from '../src/server/source-registry.js';
 import type { ModelSource, SourceState } from '../src/sources/model-source.js';
+import type { CanarySplit } from '../src/core/canary.js';
 
 /**
  * Between a worker's sources and its manager: while the server starts, every aspired-versions call
@@ -78,6 +79,10 @@ class GatedSource implements ModelSource<Servable> {
 
   wantedVersions(): ReadonlySet<number> {
     return this.inner.wantedVersions();
+  }
+
+  canarySplit(): CanarySplit | undefined {
+    return this.inner.canarySplit?.();
   }
 }
 

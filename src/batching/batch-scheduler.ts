@@ -175,9 +175,11 @@ export class BatchScheduler<T> {
   }
 
   private newBatch(key: string, now: number, eager: boolean): QueuedBatch<T> {
-    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now, eager: eager ? 'pending' : 'no' };
+    // With a timeout of 0 every batch is due at once: nothing to decide at the end of the turn.
+    const decide = eager && this.options.batchTimeoutMicros > 0;
+    const b: QueuedBatch<T> = { key, pieces: [], size: 0, closed: false, oldest: now, eager: decide ? 'pending' : 'no' };
     this.queue.push(b);
-    if (eager) this.endOfTurn(b, 1); // its first task joins right after this
+    if (decide) this.endOfTurn(b, 1); // its first task joins right after this
     return b;
   }
 

@@ -74,18 +74,30 @@ abstract class Metric<S> {
   ) {}
 
   protected cell(labels: MetricLabels, make: () => S): S {
-    const values = this.labelNames.map((n) => {
+    // Called for every request by several metrics: the key is a plain concatenation, no arrays or JSON.
+    let key = '';
+    for (const n of this.labelNames) {
       const v = labels[n];
       if (v === undefined) throw new Error(`metric ${this.name}: label ${n} is missing`);
-      return v;
-    });
-    const key = JSON.stringify(values);
+      key += `${v.length}:${v}`;
+    }
     let entry = this.cells.get(key);
     if (!entry) {
-      entry = { labels: Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])), cell: make() };
+      entry = { labels: Object.fromEntries(this.labelNames.map((n) => [n, labels[n] ?? ''])), cell: make() };
       this.cells.set(key, entry);
     }
     return entry.cell;
+  }
+
+  /** The cell of `labels` if it exists (a missing label matches no cell). */
+  protected existing(labels: MetricLabels): S | undefined {
+    let key = '';
+    for (const n of this.labelNames) {
+      const v = labels[n];
+      if (v === undefined) return undefined;
+      key += `${v.length}:${v}`;
+    }
+    return this.cells.get(key)?.cell;
   }
 
   abstract snapshot(): MetricSnapshot;
@@ -98,7 +110,7 @@ export class Counter extends Metric<{ value: number }> {
   }
 
   value(labels: MetricLabels = {}): number {
-    return this.cells.get(JSON.stringify(this.labelNames.map((n) => labels[n])))?.cell.value ?? 0;
+    return this.existing(labels)?.value ?? 0;
   }
 
   snapshot(): CounterSnapshot {

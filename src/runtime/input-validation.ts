@@ -55,7 +55,8 @@ function validateOne(where: string, spec: TensorSpec, graph: GraphTensorInfo | u
   const expectedDtype = graphDtype ?? spec.dtype;
   const expectedShape = graph ? graph.shape : spec.shape;
   const shapeSource = graph ? "the graph's placeholder" : 'the signature';
-  const signatureNote =
+  // Only an error message needs it: not computed for a request that passes.
+  const signatureNote = (): string =>
     graph && spec.shape && expectedShape && shapeToString(spec.shape) !== shapeToString(expectedShape)
       ? ` (the signature declares ${shapeToString(spec.shape)}, but the graph is what runs)`
       : '';
@@ -75,11 +76,11 @@ function validateOne(where: string, spec: TensorSpec, graph: GraphTensorInfo | u
   }
   if (expectedShape !== undefined) {
     if (expectedShape.length !== shape.length) {
-      throw new ServingError('INVALID_ARGUMENT', `${where}: ${name} has rank ${shape.length} (shape ${shapeToString(shape)}), but ${shapeSource} expects rank ${expectedShape.length} (shape ${shapeToString(expectedShape)})${signatureNote}`);
+      throw new ServingError('INVALID_ARGUMENT', `${where}: ${name} has rank ${shape.length} (shape ${shapeToString(shape)}), but ${shapeSource} expects rank ${expectedShape.length} (shape ${shapeToString(expectedShape)})${signatureNote()}`);
     }
     for (const [i, d] of expectedShape.entries()) {
       if (d >= 0 && shape[i] !== d) {
-        throw new ServingError('INVALID_ARGUMENT', `${where}: ${name} has shape ${shapeToString(shape)}, but ${shapeSource} expects ${shapeToString(expectedShape)}: dimension ${i} must be ${d}${signatureNote}`);
+        throw new ServingError('INVALID_ARGUMENT', `${where}: ${name} has shape ${shapeToString(shape)}, but ${shapeSource} expects ${shapeToString(expectedShape)}: dimension ${i} must be ${d}${signatureNote()}`);
       }
     }
   }

@@ -35,14 +35,16 @@ export interface RequestContext {
 }
 
 /** Why a request must not run (any more): CANCELLED, DEADLINE_EXCEEDED, or undefined while it is wanted. */
-export function requestEnded(context: RequestContext | undefined, now = Date.now()): ServingError | undefined {
+export function requestEnded(context: RequestContext | undefined, at?: number): ServingError | undefined {
   if (!context) return undefined;
   if (context.signal?.aborted) {
     const reason = context.signal.reason;
     const why = reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : '';
     return new ServingError('CANCELLED', `the request was cancelled (its AbortSignal was aborted${why})`);
   }
-  if (context.deadline !== undefined && now >= context.deadline) {
+  if (context.deadline === undefined) return undefined;
+  const now = at ?? Date.now(); // read only for a request with a deadline
+  if (now >= context.deadline) {
     return new ServingError('DEADLINE_EXCEEDED', `the request's deadline passed ${now - context.deadline} ms ago`);
   }
   return undefined;

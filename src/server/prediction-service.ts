@@ -4,7 +4,8 @@ import type { StatusCode } from '../core/status.js';
 import { ServingError } from '../core/status.js';
 import type { ServingMetrics } from '../metrics/serving-metrics.js';
 import { microsSince } from '../metrics/serving-metrics.js';
-import type { RequestContext } from '../runtime/servable.js';
+import type { PredictResult, RequestContext } from '../runtime/servable.js';
+import type { TensorOutput } from '../runtime/tensor.js';
 import { atDeadline, requestEnded } from '../runtime/servable.js';
 import { signatureDefJson } from '../runtime/signature.js';
 import type { GetModelMetadataResponse, GetSignatureResponse, PredictOptions, PredictRequest, PredictResponse, VersionSelector } from './api-types.js';
@@ -73,27 +74,46 @@ export class PredictionService {
     const ended = requestEnded(context);
     if (ended) throw ended;
     // With on-demand loading, a model not loaded is loaded first, within the request's deadline.
-    const handle = await this.core.servableHandleWhenLoaded(request.model, { version: request.version, label: request.label, userId }, context);
+    const got = this.core.servableHandleWhenLoaded(request.model, { version: request.version, label: request.label, userId }, context);
+    const handle = got instanceof Promise ? await got : got;
     resolved.version = handle.id.version;
-    let run: Promise<PredictResponse>;
+    let run: Promise<PredictResult>;
     try {
       const where = `model ${handle.id.name} version ${handle.id.version}`;
       if (request.signatureName !== undefined && typeof request.signatureName !== 'string') {
         throw new ServingError('INVALID_ARGUMENT', `${where}: signatureName must be a string`);
       }
-      run = handle.servable.predict(request.signatureName, request.inputs, where, context).then(({ signature, outputs }) => {
-        const keys = Object.keys(outputs);
-        const only = keys.length === 1 ? outputs[keys[0] ?? ''] : undefined;
-        return { model: { name: handle.id.name, version: handle.id.version, signatureName: signature.name }, outputs, ...(only ? { output: only } : {}) };
-      });
+      run = handle.servable.predict(request.signatureName, request.inputs, where, context);
     } catch (e) {
       handle.release();
       throw e;
     }
+    if (!context) {
+      // Nothing can end the wait early: hold the handle while awaiting the (batched) run.
+      try {
+        return responseOf(handle.id, await run);
+      } finally {
+        handle.release();
+      }
+    }
     // The handle is held until the (batched) run is done, even when the caller stopped waiting for it.
     void run.then(() => handle.release(), () => handle.release());
-    return context ? endsWith(run, context) : run;
+    return endsWith(
+      run.then((result) => responseOf(handle.id, result)),
+      context,
+    );
   }
+}
+
+/** The response of a run on the version `id`: its outputs, and `output` when there is only one. */
+function responseOf(id: { readonly name: string; readonly version: number }, { signature, outputs }: PredictResult): PredictResponse {
+  let only: TensorOutput | undefined;
+  let count = 0;
+  for (const key in outputs) {
+    if (++count > 1) break;
+    only = outputs[key];
+  }
+  return { model: { name: id.name, version: id.version, signatureName: signature.name }, outputs, ...(count === 1 && only ? { output: only } : {}) };
 }
 
 /** The request's cancellation and deadline: the earlier of `deadline` and now + `timeoutMs`. */

@@ -137,15 +137,14 @@ export class ServerCore {
    * the least recently used ones to fit) while the request waits, bounded by its deadline. `record`
    * counts the request in the on-demand hit/miss metrics.
    */
-  async servableHandleWhenLoaded(model: unknown, selector: VersionSelector, context?: RequestContext, record = true): Promise<ServableHandle<Servable>> {
+  servableHandleWhenLoaded(model: unknown, selector: VersionSelector, context?: RequestContext, record = true): ServableHandle<Servable> | Promise<ServableHandle<Servable>> {
     const onDemand = this.onDemand;
+    // Loaded eagerly: the handle at once (no promise on the hot path); errors are thrown.
     if (!onDemand) return this.servableHandle(model, selector);
     const request = this.servableRequest(model, selector);
-    try {
-      return await onDemand.handle(request, context, record);
-    } catch (e) {
+    return onDemand.handle(request, context, record).catch((e: unknown) => {
       throw this.explained(request.name, e);
-    }
+    });
   }
 
   /** The request a selector makes (its label resolved), or INVALID_ARGUMENT naming the bad field. */
@@ -179,7 +178,7 @@ export class ServerCore {
   /** Where a request without version or label goes: the model's canary split (config first, then manifest) over what is AVAILABLE now. */
   canaryRoute(model: string, userId: string | undefined): CanaryDecision {
     const served = this.models.get(model);
-    const split = served ? (served.config.canary ?? served.source.state().canary) : undefined;
+    const split = served ? (served.config.canary ?? served.source.canarySplit?.()) : undefined;
     return routeRequest(model, split, served?.labels ?? {}, split ? this.manager.availableVersions(model) : [], userId ?? this.defaultUserId);
   }
 

@@ -8,6 +8,7 @@ import { StoreImportingSource } from './store-importing-source.js';
 import type { VersionFile } from '../storage/model-store.js';
 import type { StoreCoordinator } from './tab-coordinator.js';
 import type { SourceState } from './model-source.js';
+import type { CanarySplit } from '../core/canary.js';
 import type { ServableVersionPolicy } from '../core/servable-version-policy.js';
 import { withCanary } from '../core/servable-version-policy.js';
 
@@ -57,6 +58,10 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.baseUrl = resolveBase(options.basePath);
     this.manifestUrl = new URL(MANIFEST_FILE, this.baseUrl).href;
+  }
+
+  canarySplit(): CanarySplit | undefined {
+    return this.manifest?.canary;
   }
 
   /** The base state, with the canary split of the last manifest read. */

@@ -43,4 +43,6 @@ export interface ModelSource<T> extends Source<T> {
   state(): SourceState;
   /** Stored versions this source still wants kept (aspired, or being imported); the server may delete the others. */
   wantedVersions(): ReadonlySet<number>;
+  /** The canary split of the last manifest read (`state().canary`, without building the whole state: read per request). */
+  canarySplit?(): CanarySplit | undefined;
 }

@@ -1,5 +1,6 @@
 // A model in an S3 bucket (`s3://bucket/prefix`), for Node: this project's manifest layout or TF
 // Serving's numeric version prefixes, picked per model.
+import type { CanarySplit } from '../core/canary.js';
 import type { AspiredVersionsCallback } from '../core/source.js';
 import { ServingError } from '../core/status.js';
 import type { S3Connection, S3Environment } from '../repository/s3-client.js';
@@ -99,6 +100,9 @@ export class S3Source<T> implements ModelSource<T> {
 
   wantedVersions(): ReadonlySet<number> {
     return this.current?.wantedVersions() ?? new Set();
+  }
+  canarySplit(): CanarySplit | undefined {
+    return this.current?.canarySplit?.();
   }
 
   async stop(): Promise<void> {
