@@ -7,6 +7,7 @@ import { handleRestRequest } from '../src/rest/handler.js';
 import { WIRE_EVENT_TYPES, encodeEvent } from '../src/worker-client/event-wire.js';
 import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMemory, WorkerMessage, WorkerStartOptions } from '../src/worker-client/protocol.js';
 import { transferablesOf } from '../src/worker-client/transfer.js';
+import { Outbox } from './outbox.js';
 import { SwapGate, gatedSourceFactory } from './swap-gate.js';
 
 /** What the host needs of the worker global scope (a DedicatedWorkerGlobalScope). */
@@ -50,17 +51,21 @@ export class WorkerHost {
   private starting: Promise<LocalModelServer> | undefined;
   /** The signals of predict calls in flight, by call id: a `cancel` from the page aborts one. */
   private readonly cancels = new Map<number, AbortController>();
+  /** What this turn sends, posted at its end as one message. */
+  private readonly outbox: Outbox;
 
   /** `local`: options that cannot cross the protocol but the worker's own entry can give (a Node file-system store). */
   constructor(
     private readonly scope: HostScope,
     private readonly local: Pick<ModelServerOptions, 'store'> = {},
   ) {
+    this.outbox = new Outbox((message, transfer) => scope.postMessage(message, transfer));
     scope.addEventListener('message', (e) => void this.onMessage(e.data));
   }
 
   /** Reports a fatal condition and stops the worker. */
   fatal(message: string): void {
+    this.outbox.flush();
     this.scope.postMessage({ kind: 'fatal', message });
     this.scope.close();
   }
@@ -70,7 +75,7 @@ export class WorkerHost {
       case 'start':
         return this.reply(msg.id, async () => {
           const server = await this.start(msg.options);
-          this.scope.postMessage({ kind: 'ready', id: msg.id, backend: server.backend });
+          this.outbox.send({ kind: 'ready', id: msg.id, backend: server.backend });
           return undefined;
         }, false);
       case 'call':
@@ -125,7 +130,7 @@ export class WorkerHost {
     if (this.starting) return Promise.reject(new ServingError('FAILED_PRECONDITION', 'the worker was already started'));
     const { swapMode, ...serverOptions } = options;
     // swapMode 'fresh-worker': this worker loads its first versions and holds back swaps (the page moves them to a fresh worker).
-    const gate = swapMode === 'fresh-worker' ? new SwapGate((model, versions) => this.scope.postMessage({ kind: 'swapwanted', model, versions })) : undefined;
+    const gate = swapMode === 'fresh-worker' ? new SwapGate((model, versions) => this.outbox.send({ kind: 'swapwanted', model, versions })) : undefined;
     if (gate) registerSourceFactory(gatedSourceFactory(gate));
     // Forward events from the first moment, so the client sees the first download and loads.
     this.starting = LocalModelServer.start({ ...serverOptions, ...this.local, listeners: this.forwarders() }).then((server) => {
@@ -145,10 +150,10 @@ export class WorkerHost {
   private async reply(id: number, run: () => Promise<unknown>, sendResult = true): Promise<void> {
     try {
       const value = await run();
-      if (sendResult) this.scope.postMessage({ kind: 'result', id, value }, transferablesOf(value));
+      if (sendResult) this.outbox.send({ kind: 'result', id, value }, transferablesOf(value));
     } catch (e) {
       const err = ServingError.from(e, 'INTERNAL');
-      this.scope.postMessage({ kind: 'error', id, code: err.code, message: err.message });
+      this.outbox.send({ kind: 'error', id, code: err.code, message: err.message });
     }
   }
 
@@ -156,7 +161,7 @@ export class WorkerHost {
   private forwarders(): ServerEventListeners {
     const forward = (e: Event) => {
       const event = encodeEvent(e);
-      if (event) this.scope.postMessage({ kind: 'event', event });
+      if (event) this.outbox.send({ kind: 'event', event });
     };
     return Object.fromEntries(WIRE_EVENT_TYPES.map((type) => [type, forward]));
   }

@@ -141,4 +141,16 @@ export interface SwapWantedMessage {
   readonly versions: readonly number[];
 }
 
-export type WorkerMessage = ReadyMessage | ResultMessage | ErrorMessage | EventMessage | FatalMessage | SwapWantedMessage;
+/**
+ * The messages one worker turn produced, in order, as one message: the answers of one batch reach the
+ * page in one task, so the callers it resumes send their next requests together (and they batch again).
+ */
+export interface BundleMessage {
+  readonly kind: 'bundle';
+  readonly messages: readonly UnbundledWorkerMessage[];
+}
+
+/** Every worker message but a bundle (bundles do not nest; `fatal` is never bundled). */
+export type UnbundledWorkerMessage = ReadyMessage | ResultMessage | ErrorMessage | EventMessage | FatalMessage | SwapWantedMessage;
+
+export type WorkerMessage = UnbundledWorkerMessage | BundleMessage;

@@ -332,6 +332,10 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   private onMessage(msg: WorkerMessage, from: WorkerLike): void {
     const serving = from === this.supervisor.worker;
     switch (msg.kind) {
+      case 'bundle':
+        // One worker turn's messages (a batch's answers): handled in order, in this one task.
+        for (const m of msg.messages) this.onMessage(m, from);
+        return;
       case 'ready':
         if (serving) {
           this.supervisor.markStarted();
