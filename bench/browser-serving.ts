@@ -33,6 +33,8 @@ export interface BrowserServingOptions {
   maxBatchSizes?: readonly number[];
   /** Override of the "batching on" parameters of every maxBatchSize (e.g. batchTimeoutMicros). */
   batchingOverride?: Record<string, unknown>;
+  /** wasm: also the library with this many inference workers, batching off (1 leaves it out). Default 2. */
+  inferenceWorkers?: number;
   warmupMs: number;
   durationMs: number;
 }
@@ -64,6 +66,7 @@ export const LIB_WORKER = 'library, worker';
 export const LIB_BATCHED = batchedVariant(LIB_WORKER, 32);
 export const LIB_UNBATCHED = 'library, worker, batching off';
 export const LIB_LOCAL = 'library, worker: false, batching off';
+export const libPool = (n: number): string => `library, ${n} inference workers, batching off`;
 
 export function backendLabel(backend: string): string {
   return backend === 'webgpu' ? 'webgpu (SwiftShader = CPU emulation; relative only)' : backend === 'wasm' ? 'wasm (SIMD, 1 thread)' : backend;
@@ -158,6 +161,14 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
               await call(page, 'libStart', { backends: [backend] }, spec);
               for (const c of o.concurrencies) push(LIB_UNBATCHED, await call(page, 'libCell', cellOpts(c)));
               await call(page, 'libStop');
+
+              // (d) wasm: predictions spread over several inference workers (one core each).
+              const pool = o.inferenceWorkers ?? 2;
+              if (backend === 'wasm' && pool > 1) {
+                await call(page, 'libStart', { backends: [backend], inferenceWorkers: pool }, spec);
+                for (const c of o.concurrencies) push(libPool(pool), await call(page, 'libCell', cellOpts(c)));
+                await call(page, 'libStop');
+              }
 
               // The library on the page's thread (worker: false), one caller, in a page without plain TF.js.
               if (o.concurrencies.includes(1)) {

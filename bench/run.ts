@@ -5,7 +5,7 @@
  * `--quick`: 1.5 s cells, emotion only, 1 and 64 callers, maxBatchSize 32 (each default can still be given).
  *   npm run bench -- [--quick] [--seconds S] [--warmup S] [--backends wasm,webgpu] [--models emotion,facemesh]
  *                    [--webgpu-models emotion] [--concurrency 1,32,64] [--max-batch-sizes 32,64] [--batch-timeout-us 1500] [--batch-padding-policy BATCH_DOWN]
- *                    [--converter-runs N] [--skip browser,canary,converter,gpu,rest-memory,delta-download,on-demand,probe-latency,swap-memory]
+ *                    [--inference-workers 2] [--converter-runs N] [--skip browser,canary,converter,gpu,rest-memory,delta-download,on-demand,probe-latency,swap-memory]
  *
  * 1. Browser serving (headless Chromium): library (bundle, worker) with batching on (per maxBatchSize) / off
  *    vs plain TF.js execute in the page and hand-made batches of maxBatchSize, per backend, at each
@@ -24,7 +24,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { LIB_LOCAL, LIB_UNBATCHED, LIB_WORKER, PLAIN, runBrowserServing } from './browser-serving.js';
+import { LIB_LOCAL, LIB_UNBATCHED, LIB_WORKER, PLAIN, libPool, runBrowserServing } from './browser-serving.js';
 import type { BrowserBackend, BrowserServingResult } from './browser-serving.js';
 import { BENCH_DIR, MODELS, REPO_ROOT, addRatios, log, overheadRows, overheadTable, servingTable, table } from './common.js';
 import { addHandMadeRatios, batchedVariant, batchingFor, goalRows, goalsTable } from './ratios.js';
@@ -76,6 +76,8 @@ function args(argv: string[]) {
       ...(get('batch-padding-policy') === undefined ? {} : { batchPaddingPolicy: get('batch-padding-policy') }),
     },
     converterRuns: Number(get('converter-runs') ?? (quick ? 3 : 7)),
+    /** Workers of the "inference workers" rows (wasm only); 1 leaves them out. */
+    inferenceWorkers: Number(get('inference-workers') ?? 2),
     skip,
   };
 }
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
   let goals: GoalRow[] = [];
   if (!a.skip.has('browser')) {
     try {
-      browser = await runBrowserServing({ backends: a.backends, models: a.models, webgpuModels: a.webgpuModels, concurrencies: a.concurrency, maxBatchSizes: a.maxBatchSizes, batchingOverride: a.batchingOverride, warmupMs: a.warmup * 1000, durationMs: a.seconds * 1000 });
+      browser = await runBrowserServing({ backends: a.backends, models: a.models, webgpuModels: a.webgpuModels, concurrencies: a.concurrency, maxBatchSizes: a.maxBatchSizes, batchingOverride: a.batchingOverride, inferenceWorkers: a.inferenceWorkers, warmupMs: a.warmup * 1000, durationMs: a.seconds * 1000 });
       addRatios(browser.rows, PLAIN);
       addHandMadeRatios(browser.rows, LIB_WORKER, a.maxBatchSizes);
       goals = goalRows(browser.rows, LIB_WORKER, PLAIN, a.maxBatchSizes);
@@ -180,6 +182,16 @@ async function main(): Promise<void> {
     console.log(servingTable(browser.rows));
     console.log("\n## Issue 11's goals (ratios within this run)\n");
     console.log(goalsTable(goals));
+    const pooled = browser.rows.filter((r) => r.variant === libPool(a.inferenceWorkers) && r.cell.concurrency > 1);
+    if (pooled.length > 0) {
+      console.log(`\n## WASM on ${a.inferenceWorkers} cores: inferenceWorkers ${a.inferenceWorkers}, batching off (goal at the most callers: p50 ÷ plain ≤ 0.6)\n`);
+      console.log(
+        table(
+          ['backend', 'model', 'callers', 'items/s ÷ plain', 'p50 ÷ plain'],
+          pooled.map((r) => [r.backend, r.model, String(r.cell.concurrency), r.throughputVsPlain === undefined ? '—' : `${r.throughputVsPlain.toFixed(2)}×`, r.p50VsPlain === undefined ? '—' : `${r.p50VsPlain.toFixed(2)}×`]),
+        ),
+      );
+    }
     console.log('\n## Library round trip, batch 1, one caller (vs plain TF.js execute in the page)\n');
     console.log(overheadTable(overhead));
     console.log('\n## Worker round trip at batch 1 (page ↔ worker; goal ≤ 0.3 ms added at p50)\n');

@@ -128,7 +128,8 @@ export class WorkerHost {
 
   private start(options: WorkerStartOptions): Promise<LocalModelServer> {
     if (this.starting) return Promise.reject(new ServingError('FAILED_PRECONDITION', 'the worker was already started'));
-    const { swapMode, ...serverOptions } = options;
+    // The page spreads predictions over its inference workers: each worker's own server is one of them.
+    const { swapMode, inferenceWorkers: _pool, ...serverOptions } = options;
     // swapMode 'fresh-worker': this worker loads its first versions and holds back swaps (the page moves them to a fresh worker).
     const gate = swapMode === 'fresh-worker' ? new SwapGate((model, versions) => this.outbox.send({ kind: 'swapwanted', model, versions })) : undefined;
     if (gate) registerSourceFactory(gatedSourceFactory(gate));

@@ -58,6 +58,9 @@ export class LocalModelServer extends ServerEventTarget implements ModelServer {
     if (typeof options !== 'object' || options === null) throw new ServingError('INVALID_ARGUMENT', 'ModelServer.start needs an options object with a modelConfigList');
     const configs = normalizeModelConfigList(options.modelConfigList);
     checkSwapMode(options.swapMode, false); // a worker's host takes swapMode out before its server starts
+    if (options.inferenceWorkers !== undefined && options.inferenceWorkers !== 1) {
+      throw new ServingError('INVALID_ARGUMENT', `inferenceWorkers ${JSON.stringify(options.inferenceWorkers)} needs worker mode (predictions spread over workers); leave it out with worker: false`);
+    }
     for (const config of [undefined, ...configs]) batchingParametersFor(options, config); // INVALID_ARGUMENT before any work
     const userId = checkDefaultUserId(options) ?? (await deviceUserId());
     const backend = await selectBackend(options.backends ?? defaultBackends(), { wasmPaths: options.wasmPaths });

@@ -153,6 +153,14 @@ export interface ModelServerOptions {
    * DEADLINE_EXCEEDED and the serving worker keeps serving. Default 300000 (5 minutes).
    */
   freshWorkerStartTimeoutMs?: number;
+  /**
+   * Worker mode: how many workers run predictions (default 1, at most 16). Above 1, each extra worker is
+   * a whole server loading the same models from the same store (each model's memory once per worker),
+   * and each prediction goes to the worker with the fewest requests in flight: on wasm or cpu, N workers
+   * use N cores. Status, metadata, events and REST stay with the first worker; metrics are summed.
+   * Cannot be combined with `swapMode: 'fresh-worker'`.
+   */
+  inferenceWorkers?: number;
   /** URL of the worker script (default: `tfjs-serving.worker.js` beside the module). */
   workerUrl?: string | URL;
   /**

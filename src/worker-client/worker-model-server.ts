@@ -1,6 +1,8 @@
 import { ServingError } from '../core/status.js';
 import type { VersionLabels } from '../core/version-labels.js';
 import type { MetricsSnapshot } from '../metrics/metrics-registry.js';
+import { toPrometheusText } from '../metrics/metrics-registry.js';
+import { mergeSnapshots } from '../metrics/merge-snapshots.js';
 import type { RestOptions } from '../rest/handler.js';
 import { setRestEndpoint } from '../rest/rest-endpoint.js';
 import type { BackendName } from '../runtime/backends.js';
@@ -22,6 +24,7 @@ import { isTfTensor, tensorInputOf } from '../runtime/tensor.js';
 import type { SourceState } from '../sources/model-source.js';
 import { decodeEvent } from './event-wire.js';
 import { FreshWorkerSwap } from './fresh-worker-swap.js';
+import { InferencePool, checkInferenceWorkers } from './inference-pool.js';
 import type { ClientMessage, MethodArgs, MethodResult, SerializedResponse, ServerMethod, WorkerMemory, WorkerMessage, WorkerStartOptions } from './protocol.js';
 import { transferablesOf } from './transfer.js';
 import type { DeathOutcome, WorkerLike, WorkerSpawner } from './worker-supervisor.js';
@@ -97,6 +100,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   private readonly logged = new Set<string>();
   /** swapMode 'fresh-worker': moves serving to a fresh worker at each swap. */
   private readonly swap: FreshWorkerSwap | undefined;
+  /** `inferenceWorkers` above 1: the workers beside the serving one that predictions are spread over. */
+  private readonly pool: InferencePool | undefined;
 
   private constructor(
     options: WorkerStartOptions,
@@ -113,6 +118,10 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
       death: (reason, outcome) => this.onDeath(reason, outcome),
       besideDeath: (worker, reason) => {
         this.swap?.died(worker);
+        if (this.pool?.has(worker)) {
+          this.pool.drop(worker);
+          console.warn(`tfjs-serving: an inference worker died and is left out: ${reason}`);
+        }
         this.failPending(reason, worker);
       },
     }, spawnWorker);
@@ -122,7 +131,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
           supervisor: this.supervisor,
           startOptions: () => this.startOptions,
           request: (msg, to) => this.request(msg, [], to),
-          pendingOn: (worker) => [...this.pending.values()].filter((p) => p.worker === worker).length,
+          pendingOn: (worker) => this.pendingOn(worker),
           failPendingOn: (worker, reason) => this.failPending(reason, worker),
           dispatch: (event) => this.dispatchEvent(event),
           moved: (backend) => {
@@ -131,6 +140,18 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
         },
         () => this.nextId++,
         checkFreshWorkerStartTimeout(options.freshWorkerStartTimeoutMs),
+      );
+    }
+    const workers = checkInferenceWorkers(options.inferenceWorkers, options.swapMode);
+    if (workers > 1) {
+      this.pool = new InferencePool(
+        {
+          supervisor: this.supervisor,
+          request: (msg, to) => this.request(msg, [], to),
+          pendingOn: (worker) => this.pendingOn(worker),
+          nextId: () => this.nextId++,
+        },
+        workers - 1,
       );
     }
     this.sendStart();
@@ -146,11 +167,14 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     normalizeModelConfigList(options.modelConfigList); // fail here, with the caller's stack, not in the worker
     checkSwapMode(options.swapMode, true);
     checkFreshWorkerStartTimeout(options.freshWorkerStartTimeoutMs);
+    checkInferenceWorkers(options.inferenceWorkers, options.swapMode);
     const { store: _s, fetch: _f, worker: _w, workerUrl, transferInputs, listeners, ...rest } = options;
     const url = workerUrl ? new URL(String(workerUrl), pageBase()) : defaultWorkerUrl();
     const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners, spawnWorker);
     try {
       await client.ready;
+      // The serving worker has downloaded what the store lacked: the others load from the store.
+      await client.pool?.start(client.startOptions);
     } catch (e) {
       client.closed = true;
       client.supervisor.stop();
@@ -171,6 +195,11 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   /** swapMode 'fresh-worker': how many times serving moved to a fresh worker. */
   get freshWorkerSwaps(): number {
     return this.swap?.swaps ?? 0;
+  }
+
+  /** Workers predictions are spread over now (`inferenceWorkers`, less any that failed). */
+  get inferenceWorkers(): number {
+    return this.pool?.size ?? 1;
   }
 
   /** Workers alive now: the serving one, plus a fresh one warming up or old ones finishing their requests. */
@@ -205,7 +234,17 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
       // tf.Tensors were copied into plain data above, so only the caller's own typed arrays are transferred.
       const transfer = this.transferInputs ? transferablesOf(request?.inputs) : [];
       const crossing: PredictOptions = limits.length > 0 ? { ...rest, deadline: Math.min(...(limits as number[])) } : rest; // a non-number is refused by the worker with its name
-      return this.call('predict', [wire, crossing], transfer, signal, crossing.deadline);
+      const pool = this.pool;
+      if (!pool) return this.call('predict', [wire, crossing], transfer, signal, crossing.deadline);
+      // Picked when the call is sent (not now): calls made together see each other's load.
+      let to: WorkerLike | undefined;
+      const answer = this.call('predict', [wire, crossing], transfer, signal, crossing.deadline, () => (to = pool.pick()));
+      // Another inference worker may not have a version the serving one has yet (it polls on its own):
+      // once more on the serving worker (not with transferred inputs: they went with the first try).
+      return answer.catch((e: unknown) => {
+        if (!(e instanceof ServingError) || e.code !== 'NOT_FOUND' || !to || to === this.supervisor.worker || transfer.length > 0) throw e;
+        return this.call('predict', [wire, crossing], [], signal, crossing.deadline);
+      });
     } catch (e) {
       return Promise.reject(ServingError.from(e, 'INVALID_ARGUMENT', 'predict: '));
     }
@@ -229,17 +268,21 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     await this.call('reloadConfig', [{ modelConfigList }]);
     // A restarted worker must come back with the config in force.
     this.startOptions = { ...this.startOptions, modelConfigList };
+    // The serving worker took it: so does every inference worker (one that refuses it is left out).
+    await this.onMembers((to) => this.call('reloadConfig', [{ modelConfigList }], [], undefined, undefined, to), true);
   }
 
   /** Polls now; with swapMode 'fresh-worker' also waits for the swap the poll started, if any. */
   async pollNow(model?: string): Promise<void> {
     await this.call('pollNow', [model]);
+    await this.onMembers((to) => this.call('pollNow', [model], [], undefined, undefined, to));
     await this.swap?.whenSettled();
   }
 
   /** Resolves when nothing loads, unloads or swaps (a fresh-worker swap included). */
   async whenIdle(): Promise<void> {
     await this.call('whenIdle', []);
+    await this.onMembers((to) => this.call('whenIdle', [], [], undefined, undefined, to));
     await this.swap?.whenSettled();
   }
 
@@ -256,12 +299,16 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     return this.startOptions.modelConfigList.map((c) => c.name);
   }
 
-  metrics(): Promise<MetricsSnapshot> {
-    return this.call('metrics', []);
+  /** The metrics, summed over the inference workers when there are several. */
+  async metrics(): Promise<MetricsSnapshot> {
+    const own = await this.call('metrics', []);
+    if (!this.pool) return own;
+    const others = await Promise.allSettled(this.pool.workers().map((to) => this.call('metrics', [], [], undefined, undefined, to)));
+    return mergeSnapshots([own, ...others.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))]);
   }
 
-  prometheusMetrics(): Promise<string> {
-    return this.call('prometheusMetrics', []);
+  async prometheusMetrics(): Promise<string> {
+    return this.pool ? toPrometheusText(await this.metrics()) : this.call('prometheusMetrics', []);
   }
 
   /**
@@ -287,20 +334,46 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     this.failPending('the server was closed');
   }
 
-  /** One method of the ModelServer, run in the worker; typed from the interface itself. */
+  /**
+   * Runs `fn` for each inference worker beside the serving one; with `dropOnError`, one that fails is
+   * left out (a reload it refused would leave it serving another config), else its error is ignored.
+   */
+  private async onMembers(fn: (to: WorkerLike) => Promise<unknown>, dropOnError = false): Promise<void> {
+    const pool = this.pool;
+    if (!pool) return;
+    await Promise.all(
+      pool.workers().map((to) =>
+        fn(to).catch((e: unknown) => {
+          if (!dropOnError) return;
+          pool.drop(to);
+          console.warn(`tfjs-serving: an inference worker refused the new config and is left out: ${ServingError.from(e).message}`);
+        }),
+      ),
+    );
+  }
+
+  /** Requests sent to `worker` and not answered yet. */
+  private pendingOn(worker: WorkerLike): number {
+    let n = 0;
+    for (const p of this.pending.values()) if (p.worker === worker) n++;
+    return n;
+  }
+
+  /** One method of the ModelServer, run in the worker (the serving one, or `to`); typed from the interface itself. */
   private async call<M extends ServerMethod>(
     method: M,
     args: MethodArgs<M>,
     transfer: Transferable[] = [],
     signal?: AbortSignal,
     deadline?: number,
+    to?: WorkerLike | (() => WorkerLike),
   ): Promise<MethodResult<M>> {
     this.checkOpen();
     await this.ready;
     const ended = requestEnded({ signal, deadline: typeof deadline === 'number' ? deadline : undefined });
     if (ended) throw ended;
     const id = this.nextId++;
-    const answer = this.request({ kind: 'call', id, method, args }, transfer);
+    const answer = this.request({ kind: 'call', id, method, args }, transfer, typeof to === 'function' ? to() : to);
     if (signal || typeof deadline === 'number') {
       // The page hears at once, even while the worker is busy running; the host drops its side (its answer is then ignored).
       // (The deadline crossed with the call, so the worker drops its side by itself; only an abort is sent.)
@@ -379,7 +452,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
         return;
       case 'restarted':
         this.swap?.abandon();
-        this.failPending(`${reason}; the request was lost and a new worker is starting`);
+        // Requests on the other inference workers go on.
+        this.failPending(`${reason}; the request was lost and a new worker is starting`, undefined, this.pool);
         this.dispatchEvent(new WorkerRestartEvent(reason));
         this.sendStart();
         this.ready.catch(() => undefined); // calls will see the error
@@ -397,8 +471,9 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   }
 
   /** Fails the requests in flight (on one worker, or on all). */
-  private failPending(message: string, worker?: WorkerLike): void {
+  private failPending(message: string, worker?: WorkerLike, except?: InferencePool): void {
     for (const [id, p] of [...this.pending]) {
+      if (except?.has(p.worker)) continue;
       if (worker === undefined || p.worker === worker) this.settle(id, (q) => q.reject(new ServingError('UNAVAILABLE', message)));
     }
   }
