@@ -48,6 +48,12 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
   private readonly baseUrl: string;
   private manifest: ModelManifest | undefined;
   private etag: string | undefined;
+  /**
+   * Versions another tab or worker of the origin committed since this source last read the manifest:
+   * published, though our (older) manifest does not list them yet. Without them a stale listing would
+   * not aspire the version, and store cleanup would delete it under the other tab that loads it.
+   */
+  private committedElsewhere = new Set<number>();
   private readonly controller = new AbortController();
   private unsubscribe: (() => void) | undefined;
 
@@ -81,12 +87,17 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
   }
 
   protected override publishedVersions(): number[] | undefined {
-    return this.manifest?.versions.map((v) => v.version).sort((a, b) => a - b);
+    const listed = this.manifest?.versions.map((v) => v.version);
+    if (this.committedElsewhere.size === 0) return listed?.sort((a, b) => a - b);
+    // A version another tab or worker committed was published in the manifest it read: newer than ours.
+    return [...new Set([...(listed ?? []), ...this.committedElsewhere])].sort((a, b) => a - b);
   }
 
   protected override async onStart(): Promise<void> {
-    this.unsubscribe = this.options.coordinator?.onCommit((model) => {
-      if (model === this.name) void this.rescanStore().catch((e) => this.options.onError?.(ServingError.from(e, 'INTERNAL')));
+    this.unsubscribe = this.options.coordinator?.onCommit((model, version) => {
+      if (model !== this.name) return;
+      this.committedElsewhere.add(version);
+      void this.rescanStore().catch((e) => this.options.onError?.(ServingError.from(e, 'INTERNAL')));
     });
   }
 
@@ -144,7 +155,10 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
 
   /** Fetches the manifest (or keeps it on 304 Not Modified) and lists its versions. */
   protected override async listPublished(): Promise<number[]> {
+    const told = [...this.committedElsewhere];
     await this.fetchManifest();
+    // A manifest read now says what is published: it supersedes what other tabs told before it was read.
+    for (const v of told) this.committedElsewhere.delete(v);
     return this.manifest!.versions.map((v) => v.version);
   }
 
