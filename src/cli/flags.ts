@@ -58,6 +58,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'model_store_dir', kind: 'string', value: 'DIR', help: '(tfjs-serving) keep downloaded versions in DIR, so a restart serves them offline' },
   { name: 'backend', kind: 'string', value: 'wasm|cpu', help: '(tfjs-serving) TF.js backends to try, in order, comma-separated' },
   { name: 'inference_thread', kind: 'bool', default: 'true', help: '(tfjs-serving) run the models in a worker thread, so status, metrics, probes and deadlines answer while one computes' },
+  { name: 'inference_threads', kind: 'int', min: 1, max: 16, value: 'N', default: '1', help: '(tfjs-serving) spread predictions over N worker threads, each loading every model (N cores for wasm/cpu; memory x N)' },
 ];
 
 /** `tensorflow_model_server` flags (tensorflow_serving/model_servers/main.cc) that `serve` does not implement. */

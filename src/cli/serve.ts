@@ -230,10 +230,17 @@ ${e.message}`;
     },
   };
   // The models compute in a worker thread (default): this thread stays free for HTTP, probes and deadlines.
+  const threads = num(flags, 'inference_threads', 1, { min: 1 });
+  if (threads > 1 && flags.inference_thread === 'false') {
+    throw new ServingError('INVALID_ARGUMENT', `--inference_threads=${threads} needs the inference thread: leave out --inference_thread=false`);
+  }
   const server: ModelServer =
     flags.inference_thread === 'false'
       ? await LocalModelServer.start(options)
-      : await NodeWorkerModelServer.start({ ...options, store: undefined, transferInputs: true }, flags.model_store_dir ? { storeDir: flags.model_store_dir } : {});
+      : await NodeWorkerModelServer.start(
+          { ...options, store: undefined, transferInputs: true, ...(threads > 1 ? { inferenceWorkers: threads } : {}) },
+          flags.model_store_dir ? { storeDir: flags.model_store_dir } : {},
+        );
   for (const config of options.modelConfigList) {
     const status = await server.getModelStatus(config.name).catch(() => undefined);
     const available = status?.model_version_status.filter((s) => s.state === 'AVAILABLE').map((s) => s.version) ?? [];

@@ -41,6 +41,8 @@ export interface InferencePoolHost {
 export class InferencePool {
   private readonly members = new Set<WorkerLike>();
   private readonly starting = new Set<WorkerLike>();
+  /** `model\0version` of the versions each member has AVAILABLE (from its state events). */
+  private readonly available = new Map<WorkerLike, Set<string>>();
 
   constructor(
     private readonly host: InferencePoolHost,
@@ -76,11 +78,25 @@ export class InferencePool {
     return this.members.has(worker);
   }
 
-  /** The worker a prediction goes to: the one with the fewest requests in flight (the serving one on a tie). */
-  pick(): WorkerLike {
+  /** A member's version changed state (its own statechange event). */
+  heard(worker: WorkerLike, model: string, version: number, state: string): void {
+    if (!this.members.has(worker) && !this.starting.has(worker)) return;
+    let set = this.available.get(worker);
+    if (!set) this.available.set(worker, (set = new Set()));
+    if (state === 'AVAILABLE') set.add(`${model}\0${version}`);
+    else set.delete(`${model}\0${version}`);
+  }
+
+  /**
+   * The worker a prediction of `model` (pinned to `version`, when given) goes to: among the serving
+   * worker and the members that have such a version AVAILABLE (they poll on their own, so one may be a
+   * moment behind), the one with the fewest requests in flight; the serving one on a tie.
+   */
+  pick(model?: unknown, version?: unknown): WorkerLike {
     let best = this.host.supervisor.worker;
     let load = this.host.pendingOn(best);
     for (const w of this.members) {
+      if (!this.serves(w, model, version)) continue;
       const l = this.host.pendingOn(w);
       if (l < load) {
         best = w;
@@ -88,6 +104,15 @@ export class InferencePool {
       }
     }
     return best;
+  }
+
+  private serves(worker: WorkerLike, model: unknown, version: unknown): boolean {
+    if (typeof model !== 'string') return true; // a bad request: any worker says so
+    const set = this.available.get(worker);
+    if (!set) return false;
+    if (typeof version === 'number') return set.has(`${model}\0${version}`);
+    for (const key of set) if (key.startsWith(`${model}\0`)) return true;
+    return false;
   }
 
   /** The members, to send a reload or poll to each. */
@@ -99,6 +124,7 @@ export class InferencePool {
   drop(worker: WorkerLike): void {
     this.starting.delete(worker);
     this.members.delete(worker);
+    this.available.delete(worker);
     this.host.supervisor.retire(worker);
   }
 }

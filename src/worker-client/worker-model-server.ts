@@ -238,7 +238,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
       if (!pool) return this.call('predict', [wire, crossing], transfer, signal, crossing.deadline);
       // Picked when the call is sent (not now): calls made together see each other's load.
       let to: WorkerLike | undefined;
-      const answer = this.call('predict', [wire, crossing], transfer, signal, crossing.deadline, () => (to = pool.pick()));
+      const pinned = typeof request === 'object' && request !== null ? request : undefined;
+      const answer = this.call('predict', [wire, crossing], transfer, signal, crossing.deadline, () => (to = pool.pick(pinned?.model, pinned?.version)));
       // Another inference worker may not have a version the serving one has yet (it polls on its own):
       // once more on the serving worker (not with transferred inputs: they went with the first try).
       return answer.catch((e: unknown) => {
@@ -423,6 +424,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
         this.settle(msg.id, (p) => p.reject(new ServingError(msg.code, msg.message)));
         return;
       case 'event':
+        if (msg.event.type === 'statechange') this.pool?.heard(from, msg.event.init.model, msg.event.init.version, msg.event.init.state);
         // In a fresh-worker swap: the fresh worker's news only, an old worker's none.
         if (!serving && !(this.swap?.isFresh(from) && this.swap.heardFromFresh(msg.event))) return;
         if (serving && msg.event.type === 'statechange') this.swap?.ledger.fromServing(msg.event.init.model, msg.event.init.version, msg.event.init.state);
