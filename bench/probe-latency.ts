@@ -11,12 +11,12 @@
  *   node --import tsx bench/probe-latency.ts [--seconds 4] [--batch 8]
  *   (also part of `npm run bench`; `--skip probe-latency` leaves it out)
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BENCH_DIR, MODELS, REPO_ROOT, layOutModels, log, median, percentile, table } from './common.js';
+import { startServe as startServeProcess } from '../test/helpers/serve-process.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,23 +46,8 @@ function startServe(base: string, extra: string[]): Promise<{ port: number; stop
 }
 
 async function startServeModel(base: string, name: string, extra: string[]): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'bin.ts'), 'serve', '--rest_api_port', '0', '--rest_api_host', '127.0.0.1', '--backend', 'cpu', '--model_name', name, '--model_base_path', base, ...extra],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /Exporting HTTP\/REST API at:[^:]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
-  });
-  return { port, stop: () => void child.kill('SIGKILL') };
+  const serve = await startServeProcess(['--model_name', name, '--model_base_path', base, ...extra]);
+  return { port: serve.port, stop: () => void serve.child.kill('SIGKILL') };
 }
 
 export interface ProbeLatencyRow {

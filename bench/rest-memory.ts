@@ -9,13 +9,13 @@
  * Cases: "images" (a batch of 224×224×3 float images into a model that sums each image: a big body,
  * a small answer) and "rows" (the Dense(1) model: the answer is as big as the body).
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BENCH_DIR, REPO_ROOT, log, table } from './common.js';
+import { startServe as startServeProcess } from '../test/helpers/serve-process.js';
 
 const MiB = 1024 * 1024;
 
@@ -120,23 +120,9 @@ async function runCase(name: 'images' | 'rows', mb: number, backend: string, wor
   else await cp(join(REPO_ROOT, 'test', 'fixtures', 'graph-models', 'dense'), join(base, '1'), { recursive: true });
   const body = name === 'images' ? imagesBody(mb * 1e6) : rowsBody(mb * 1e6);
   const small = name === 'images' ? imagesBody(1) : JSON.stringify({ instances: [[1]] });
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'bin.ts'), 'serve', '--rest_api_port', '0', '--rest_api_host', '127.0.0.1', '--backend', backend, '--model_name', 'm', '--model_base_path', base, '--rest_api_max_body_bytes', String(256 * MiB), '--rest_api_timeout_in_ms', '0', '--enable_model_warmup', 'false'],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  // Later flags win: this backend, not the helper's cpu.
+  const { child, port } = await startServeProcess(['--backend', backend, '--model_name', 'm', '--model_base_path', base, '--rest_api_max_body_bytes', String(256 * MiB), '--rest_api_timeout_in_ms', '0', '--enable_model_warmup', 'false']);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        const m = /Exporting HTTP\/REST API at:[^:]+:(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`)));
-    });
     await post(port, small);
     const baselinePeakRss = await peakRss(child.pid!);
     const t = performance.now();

@@ -1,7 +1,9 @@
 // Metrics of several servers (the inference workers of one client) as one snapshot.
-import type { HistogramSample, MetricSnapshot, MetricsSnapshot, ValueSample } from './metrics-registry.js';
+import type { HistogramSample, MetricLabels, MetricSnapshot, MetricsSnapshot, ValueSample } from './metrics-registry.js';
+import { labelKey } from './metrics-registry.js';
 
-const keyOf = (labels: Readonly<Record<string, string>>, names: readonly string[]): string => names.map((n) => `${(labels[n] ?? '').length}:${labels[n] ?? ''}`).join('');
+/** A sample's key (a snapshot's samples carry every label of their metric). */
+const keyOf = (labels: MetricLabels, names: readonly string[]): string => labelKey(labels, names) ?? '';
 
 /**
  * Sums counters and histograms (bucket by bucket) over the snapshots, per label set; a gauge is taken

@@ -64,6 +64,20 @@ export function exponentialBuckets(scale: number, growth: number, count: number)
   return out;
 }
 
+/**
+ * The key of a label set in label-name order, each value length-prefixed (so no two sets share one);
+ * undefined when a label is missing. Built for every request by several metrics: no arrays, no JSON.
+ */
+export function labelKey(labels: MetricLabels, names: readonly string[]): string | undefined {
+  let key = '';
+  for (const n of names) {
+    const v = labels[n];
+    if (v === undefined) return undefined;
+    key += `${v.length}:${v}`;
+  }
+  return key;
+}
+
 abstract class Metric<S> {
   protected readonly cells = new Map<string, { labels: MetricLabels; cell: S }>();
 
@@ -74,13 +88,8 @@ abstract class Metric<S> {
   ) {}
 
   protected cell(labels: MetricLabels, make: () => S): S {
-    // Called for every request by several metrics: the key is a plain concatenation, no arrays or JSON.
-    let key = '';
-    for (const n of this.labelNames) {
-      const v = labels[n];
-      if (v === undefined) throw new Error(`metric ${this.name}: label ${n} is missing`);
-      key += `${v.length}:${v}`;
-    }
+    const key = labelKey(labels, this.labelNames);
+    if (key === undefined) throw new Error(`metric ${this.name}: label ${this.labelNames.find((n) => labels[n] === undefined)} is missing`);
     let entry = this.cells.get(key);
     if (!entry) {
       entry = { labels: Object.fromEntries(this.labelNames.map((n) => [n, labels[n] ?? ''])), cell: make() };
@@ -91,13 +100,8 @@ abstract class Metric<S> {
 
   /** The cell of `labels` if it exists (a missing label matches no cell). */
   protected existing(labels: MetricLabels): S | undefined {
-    let key = '';
-    for (const n of this.labelNames) {
-      const v = labels[n];
-      if (v === undefined) return undefined;
-      key += `${v.length}:${v}`;
-    }
-    return this.cells.get(key)?.cell;
+    const key = labelKey(labels, this.labelNames);
+    return key === undefined ? undefined : this.cells.get(key)?.cell;
   }
 
   abstract snapshot(): MetricSnapshot;

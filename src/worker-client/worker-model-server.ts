@@ -90,6 +90,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   private readonly supervisor: WorkerSupervisor;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** How many of `pending` each worker has. */
+  private readonly inFlight = new Map<WorkerLike, number>();
   private ready: Promise<void> = Promise.resolve();
   private startOptions: WorkerStartOptions;
   private closed = false;
@@ -202,7 +204,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     return this.pool?.size ?? 1;
   }
 
-  /** Workers alive now: the serving one, plus a fresh one warming up or old ones finishing their requests. */
+  /** Workers alive now: the serving one, the other inference workers, a fresh one warming up, old ones finishing their requests. */
   get liveWorkers(): number {
     return this.supervisor.liveWorkers;
   }
@@ -238,8 +240,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
       if (!pool) return this.call('predict', [wire, crossing], transfer, signal, crossing.deadline);
       // Picked when the call is sent (not now): calls made together see each other's load.
       let to: WorkerLike | undefined;
-      const pinned = typeof request === 'object' && request !== null ? request : undefined;
-      const answer = this.call('predict', [wire, crossing], transfer, signal, crossing.deadline, () => (to = pool.pick(pinned?.model, pinned?.version)));
+      const asked = typeof request === 'object' && request !== null ? request : undefined;
+      const answer = this.call('predict', [wire, crossing], transfer, signal, crossing.deadline, () => (to = pool.pick(asked?.model, asked?.version)));
       // Another inference worker may not have a version the serving one has yet (it polls on its own):
       // once more on the serving worker (not with transferred inputs: they went with the first try).
       return answer.catch((e: unknown) => {
@@ -353,11 +355,15 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     );
   }
 
-  /** Requests sent to `worker` and not answered yet. */
+  /** Requests sent to `worker` and not answered yet (read for every prediction with inferenceWorkers: kept, not counted). */
   private pendingOn(worker: WorkerLike): number {
-    let n = 0;
-    for (const p of this.pending.values()) if (p.worker === worker) n++;
-    return n;
+    return this.inFlight.get(worker) ?? 0;
+  }
+
+  private track(worker: WorkerLike, by: 1 | -1): void {
+    const n = (this.inFlight.get(worker) ?? 0) + by;
+    if (n > 0) this.inFlight.set(worker, n);
+    else this.inFlight.delete(worker);
   }
 
   /** One method of the ModelServer, run in the worker (the serving one, or `to`); typed from the interface itself. */
@@ -484,6 +490,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
+    this.track(p.worker, -1);
     fn(p);
     this.swap?.settled(p.worker);
   }
@@ -491,10 +498,12 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   private request(msg: ClientMessage & { id: number }, transfer: Transferable[] = [], to: WorkerLike = this.supervisor.worker): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject, worker: to });
+      this.track(to, 1);
       try {
         this.supervisor.post(msg, transfer, to);
       } catch (e) {
         this.pending.delete(msg.id);
+        this.track(to, -1);
         reject(ServingError.from(e, 'INVALID_ARGUMENT', 'the request cannot be sent to the worker: '));
       }
     });

@@ -37,6 +37,15 @@ function versionRequestCounts(snapshot: Record<string, unknown>): Record<string,
   return Object.fromEntries((counter?.samples ?? []).map((s) => [`${s.labels.model_name}/${s.labels.model_version}/${s.labels.status}`, s.value]));
 }
 
+/** Versions 1 and 2 of `m`, the manifest steering 40 % of users to 2; returns the publisher's manifest and its path (to rewrite it). */
+async function publishWithManifestCanary(h: Awaited<ReturnType<typeof harness>>): Promise<{ manifestPath: string; manifest: Record<string, unknown> }> {
+  for (const v of [1, 2]) await h.publishDense('m', v);
+  const manifestPath = join(h.repoDir, 'm', 'manifest.json');
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>; // the publisher's manifest
+  await writeFile(manifestPath, JSON.stringify({ ...manifest, canary: { version: 2, percent: 40 } }));
+  return { manifestPath, manifest };
+}
+
 /** Predicts in a loop (fresh users) until stopped; counts failures. */
 function load(server: LocalModelServer): { stop: () => Promise<{ ok: number; failed: unknown[] }> } {
   let running = true;
@@ -170,10 +179,7 @@ test('rollback by removing the canary under a specific policy unloads it; a cana
 test('the manifest may steer the split; a config canary wins over it', async () => {
   const h = await harness();
   try {
-    for (const v of [1, 2]) await h.publishDense('m', v);
-    const manifestPath = join(h.repoDir, 'm', 'manifest.json');
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>; // the publisher's manifest
-    await writeFile(manifestPath, JSON.stringify({ ...manifest, canary: { version: 2, percent: 40 } }));
+    const { manifestPath, manifest } = await publishWithManifestCanary(h);
     const policy = { latest: { numVersions: 2 } };
     const server = await h.start({ modelConfigList: [{ name: 'm', basePath: h.repo.modelUrl('m'), modelVersionPolicy: policy }] });
     assert.deepEqual((await server.sourceState('m')).canary, { version: 2, percent: 40 });
@@ -229,10 +235,7 @@ test('config files: the JSON form of --model_config_file takes a canary; TF Serv
 test('a manifest canary is kept loaded by itself under the default policy; dropping it promotes, a config canary still wins', async () => {
   const h = await harness();
   try {
-    for (const v of [1, 2]) await h.publishDense('m', v);
-    const manifestPath = join(h.repoDir, 'm', 'manifest.json');
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>; // the publisher's manifest
-    await writeFile(manifestPath, JSON.stringify({ ...manifest, canary: { version: 2, percent: 40 } }));
+    const { manifestPath, manifest } = await publishWithManifestCanary(h);
     const server = await h.start({ modelConfigList: [{ name: 'm', basePath: h.repo.modelUrl('m') }] });
     await server.whenIdle();
     const availableNow = async (): Promise<string[]> =>
