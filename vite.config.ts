@@ -8,12 +8,12 @@ import type { Plugin } from 'vite';
 
 const wasmDir = join(import.meta.dirname, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
 
-/** Emits the TF.js WASM binaries next to the bundle. */
+/** Emits the TF.js WASM binaries next to the bundle (not the threaded one: the library runs one thread per worker). */
 function tfjsWasmBinaries(): Plugin {
   return {
     name: 'tfjs-serving:wasm-binaries',
     generateBundle() {
-      for (const file of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) {
+      for (const file of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm') && !f.includes('threaded'))) {
         this.emitFile({ type: 'asset', fileName: file, source: readFileSync(join(wasmDir, file)) });
       }
     },

@@ -36,6 +36,11 @@ const registrars: Record<BackendName, (o: BackendOptions) => Promise<void>> = {
     patchWasmKernels();
     const paths = o.wasmPaths ?? defaultWasmPaths();
     if (paths) wasm.setWasmPaths(paths);
+    // A cross-origin isolated page (COOP/COEP, for SharedArrayBuffer) would make TF.js pick its threaded
+    // build, whose pthread workers are made from the factory's source text: once bundled (renamed
+    // identifiers, module scope) they die with "ReferenceError: e is not defined" and the backend never
+    // comes up. One thread per worker, everywhere; `inferenceWorkers` uses more cores.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   },
   webgl: async () => undefined,
   cpu: async () => undefined,

@@ -50,6 +50,8 @@ export interface LibraryPageOptions {
   repoMount?: string;
   /** More directories to serve, by URL prefix. */
   mounts?: Record<string, string>;
+  /** Serve with COOP/COEP: a cross-origin isolated page (SharedArrayBuffer), as apps that use threads are. */
+  crossOriginIsolated?: boolean;
 }
 
 /** Serves the bundle at /lib/ and `repoDir` at /repo/, and opens the page in a fresh profile. */
@@ -57,6 +59,7 @@ export async function openLibraryPage(repoDir: string, options: LibraryPageOptio
   await ensureLibraryBundle();
   const pagePath = options.pagePath ?? '/index.html';
   const server = await startStaticServer({
+    crossOriginIsolated: options.crossOriginIsolated,
     mounts: { '/lib/': BUNDLE_DIR, [options.repoMount ?? '/repo/']: repoDir, ...options.mounts },
     routes: { [pagePath]: { body: PAGE, type: 'text/html; charset=utf-8' } },
   });
