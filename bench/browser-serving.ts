@@ -18,7 +18,9 @@ import { BUNDLE_DIR, ensureLibraryBundle } from '../test/browser/library-page.js
 import type { PageBench } from './browser/bench-page.entry.js';
 import { HUMAN_MODELS_DIR, log } from './common.js';
 import { batchedVariant, batchingFor, handMadeVariant } from './ratios.js';
-import { maxAbsDiff as outputsDiff } from './measure.js';
+import { cellOf, maxAbsDiff as outputsDiff } from './measure.js';
+import { batchCellStats } from './batch-stats.js';
+import type { BatchCellStats, MetricsLike } from './batch-stats.js';
 import type { BenchModel, CellOptions, CellResult, ServingRow } from './common.js';
 
 export type BrowserBackend = 'wasm' | 'webgpu';
@@ -49,16 +51,26 @@ export interface BrowserServingResult {
   workerRoundTrip: WorkerRoundTrip[];
 }
 
+/**
+ * The worker round trip at batch 1, one caller, measured in one page (the one without plain TF.js), in
+ * turns: the library in a worker, the library with worker: false, and plain TF.js in a hand-written worker
+ * (what a worker costs without the library).
+ */
 export interface WorkerRoundTrip {
   backend: string;
   model: string;
-  /** p50 ms: library in a worker, library with worker: false, plain execute in the page. */
+  /** p50 ms: library in a worker (batching off), library with worker: false, plain TF.js in a hand-written worker. */
   workerP50Ms: number;
   localP50Ms: number;
-  plainP50Ms: number;
-  /** worker − worker: false (the round trip alone; goal ≤ 0.3 ms) and worker − plain. */
+  handP50Ms: number;
+  /** worker − worker: false: the round trip (goal ≤ 0.3 ms). */
   roundTripMs: number;
-  vsPlainMs: number;
+  /** hand-written worker − worker: false: what any worker adds on this machine (the library's own in-page cost included). */
+  handRoundTripMs: number;
+  /** worker − hand-written worker: the library's own share of its round trip. */
+  ownMs: number;
+  /** The cells themselves. */
+  cells: { worker: CellResult; local: CellResult; hand: CellResult };
 }
 
 export const PLAIN = 'plain TF.js execute (page)';
@@ -102,15 +114,17 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
   const sizes = o.maxBatchSizes ?? [32, 64];
   const notes: string[] = [];
   const maxAbsDiff: Record<string, number> = {};
+  const workerRoundTrip: WorkerRoundTrip[] = [];
   try {
     const t0 = Date.now();
     // An explicit outDir: the harness's on-disk cache keys on src/ and test/, not bench/.
-    const bundle = await buildBrowserBundle('bench/browser/bench-page.entry.ts', bundleDir);
+    const bundle = await buildBrowserBundle(['bench/browser/bench-page.entry.ts', 'bench/browser/plain-worker.entry.ts'], bundleDir);
     log(`built the bench page in ${Date.now() - t0} ms`);
     const all = [...new Set([...o.models, ...(o.webgpuModels ?? [])])];
     for (const m of all) await publishGraphModel(join(HUMAN_MODELS_DIR, `${m.name}.json`), join(repoDir, m.name), { version: 1 });
     const html = '<!doctype html>\n<meta charset="utf-8">\n<title>tfjs-serving bench</title>\n<script type="module" src="/bench/bench-page.entry.js"></script>\n';
-    const server = await startStaticServer({ mounts: { '/lib/': libDir, '/repo/': repoDir, '/bench/': bundle.dir }, routes: { '/index.html': { body: html, type: 'text/html; charset=utf-8' } } });
+    // Cross-origin isolated: the page's clock then ticks in 5 µs, not 100 µs (both TF.js copies stay on one wasm thread).
+    const server = await startStaticServer({ crossOriginIsolated: true, mounts: { '/lib/': libDir, '/repo/': repoDir, '/bench/': bundle.dir }, routes: { '/index.html': { body: html, type: 'text/html; charset=utf-8' } } });
     try {
       for (const backend of o.backends) {
         const browser = await launchBrowser({ webgpu: backend === 'webgpu' });
@@ -137,55 +151,73 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
               rows.push({ where: 'browser', backend, backendLabel: label, model: m.name, variant, cell });
               log(`${backend} ${m.name} ${variant} ×${cell.concurrency}: ${cell.itemsPerSec.toFixed(1)} items/s, p50 ${cell.p50Ms.toFixed(2)} ms, p99 ${cell.p99Ms.toFixed(2)} ms${cell.meanBatchSize ? `, mean batch ${cell.meanBatchSize.toFixed(1)}` : ''}`);
             };
+            const many = o.concurrencies.filter((c) => c > 1);
+            const local = o.concurrencies.includes(1) ? await open() : undefined;
             try {
               // (c) plain TF.js in the page.
               const loaded = await call(page, 'plainLoad', backend, spec);
               if (loaded.backend !== backend) throw new Error(`plain TF.js runs on ${loaded.backend}, not ${backend}`);
+              if (loaded.binaries.length > 0) log(`plain TF.js on ${backend}: ${loaded.binaries.join(', ')}`);
               const plainOut = await call(page, 'plainOnce');
-              for (const c of o.concurrencies) push(PLAIN, await call(page, 'plainCell', cellOpts(c)));
-
-              // Hand-made batches of B in the page.
+              // Warm: V8 tiers the wasm up while it runs.
+              await call(page, 'timed', 'plain', 1500);
+              // Hand-made batches of B in the page (first: their big allocations also warm the page's heap for plain's many callers).
               for (const b of sizes) push(handMadeVariant(b), await call(page, 'handMadeCell', cellOpts(1), b));
+              for (const c of many) push(PLAIN, await call(page, 'plainCell', cellOpts(c)));
 
-              // (a) library, batching on, per maxBatchSize.
-              for (const b of sizes) {
-                const batchingParameters = { ...batchingFor(b), ...(o.batchingOverride ?? {}) };
-                const startedA = await call(page, 'libStart', { backends: [backend], enableBatching: true, batchingParameters }, spec);
-                if (startedA.backend !== backend || startedA.mode !== 'worker') throw new Error(`library runs ${startedA.mode} on ${startedA.backend}`);
-                maxAbsDiff[`${backend}/${m.name}/batching ${b}`] = outputsDiff(plainOut, await call(page, 'libOnce'));
-                for (const c of o.concurrencies) push(batchedVariant(LIB_WORKER, b), await call(page, 'libCell', cellOpts(c)));
-                await call(page, 'libStop');
-              }
-
-              // (b) library, batching off.
-              await call(page, 'libStart', { backends: [backend] }, spec);
-              for (const c of o.concurrencies) push(LIB_UNBATCHED, await call(page, 'libCell', cellOpts(c)));
-              await call(page, 'libStop');
-
-              // (d) wasm: predictions spread over several inference workers (one core each).
+              // The library's servers, each kept until the one-caller cells below: (a) batching on per
+              // maxBatchSize, (b) batching off, (d) wasm: predictions spread over several inference workers.
+              const configs: Array<{ name: string; variant: string; options: Record<string, unknown> }> = [
+                ...sizes.map((b) => ({ name: `on${b}`, variant: batchedVariant(LIB_WORKER, b), options: { enableBatching: true, batchingParameters: { ...batchingFor(b), ...(o.batchingOverride ?? {}) } } })),
+                { name: 'off', variant: LIB_UNBATCHED, options: {} },
+              ];
               const pool = o.inferenceWorkers ?? 2;
-              if (backend === 'wasm' && pool > 1) {
-                await call(page, 'libStart', { backends: [backend], inferenceWorkers: pool }, spec);
-                for (const c of o.concurrencies) push(libPool(pool), await call(page, 'libCell', cellOpts(c)));
-                await call(page, 'libStop');
+              if (backend === 'wasm' && pool > 1) configs.push({ name: 'pool', variant: libPool(pool), options: { inferenceWorkers: pool } });
+              for (const { name, variant, options } of configs) {
+                const started = await call(page, 'libStart', { backends: [backend], ...options }, spec, name);
+                if (started.backend !== backend || started.mode !== 'worker') throw new Error(`library runs ${started.mode} on ${started.backend}`);
+                if (name.startsWith('on')) maxAbsDiff[`${backend}/${m.name}/batching ${name.slice(2)}`] = outputsDiff(plainOut, await call(page, 'libOnce', name));
+                for (const c of many) push(variant, await call(page, 'libCell', cellOpts(c), name));
               }
 
-              // The library on the page's thread (worker: false), one caller, in a page without plain TF.js.
-              if (o.concurrencies.includes(1)) {
-                const local = await open();
-                try {
-                  const started = await call(local, 'libStart', { backends: [backend], worker: false }, spec);
-                  if (started.mode !== 'local') throw new Error(`worker: false gave a ${started.mode} server`);
-                  push(LIB_LOCAL, await call(local, 'libCell', cellOpts(1)));
-                  await call(local, 'libStop');
-                } finally {
-                  await local.close();
-                }
+              if (local) {
+                // One caller: every target in turn, in short chunks, so the rows share the machine's moods.
+                // The second page (no plain TF.js) holds the worker: false server, and for the worker round
+                // trip in one page, a worker server and a bare worker.
+                const started = await call(local, 'libStart', { backends: [backend], worker: false }, spec);
+                if (started.mode !== 'local') throw new Error(`worker: false gave a ${started.mode} server`);
+                await call(local, 'libStart', { backends: [backend] }, spec, 'worker');
+                const handBackend = await call(local, 'handWorkerStart', backend, spec);
+                if (handBackend !== backend) throw new Error(`the hand-written worker runs on ${handBackend}, not ${backend}`);
+                const targets = [
+                  { variant: PLAIN, page, target: 'plain' },
+                  ...configs.map((c) => ({ variant: c.variant, page, target: c.name })),
+                  { variant: LIB_LOCAL, page: local, target: 'main' },
+                  { variant: '', page: local, target: 'worker' },
+                  { variant: '', page: local, target: 'hand' },
+                ];
+                const ones = await interleaved(targets, o);
+                const oneCell = (target: string) => [...ones].find(([t]) => t.target === target && t.page === local)![1]; // each is a target above
+                for (const t of targets) if (t.variant) push(t.variant, ones.get(t)!); // every target has its cell
+                const trip = roundTripOf(backend, m.name, oneCell('worker'), oneCell('main'), oneCell('hand'));
+                workerRoundTrip.push(trip);
+                log(`${backend} ${m.name} worker round trip ×1 (one page): worker p50 ${trip.workerP50Ms.toFixed(3)} ms − worker: false ${trip.localP50Ms.toFixed(3)} ms = ${trip.roundTripMs.toFixed(3)} ms; plain TF.js in a hand-written worker ${trip.handP50Ms.toFixed(3)} ms: the library's own ${trip.ownMs.toFixed(3)} ms`);
+                await call(local, 'handWorkerStop');
+                await call(local, 'libStop', 'worker');
+                await call(local, 'libStop');
               }
+              for (const { name } of configs) await call(page, 'libStop', name);
+              // The one-caller rows were measured last: back in the order of the table.
+              const order = [PLAIN, ...sizes.map(handMadeVariant), ...configs.map((c) => c.variant), LIB_LOCAL];
+              const mine = rows.filter((r) => r.backend === backend && r.model === m.name);
+              mine.sort((x, y) => order.indexOf(x.variant) - order.indexOf(y.variant) || x.cell.concurrency - y.cell.concurrency);
+              rows.splice(rows.length - mine.length, mine.length, ...mine);
             } catch (e) {
               const why = `${backend}/${m.name} skipped: ${(e as Error).message.split('\n')[0]}${pageLogs.length ? ` (page: ${pageLogs.slice(-3).join(' | ')})` : ''}`;
               notes.push(why);
               log(why);
+            } finally {
+              await local?.close();
             }
           }
         } finally {
@@ -200,27 +232,57 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
     await rm(libDir, { recursive: true, force: true });
     await rm(repoDir, { recursive: true, force: true });
   }
-  return { rows, notes, maxAbsDiff, workerRoundTrip: workerRoundTrips(rows) };
+  return { rows, notes, maxAbsDiff, workerRoundTrip };
 }
 
-/** The worker round trip at batch 1, one caller: the library in a worker against worker: false and plain execute. */
-export function workerRoundTrips(rows: readonly ServingRow[]): WorkerRoundTrip[] {
-  const out: WorkerRoundTrip[] = [];
-  for (const w of rows.filter((r) => r.variant === LIB_UNBATCHED && r.cell.concurrency === 1)) {
-    const at = (variant: string) => rows.find((r) => r.variant === variant && r.backend === w.backend && r.model === w.model && r.cell.concurrency === 1);
-    const local = at(LIB_LOCAL);
-    const plain = at(PLAIN);
-    if (!local || !plain) continue;
-    out.push({
-      backend: w.backend,
-      model: w.model,
-      workerP50Ms: w.cell.p50Ms,
-      localP50Ms: local.cell.p50Ms,
-      plainP50Ms: plain.cell.p50Ms,
-      roundTripMs: w.cell.p50Ms - local.cell.p50Ms,
-      vsPlainMs: w.cell.p50Ms - plain.cell.p50Ms,
-    });
+interface Target {
+  page: Page;
+  /** 'plain', 'hand' (the hand-written worker) or the name of a library server on `page`. */
+  target: string;
+}
+
+/**
+ * One caller, every target in turn on the same machine moment: a warm-up chunk each, then rounds of
+ * 250 ms chunks (the order rotated each round) until each had `durationMs`. A library server's cell
+ * gets its batch statistics from its metrics around the whole run.
+ */
+async function interleaved<T extends Target>(targets: readonly T[], o: BrowserServingOptions): Promise<Map<T, CellResult & BatchCellStats>> {
+  const chunkMs = Math.min(250, o.durationMs);
+  const rounds = Math.max(1, Math.round(o.durationMs / chunkMs));
+  const isLib = (t: T) => t.target !== 'plain' && t.target !== 'hand';
+  for (const t of targets) await call(t.page, 'timed', t.target, o.warmupMs);
+  const before = new Map<T, MetricsLike>();
+  for (const t of targets.filter(isLib)) before.set(t, await call(t.page, 'libMetrics', t.target));
+  const runs = new Map<T, { latencies: number[]; elapsedMs: number }>(targets.map((t) => [t, { latencies: [], elapsedMs: 0 }]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + r) % targets.length]!; // an index within the list
+      const chunk = await call(t.page, 'timed', t.target, chunkMs);
+      const run = runs.get(t)!; // every target has one
+      run.latencies.push(...chunk.latencies);
+      run.elapsedMs += chunk.elapsedMs;
+    }
+  }
+  const out = new Map<T, CellResult & BatchCellStats>();
+  for (const t of targets) {
+    const { latencies, elapsedMs } = runs.get(t)!; // as above
+    const stats = isLib(t) ? batchCellStats(before.get(t)!, await call(t.page, 'libMetrics', t.target)) : {}; // taken above for every library target
+    out.set(t, { ...cellOf(1, latencies, elapsedMs), ...stats });
   }
   return out;
 }
 
+/** The worker round trip from its three one-page cells. */
+export function roundTripOf(backend: string, model: string, worker: CellResult, local: CellResult, hand: CellResult): WorkerRoundTrip {
+  return {
+    backend,
+    model,
+    workerP50Ms: worker.p50Ms,
+    localP50Ms: local.p50Ms,
+    handP50Ms: hand.p50Ms,
+    roundTripMs: worker.p50Ms - local.p50Ms,
+    handRoundTripMs: hand.p50Ms - local.p50Ms,
+    ownMs: worker.p50Ms - hand.p50Ms,
+    cells: { worker, local, hand },
+  };
+}

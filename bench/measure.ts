@@ -58,10 +58,15 @@ export async function drive(call: () => Promise<void>, o: CellOptions, pause?: Y
   await phase(o.warmupMs, undefined);
   const latencies: number[] = [];
   const elapsedMs = await phase(o.durationMs, latencies);
+  return cellOf(o.concurrency, latencies, elapsedMs, o.itemsPerCall);
+}
+
+/** A cell from its calls' latencies (ms) over `elapsedMs`. */
+export function cellOf(concurrency: number, latencies: number[], elapsedMs: number, itemsPerCall = 1): CellResult {
   latencies.sort((a, b) => a - b);
-  const items = latencies.length * (o.itemsPerCall ?? 1);
+  const items = latencies.length * itemsPerCall;
   return {
-    concurrency: o.concurrency,
+    concurrency,
     items,
     elapsedMs,
     itemsPerSec: (items / elapsedMs) * 1000,

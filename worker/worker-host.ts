@@ -5,7 +5,7 @@ import type { ModelServerOptions, ServerEventListeners } from '../src/server/mod
 import { registerSourceFactory } from '../src/server/source-registry.js';
 import { handleRestRequest } from '../src/rest/handler.js';
 import { WIRE_EVENT_TYPES, encodeEvent } from '../src/worker-client/event-wire.js';
-import type { ClientMessage, SerializedResponse, ServerMethod, WorkerMemory, WorkerMessage, WorkerStartOptions } from '../src/worker-client/protocol.js';
+import type { CallMessage, ClientMessage, MethodArgs, SerializedResponse, ServerMethod, WorkerMemory, WorkerMessage, WorkerStartOptions } from '../src/worker-client/protocol.js';
 import { transferablesOf } from '../src/worker-client/transfer.js';
 import { Outbox } from './outbox.js';
 import { SwapGate, gatedSourceFactory } from './swap-gate.js';
@@ -31,6 +31,10 @@ const METHODS: ReadonlySet<string> = new Set<ServerMethod>([
   'metrics',
   'prometheusMetrics',
 ]);
+
+function isPredict(msg: CallMessage): msg is CallMessage<'predict'> {
+  return msg.method === 'predict';
+}
 
 /** The worker's memory now: the WASM heap (on the wasm backend) and what TF.js holds. */
 function workerMemory(): WorkerMemory {
@@ -79,21 +83,18 @@ export class WorkerHost {
           return undefined;
         }, false);
       case 'call':
+        if (isPredict(msg)) {
+          const started = this.server;
+          // Once started, the hot path: straight from the message to the server and back, no turn waited.
+          if (started) return this.predict(msg.id, msg.args, started);
+          return this.reply(msg.id, async () => this.predict(msg.id, msg.args, await this.ready()), false);
+        }
         return this.reply(msg.id, async () => {
           if (!METHODS.has(msg.method)) throw new ServingError('UNIMPLEMENTED', `the worker has no method ${JSON.stringify(msg.method)}`);
           const server = await this.ready();
           // Checked against METHODS above; the args are the method's own (typed by the protocol).
           const fn = server[msg.method] as (...args: unknown[]) => Promise<unknown>;
-          const args: unknown[] = [...msg.args];
-          if (msg.method !== 'predict') return fn.apply(server, args);
-          // The page's AbortSignal cannot cross: this one stands for it, aborted by a `cancel` message.
-          const controller = new AbortController();
-          this.cancels.set(msg.id, controller);
-          try {
-            return await fn.apply(server, [args[0], { ...(typeof args[1] === 'object' ? args[1] : {}), signal: controller.signal }]);
-          } finally {
-            this.cancels.delete(msg.id);
-          }
+          return fn.apply(server, [...msg.args]);
         });
       case 'cancel':
         this.cancels.get(msg.id)?.abort(new ServingError('CANCELLED', 'cancelled by the page'));
@@ -148,14 +149,47 @@ export class WorkerHost {
     return this.starting;
   }
 
+  /**
+   * One prediction, answered when the server's promise settles. The page's AbortSignal cannot cross:
+   * a controller here stands for it, aborted by a `cancel` message.
+   */
+  private predict(id: number, [request, options]: MethodArgs<'predict'>, server: LocalModelServer): void {
+    const controller = new AbortController();
+    this.cancels.set(id, controller);
+    let answer: Promise<unknown>;
+    try {
+      answer = server.predict(request, { ...(typeof options === 'object' ? options : {}), signal: controller.signal });
+    } catch (e) {
+      answer = Promise.reject(e);
+    }
+    answer.then(
+      (value) => {
+        this.cancels.delete(id);
+        this.answer(id, value);
+      },
+      (e: unknown) => {
+        this.cancels.delete(id);
+        this.answerError(id, e);
+      },
+    );
+  }
+
   private async reply(id: number, run: () => Promise<unknown>, sendResult = true): Promise<void> {
     try {
       const value = await run();
-      if (sendResult) this.outbox.send({ kind: 'result', id, value }, transferablesOf(value));
+      if (sendResult) this.answer(id, value);
     } catch (e) {
-      const err = ServingError.from(e, 'INTERNAL');
-      this.outbox.send({ kind: 'error', id, code: err.code, message: err.message });
+      this.answerError(id, e);
     }
+  }
+
+  private answer(id: number, value: unknown): void {
+    this.outbox.send({ kind: 'result', id, value }, transferablesOf(value));
+  }
+
+  private answerError(id: number, e: unknown): void {
+    const err = ServingError.from(e, 'INTERNAL');
+    this.outbox.send({ kind: 'error', id, code: err.code, message: err.message });
   }
 
   /** Forwards the server's events through their wire codecs. */

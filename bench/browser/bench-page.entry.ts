@@ -43,7 +43,19 @@ interface Lib {
 }
 
 let lib: Lib | undefined;
-let server: LibServer | undefined;
+/** The library's servers on this page, by name (one per configuration the driver interleaves). */
+const servers = new Map<string, LibServer>();
+let handWorker: Worker | undefined;
+
+/** Posts one message to the hand-written worker and resolves with its answer (one call at a time). */
+function handWorkerAnswer(message: unknown): Promise<unknown> {
+  const worker = handWorker!; // handWorkerStart made it
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => (e.data.kind === 'error' ? reject(new Error(`hand-written worker: ${e.data.message}`)) : resolve(e.data));
+    worker.onerror = (e) => reject(new Error(`hand-written worker: ${e.message}`));
+    worker.postMessage(message);
+  });
+}
 let plainModel: GraphModel | undefined;
 let input: Float32Array = new Float32Array(0);
 let spec: ModelSpec | undefined;
@@ -58,6 +70,8 @@ async function useBackend(backend: string): Promise<void> {
   } else if (backend === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(new URL('/lib/', location.href).href); // the same binaries the library's worker uses
+    // The page is cross-origin isolated (a 5 µs clock): one thread, like the library (src/runtime/backends.ts).
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
   if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend(${backend}) failed`);
   await tf.ready();
@@ -65,7 +79,7 @@ async function useBackend(backend: string): Promise<void> {
 
 const bench = {
   /** Plain TF.js on this page: loads /repo/<name>/1/model.json on `backend` and warms it once. */
-  async plainLoad(backend: string, model: ModelSpec): Promise<{ backend: string; inputs: string[]; outputs: string[] }> {
+  async plainLoad(backend: string, model: ModelSpec): Promise<{ backend: string; inputs: string[]; outputs: string[]; binaries: string[] }> {
     tf ??= await import('@tensorflow/tfjs');
     await useBackend(backend);
     plainModel?.dispose();
@@ -73,7 +87,8 @@ const bench = {
     input = randomInput(model.shape);
     plainModel = await tf.loadGraphModel(`/repo/${model.name}/1/model.json`);
     await bench.plainOnce();
-    return { backend: tf.getBackend(), inputs: plainModel.inputs.map((i) => i.name), outputs: plainModel.outputs.map((o) => o.name) };
+    const binaries = performance.getEntriesByType('resource').map((e) => e.name.slice(e.name.lastIndexOf('/') + 1)).filter((n) => n.endsWith('.wasm'));
+    return { backend: tf.getBackend(), inputs: plainModel.inputs.map((i) => i.name), outputs: plainModel.outputs.map((o) => o.name), binaries };
   },
 
   async plainOnce(): Promise<number[][]> {
@@ -116,22 +131,68 @@ const bench = {
     return { ...r, numTensors: tf.memory().numTensors - before };
   },
 
-  /** Starts the library's ModelServer from the built bundle; resolves when the model is AVAILABLE. */
-  async libStart(options: Record<string, unknown>, model: ModelSpec): Promise<{ backend: string; mode: string; startMs: number }> {
+  /**
+   * Plain TF.js in a hand-written worker (plain-worker.entry.ts, bundled beside this page): what a worker
+   * costs without the library. Loads /repo/<name>/1/model.json there on `backend`.
+   */
+  async handWorkerStart(backend: string, model: ModelSpec): Promise<string> {
+    bench.handWorkerStop();
+    spec = model;
+    input = randomInput(model.shape);
+    const worker = new Worker(new URL('/bench/plain-worker.entry.js', location.href), { type: 'module' }); // bundled beside this page
+    handWorker = worker;
+    const answer = handWorkerAnswer({ kind: 'load', backend, model: new URL(`/repo/${model.name}/1/model.json`, location.href).href, shape: model.shape });
+    const loaded = (await answer) as { backend: string }; // the worker answers a load with its backend
+    await bench.handWorkerOnce();
+    return loaded.backend;
+  },
+
+  handWorkerStop(): void {
+    handWorker?.terminate();
+    handWorker = undefined;
+  },
+
+  /** One execute in the hand-written worker: the input posted (copied), the outputs posted back (transferred). */
+  async handWorkerOnce(): Promise<Float32Array[]> {
+    const answer = (await handWorkerAnswer({ kind: 'run', input: input.slice() })) as { outputs: Float32Array[] }; // a run is answered with its outputs
+    return answer.outputs;
+  },
+
+  /**
+   * One caller's calls to `target` ('plain', 'hand' or a library server's name) for `ms`: their latencies.
+   * The driver alternates short chunks of each target, so the one-caller rows share the machine's moods.
+   */
+  async timed(target: string, ms: number): Promise<{ latencies: number[]; elapsedMs: number }> {
+    const once = async () => {
+      const t0 = performance.now();
+      if (target === 'plain') await bench.plainOnce();
+      else if (target === 'hand') await bench.handWorkerOnce();
+      else await bench.libOnce(target);
+      return performance.now() - t0;
+    };
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) latencies.push(await once());
+    return { latencies, elapsedMs: performance.now() - t0 };
+  },
+
+  /** Starts the library's ModelServer `name` from the built bundle; resolves when the model is AVAILABLE. */
+  async libStart(options: Record<string, unknown>, model: ModelSpec, name = 'main'): Promise<{ backend: string; mode: string; startMs: number }> {
     lib ??= (await import(/* @vite-ignore */ new URL('/lib/tfjs-serving.js', location.href).href)) as Lib;
     spec = model;
     input = randomInput(model.shape);
     const t0 = performance.now();
-    server = await lib.ModelServer.start({
+    const server = await lib.ModelServer.start({
       modelConfigList: [{ name: model.name, basePath: new URL(`/repo/${model.name}`, location.href).href }],
       pollIntervalMs: 0,
       ...options,
     });
+    servers.set(name, server);
     return { backend: server.backend, mode: server.mode, startMs: performance.now() - t0 };
   },
 
-  async libOnce(): Promise<number[][]> {
-    const r = await server!.predict({
+  async libOnce(name = 'main'): Promise<number[][]> {
+    const r = await servers.get(name)!.predict({ // libStart ran first
       model: spec!.name,
       inputs: { [spec!.inputKey]: { dtype: 'float32', shape: spec!.shape, data: input.slice() } },
     });
@@ -140,17 +201,22 @@ const bench = {
       .map((k) => Array.from(r.outputs[k]!.data));
   },
 
-  async libCell(o: CellOptions): Promise<CellResult & BatchCellStats> {
-    const before = (await server!.metrics()) as MetricsLike; // libStart ran first; a metrics snapshot is JSON of histograms
-    const r = await drive(async () => {
-      await bench.libOnce();
-    }, o);
-    return { ...r, ...batchCellStats(before, (await server!.metrics()) as MetricsLike) }; // as above
+  /** A snapshot of server `name`'s metrics (JSON of histograms). */
+  async libMetrics(name = 'main'): Promise<MetricsLike> {
+    return (await servers.get(name)!.metrics()) as MetricsLike; // libStart ran first; a metrics snapshot is JSON of histograms
   },
 
-  async libStop(): Promise<void> {
-    await server?.close();
-    server = undefined;
+  async libCell(o: CellOptions, name = 'main'): Promise<CellResult & BatchCellStats> {
+    const before = await bench.libMetrics(name);
+    const r = await drive(async () => {
+      await bench.libOnce(name);
+    }, o);
+    return { ...r, ...batchCellStats(before, await bench.libMetrics(name)) };
+  },
+
+  async libStop(name = 'main'): Promise<void> {
+    await servers.get(name)?.close();
+    servers.delete(name);
   },
 };
 

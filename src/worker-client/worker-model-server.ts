@@ -93,6 +93,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   /** How many of `pending` each worker has. */
   private readonly inFlight = new Map<WorkerLike, number>();
   private ready: Promise<void> = Promise.resolve();
+  /** The serving worker answered its start (until it is restarted): calls are posted at once, not after a wait on `ready`. */
+  private started = false;
   private startOptions: WorkerStartOptions;
   private closed = false;
   /** Set when workers keep dying: every call fails with this, no more restarts. */
@@ -376,9 +378,11 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     to?: WorkerLike | (() => WorkerLike),
   ): Promise<MethodResult<M>> {
     this.checkOpen();
-    await this.ready;
-    const ended = requestEnded({ signal, deadline: typeof deadline === 'number' ? deadline : undefined });
-    if (ended) throw ended;
+    if (!this.started) await this.ready;
+    if (signal || typeof deadline === 'number') {
+      const ended = requestEnded({ signal, deadline: typeof deadline === 'number' ? deadline : undefined });
+      if (ended) throw ended;
+    }
     const id = this.nextId++;
     const answer = this.request({ kind: 'call', id, method, args }, transfer, typeof to === 'function' ? to() : to);
     if (signal || typeof deadline === 'number') {
@@ -406,7 +410,10 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   }
 
   private sendStart(): void {
-    this.ready = this.request({ kind: 'start', id: this.nextId++, options: this.startOptions }).then(() => undefined);
+    this.started = false;
+    this.ready = this.request({ kind: 'start', id: this.nextId++, options: this.startOptions }).then(() => {
+      this.started = true;
+    });
   }
 
   private onMessage(msg: WorkerMessage, from: WorkerLike): void {
