@@ -20,6 +20,34 @@ function tfjsWasmBinaries(): Plugin {
   };
 }
 
+/**
+ * The worker and the WASM binaries are referenced as `new URL('./file', import.meta.url)` with a
+ * `@vite-ignore` comment, so this build leaves them alone (they are emitted as they are, beside the
+ * entries). The comment is dropped from the output: an app that bundles `tfjs-serving/browser` (Vite,
+ * webpack 5, Parcel) then sees the plain pattern and bundles the worker and ships the binaries with it.
+ */
+const BUNDLER_VISIBLE = /new URL\(\s*\/\* @vite-ignore \*\/\s*("\.\/(?:tfjs-serving\.worker\.js|tfjs-backend-wasm(?:-simd)?\.wasm)")/g;
+
+function bundlerVisibleReferences(): Plugin {
+  let seen = 0;
+  return {
+    name: 'tfjs-serving:bundler-visible-references',
+    renderChunk(code) {
+      let found = 0;
+      const out = code.replace(BUNDLER_VISIBLE, (_m, file: string) => {
+        found++;
+        return `new URL(${file}`;
+      });
+      seen += found;
+      return found > 0 ? { code: out, map: null } : null;
+    },
+    generateBundle() {
+      // The worker and both binaries: a refactor that loses one would break apps' bundles silently.
+      if (seen < 3) this.error(`expected the worker and two WASM references to make visible to bundlers, found ${seen}`);
+    },
+  };
+}
+
 export default defineConfig({
   // Lib mode leaves process.env.NODE_ENV alone; workbox reads it (production: no dev asserts or logs).
   define: { __TFJS_SERVING_BUNDLED__: 'true', 'process.env.NODE_ENV': JSON.stringify('production') },
@@ -49,5 +77,5 @@ export default defineConfig({
       output: { chunkFileNames: '[name]-[hash].js' },
     },
   },
-  plugins: [tfjsWasmBinaries()],
+  plugins: [tfjsWasmBinaries(), bundlerVisibleReferences()],
 });

@@ -14,11 +14,20 @@ declare const __TFJS_SERVING_BUNDLED__: boolean | undefined;
 
 /**
  * Where the WASM binaries are by default: beside the browser bundle (dist/browser/, which this module
- * is part of once bundled); unbundled, TF.js finds them itself (in Node, in its package).
+ * is part of once bundled), each named the one way bundlers recognize an asset, so an app that bundles
+ * `tfjs-serving/browser` ships them too (the comment keeps this library's own build from doing it; the
+ * minifier drops it). Unbundled, TF.js finds them itself (in Node, in its package). No threaded binary:
+ * the library runs one wasm thread per worker (below).
  */
-function defaultWasmPaths(): string | undefined {
+function defaultWasmPaths(): Record<'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm', string> | undefined {
   if (typeof __TFJS_SERVING_BUNDLED__ === 'undefined' || !__TFJS_SERVING_BUNDLED__) return undefined;
-  return new URL(/* @vite-ignore */ './', import.meta.url).href;
+  const simd = new URL(/* @vite-ignore */ './tfjs-backend-wasm-simd.wasm', import.meta.url).href;
+  return {
+    'tfjs-backend-wasm.wasm': new URL(/* @vite-ignore */ './tfjs-backend-wasm.wasm', import.meta.url).href,
+    'tfjs-backend-wasm-simd.wasm': simd,
+    // TF.js wants an entry for every binary; the threaded one is never fetched (threads are off).
+    'tfjs-backend-wasm-threaded-simd.wasm': simd,
+  };
 }
 
 /** Registers a backend's module; the webgpu backend registers itself only where `navigator.gpu` exists. */

@@ -32,11 +32,23 @@ import { RESTART_WINDOW_MS, WorkerSupervisor } from './worker-supervisor.js';
 
 declare const __TFJS_SERVING_BUNDLED__: boolean | undefined;
 
-/** The worker script beside this module in the browser bundle, or in dist/worker/ of the package. */
+const BUNDLED = typeof __TFJS_SERVING_BUNDLED__ !== 'undefined' && __TFJS_SERVING_BUNDLED__;
+
+/**
+ * The worker script: beside this module in the browser bundle (for messages: the bundled default is
+ * started by `spawnBundledWorker`), or in dist/worker/ of the package.
+ */
 function defaultWorkerUrl(): URL {
-  const bundled = typeof __TFJS_SERVING_BUNDLED__ !== 'undefined' && __TFJS_SERVING_BUNDLED__;
-  return new URL(/* @vite-ignore */ bundled ? './tfjs-serving.worker.js' : '../../worker/tfjs-serving.worker.js', import.meta.url);
+  return BUNDLED ? new URL('tfjs-serving.worker.js', new URL('./', import.meta.url)) : new URL(/* @vite-ignore */ '../../worker/tfjs-serving.worker.js', import.meta.url);
 }
+
+/**
+ * The browser bundle's own worker, written the one way bundlers (Vite, webpack 5, Parcel) recognize a
+ * module worker: an app that bundles `tfjs-serving/browser` bundles the worker, with what it imports,
+ * instead of copying one file of it. (The comment keeps this library's own build from doing it; the
+ * minifier drops the comment.)
+ */
+const spawnBundledWorker: WorkerSpawner = () => new Worker(new URL(/* @vite-ignore */ './tfjs-serving.worker.js', import.meta.url), { type: 'module', name: 'tfjs-serving' });
 
 interface Pending {
   resolve(value: unknown): void;
@@ -174,7 +186,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     checkInferenceWorkers(options.inferenceWorkers, options.swapMode);
     const { store: _s, fetch: _f, worker: _w, workerUrl, transferInputs, listeners, ...rest } = options;
     const url = workerUrl ? new URL(String(workerUrl), pageBase()) : defaultWorkerUrl();
-    const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners, spawnWorker);
+    const spawn = spawnWorker ?? (!workerUrl && BUNDLED ? spawnBundledWorker : undefined);
+    const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners, spawn);
     try {
       await client.ready;
       // The serving worker has downloaded what the store lacked: the others load from the store.

@@ -1,0 +1,97 @@
+/**
+ * A web app that imports `tfjs-serving/browser` through a bundler, the way most apps are built: Vite's
+ * production build and its dev server, with the package laid out in the app's node_modules as npm
+ * installs it. The app must bundle the worker (with what it imports) and ship the WASM binaries, so
+ * `ModelServer.start` serves in a worker on wasm from the app's own output. (Before, Vite copied the
+ * worker file alone, its chunks were missing and the worker never started.)
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { REPO_ROOT, browserSkipReason, launchBrowser, startStaticServer } from './harness.js';
+import type { LaunchedBrowser } from './harness.js';
+import { BUNDLE_DIR, ensureLibraryBundle } from './library-page.js';
+import { publishGraphModel } from '../../src/repository/publish.js';
+import { denseExpected, denseModel, removeTempDirs, tempDir } from '../helpers/models.js';
+
+const skip = await browserSkipReason();
+
+const MAIN = `import { ModelServer } from 'tfjs-serving/browser';
+window.result = (async () => {
+  try {
+    const server = await ModelServer.start({ modelConfigList: [{ name: 'm', basePath: '/repo/m' }], pollIntervalMs: 0, backends: ['wasm'] });
+    const r = await server.predict({ model: 'm', inputs: { 'dense_dense1_input:0': [[2], [-5]] } });
+    await server.close();
+    return { mode: server.mode, backend: server.backend, y: Array.from(r.output.data) };
+  } catch (e) {
+    return { error: String((e && e.message) || e) };
+  }
+})();
+`;
+
+describe('an app bundled with Vite that imports tfjs-serving/browser', { skip: skip ?? false, timeout: 180_000 }, () => {
+  let app: string;
+  let browser: LaunchedBrowser;
+  const expected = { mode: 'worker', backend: 'wasm', y: [denseExpected(3, 1, 2), denseExpected(3, 1, -5)] };
+
+  before(async () => {
+    await ensureLibraryBundle();
+    app = await tempDir('vite-app');
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { 'tfjs-serving': '*' } }));
+    await writeFile(join(app, 'index.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>app</title>\n<script type="module" src="/main.js"></script>\n');
+    await writeFile(join(app, 'main.js'), MAIN);
+    // The package as installed: its package.json (the exports map) and the browser bundle it points to.
+    const pkg = join(app, 'node_modules', 'tfjs-serving');
+    await mkdir(join(pkg, 'dist'), { recursive: true });
+    await cp(join(REPO_ROOT, 'package.json'), join(pkg, 'package.json'));
+    await cp(BUNDLE_DIR, join(pkg, 'dist', 'browser'), { recursive: true });
+    // The app's model repository, served from its public/ directory.
+    await publishGraphModel(await denseModel(3, 1), join(app, 'public', 'repo', 'm'), { version: 1 });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await removeTempDirs();
+  });
+
+  const resultAt = async (origin: string) => {
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(`${origin}/index.html`);
+      return await page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result);
+    } finally {
+      await page.close();
+    }
+  };
+
+  test('vite build: the worker is bundled, the WASM binaries shipped, and it serves', async () => {
+    const { build } = await import('vite');
+    const outDir = join(app, 'dist');
+    await build({ root: app, configFile: false, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+    const assets = await readdir(join(outDir, 'assets'));
+    assert.ok(assets.some((f) => /^tfjs-serving\.worker-.*\.js$/.test(f)), `a bundled worker among ${assets.join(', ')}`);
+    assert.ok(assets.some((f) => /^tfjs-backend-wasm-simd-.*\.wasm$/.test(f)) && assets.some((f) => /^tfjs-backend-wasm-[^s].*\.wasm$/.test(f)), `both WASM binaries among ${assets.join(', ')}`);
+    const server = await startStaticServer({ roots: [outDir] });
+    try {
+      assert.deepEqual(await resultAt(server.origin), expected);
+      assert.ok(!server.requests.some((r) => r.includes('node_modules')), 'everything came from the app\'s own output');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('vite dev server: serves the same', async () => {
+    const { createServer } = await import('vite');
+    const dev = await createServer({ root: app, configFile: false, logLevel: 'silent', server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false } });
+    await dev.listen();
+    try {
+      const { port } = dev.httpServer!.address() as AddressInfo; // listening on a TCP port, just above
+      assert.deepEqual(await resultAt(`http://127.0.0.1:${port}`), expected);
+    } finally {
+      await dev.close();
+    }
+  });
+});
