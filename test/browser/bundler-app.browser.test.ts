@@ -19,22 +19,28 @@ import { denseExpected, denseModel, removeTempDirs, tempDir } from '../helpers/m
 const skip = await browserSkipReason();
 
 const MAIN = `import { ModelServer } from 'tfjs-serving/browser';
-window.result = (async () => {
+async function serve(worker) {
   try {
-    const server = await ModelServer.start({ modelConfigList: [{ name: 'm', basePath: '/repo/m' }], pollIntervalMs: 0, backends: ['wasm'] });
+    const server = await ModelServer.start({ modelConfigList: [{ name: 'm', basePath: '/repo/m' }], pollIntervalMs: 0, backends: ['wasm'], worker });
     const r = await server.predict({ model: 'm', inputs: { 'dense_dense1_input:0': [[2], [-5]] } });
     await server.close();
     return { mode: server.mode, backend: server.backend, y: Array.from(r.output.data) };
   } catch (e) {
     return { error: String((e && e.message) || e) };
   }
-})();
+}
+window.result = (async () => [await serve(true), await serve(false)])();
 `;
 
 describe('an app bundled with Vite that imports tfjs-serving/browser', { skip: skip ?? false, timeout: 180_000 }, () => {
   let app: string;
   let browser: LaunchedBrowser;
-  const expected = { mode: 'worker', backend: 'wasm', y: [denseExpected(3, 1, 2), denseExpected(3, 1, -5)] };
+  const y = [denseExpected(3, 1, 2), denseExpected(3, 1, -5)];
+  // In a worker, then with worker: false (TF.js and its WASM on the page).
+  const expected = [
+    { mode: 'worker', backend: 'wasm', y },
+    { mode: 'local', backend: 'wasm', y },
+  ];
 
   before(async () => {
     await ensureLibraryBundle();
@@ -67,7 +73,7 @@ describe('an app bundled with Vite that imports tfjs-serving/browser', { skip: s
     }
   };
 
-  test('vite build: the worker is bundled, the WASM binaries shipped, and it serves', async () => {
+  test('vite build: the worker is bundled, the WASM binaries shipped, and it serves in a worker and on the page', async () => {
     const { build } = await import('vite');
     const outDir = join(app, 'dist');
     await build({ root: app, configFile: false, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
