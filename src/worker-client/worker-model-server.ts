@@ -39,8 +39,12 @@ const BUNDLED = typeof __TFJS_SERVING_BUNDLED__ !== 'undefined' && __TFJS_SERVIN
  * started by `spawnBundledWorker`), or in dist/worker/ of the package.
  */
 function defaultWorkerUrl(): URL {
-  return BUNDLED ? new URL('tfjs-serving.worker.js', new URL('./', import.meta.url)) : new URL(/* @vite-ignore */ '../../worker/tfjs-serving.worker.js', import.meta.url);
+  return BUNDLED ? new URL('tfjs-serving.worker.js', new URL(/* @vite-ignore */ './', import.meta.url)) : new URL(/* @vite-ignore */ '../../worker/tfjs-serving.worker.js', import.meta.url);
 }
+
+/** Said when the default worker of the unbundled build (the package's root import) cannot start in a page. */
+const UNBUNDLED_HINT =
+  " (this is the package's unbundled build, whose worker imports TF.js by package name: in a web app, import ModelServer from 'tfjs-serving/browser', the browser bundle, whose worker and WASM binaries bundlers ship and static servers find beside it)";
 
 /**
  * The browser bundle's own worker, written the one way bundlers (Vite, webpack 5, Parcel) recognize a
@@ -107,6 +111,8 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
   private ready: Promise<void> = Promise.resolve();
   /** The serving worker answered its start (until it is restarted): calls are posted at once, not after a wait on `ready`. */
   private started = false;
+  /** The worker is the unbundled build's default (the root import in a page): a failed start says which import to use. */
+  private unbundledDefault = false;
   private startOptions: WorkerStartOptions;
   private closed = false;
   /** Set when workers keep dying: every call fails with this, no more restarts. */
@@ -188,6 +194,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     const url = workerUrl ? new URL(String(workerUrl), pageBase()) : defaultWorkerUrl();
     const spawn = spawnWorker ?? (!workerUrl && BUNDLED ? spawnBundledWorker : undefined);
     const client = new WorkerModelServer({ ...rest, modelConfigList: resolveBasePaths(rest.modelConfigList) }, url, transferInputs ?? false, listeners, spawn);
+    client.unbundledDefault = !workerUrl && !spawnWorker && !BUNDLED;
     try {
       await client.ready;
       // The serving worker has downloaded what the store lacked: the others load from the store.
@@ -472,7 +479,7 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     switch (outcome) {
       case 'never-started':
         this.closed = true;
-        this.failPending(`the tfjs-serving worker could not start from ${this.supervisor.url.href}: ${reason}`);
+        this.failPending(`the tfjs-serving worker could not start from ${this.supervisor.url.href}: ${reason}${this.unbundledDefault ? UNBUNDLED_HINT : ''}`);
         return;
       case 'gave-up':
         this.broken = `the tfjs-serving worker died ${this.supervisor.recentDeaths} times within ${RESTART_WINDOW_MS / 1000} s and is not restarted again; last: ${reason}`;

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { REPO_ROOT, browserSkipReason, launchBrowser, startStaticServer } from './harness.js';
@@ -84,6 +84,30 @@ describe('an app bundled with Vite that imports tfjs-serving/browser', { skip: s
     try {
       assert.deepEqual(await resultAt(server.origin), expected);
       assert.ok(!server.requests.some((r) => r.includes('node_modules')), 'everything came from the app\'s own output');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("the root import (the unbundled build) in a Vite app: a failed worker start names 'tfjs-serving/browser'", async () => {
+    // Another app whose tfjs-serving is the whole package (dist/src and dist/worker too, its dependencies beside it).
+    const root = await tempDir('vite-root-app');
+    await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'root-app', private: true, type: 'module' }));
+    await writeFile(join(root, 'index.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>app</title>\n<script type="module" src="/main.js"></script>\n');
+    await writeFile(join(root, 'main.js'), MAIN.replace("from 'tfjs-serving/browser'", "from 'tfjs-serving'"));
+    const pkg = join(root, 'node_modules', 'tfjs-serving');
+    await mkdir(pkg, { recursive: true });
+    await cp(join(REPO_ROOT, 'package.json'), join(pkg, 'package.json'));
+    for (const dir of ['src', 'worker']) await cp(join(REPO_ROOT, 'dist', dir), join(pkg, 'dist', dir), { recursive: true });
+    await symlink(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'), 'dir');
+    await cp(join(app, 'public'), join(root, 'public'), { recursive: true });
+    const { build } = await import('vite');
+    const outDir = join(root, 'dist');
+    await build({ root, configFile: false, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+    const server = await startStaticServer({ roots: [outDir] });
+    try {
+      const [inWorker] = (await resultAt(server.origin)) as Array<{ error?: string }>;
+      assert.match(inWorker?.error ?? '', /could not start .*import ModelServer from 'tfjs-serving\/browser'/);
     } finally {
       await server.close();
     }
