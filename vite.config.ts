@@ -24,7 +24,7 @@ function tfjsWasmBinaries(): Plugin {
  * The worker and the WASM binaries are referenced as `new URL('./file', import.meta.url)` with a
  * `@vite-ignore` comment, so this build leaves them alone (they are emitted as they are, beside the
  * entries). The comment is dropped from the output: an app that bundles `tfjs-serving/browser` (Vite,
- * webpack 5, Parcel) then sees the plain pattern and bundles the worker and ships the binaries with it.
+ * webpack 5) then sees the plain pattern and bundles the worker and ships the binaries with it.
  */
 const BUNDLER_VISIBLE = /new URL\(\s*\/\* @vite-ignore \*\/\s*("\.\/(?:tfjs-serving\.worker\.js|tfjs-backend-wasm(?:-simd)?\.wasm)")/g;
 
@@ -50,7 +50,10 @@ function bundlerVisibleReferences(): Plugin {
 
 export default defineConfig({
   // Lib mode leaves process.env.NODE_ENV alone; workbox reads it (production: no dev asserts or logs).
-  define: { __TFJS_SERVING_BUNDLED__: 'true', 'process.env.NODE_ENV': JSON.stringify('production') },
+  // __filename/__dirname: only TF.js's Node branches read them. Gone from the bundle, so an app's webpack (which
+  // folds `typeof __filename` to "string" but defines no __filename in ES modules) cannot turn the guard
+  // around TF.js's WASM loader into a ReferenceError.
+  define: { __TFJS_SERVING_BUNDLED__: 'true', 'process.env.NODE_ENV': JSON.stringify('production'), __filename: 'undefined', __dirname: 'undefined' },
   build: {
     outDir: 'dist/browser',
     emptyOutDir: true,

@@ -47,7 +47,7 @@ const UNBUNDLED_HINT =
   " (this is the package's unbundled build, whose worker imports TF.js by package name: in a web app, import ModelServer from 'tfjs-serving/browser', the browser bundle, whose worker and WASM binaries bundlers ship and static servers find beside it)";
 
 /**
- * The browser bundle's own worker, written the one way bundlers (Vite, webpack 5, Parcel) recognize a
+ * The browser bundle's own worker, written the one way bundlers (Vite, webpack 5) recognize a
  * module worker: an app that bundles `tfjs-serving/browser` bundles the worker, with what it imports,
  * instead of copying one file of it. (The comment keeps this library's own build from doing it; the
  * minifier drops the comment.)

@@ -1,7 +1,7 @@
 /**
  * A web app that imports `tfjs-serving/browser` through a bundler, the way most apps are built: Vite's
- * production build and its dev server, with the package laid out in the app's node_modules as npm
- * installs it. The app must bundle the worker (with what it imports) and ship the WASM binaries, so
+ * production build and its dev server, and webpack 5's production build, with the package laid out in
+ * the app's node_modules as npm installs it. The app must bundle the worker (with what it imports) and ship the WASM binaries, so
  * `ModelServer.start` serves in a worker on wasm from the app's own output. (Before, Vite copied the
  * worker file alone, its chunks were missing and the worker never started.)
  */
@@ -32,7 +32,7 @@ async function serve(worker) {
 window.result = (async () => [await serve(true), await serve(false)])();
 `;
 
-describe('an app bundled with Vite that imports tfjs-serving/browser', { skip: skip ?? false, timeout: 180_000 }, () => {
+describe('an app built with a bundler (Vite, webpack 5) that imports tfjs-serving/browser', { skip: skip ?? false, timeout: 180_000 }, () => {
   let app: string;
   let browser: LaunchedBrowser;
   const y = [denseExpected(3, 1, 2), denseExpected(3, 1, -5)];
@@ -84,6 +84,25 @@ describe('an app bundled with Vite that imports tfjs-serving/browser', { skip: s
     try {
       assert.deepEqual(await resultAt(server.origin), expected);
       assert.ok(!server.requests.some((r) => r.includes('node_modules')), 'everything came from the app\'s own output');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('webpack 5 production build: serves in a worker and on the page', async () => {
+    const { default: webpack } = await import('webpack');
+    const outDir = join(app, 'webpack-dist');
+    const stats = await new Promise<import('webpack').Stats>((resolve, reject) =>
+      webpack({ mode: 'production', context: app, entry: './main.js', output: { path: outDir, publicPath: 'auto', clean: true }, performance: { hints: false } }, (err, s) => (err || !s ? reject(err ?? new Error('webpack gave no stats')) : resolve(s))),
+    );
+    assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
+    const files = await readdir(outDir);
+    assert.equal(files.filter((f) => f.endsWith('.wasm')).length, 2, `both WASM binaries among ${files.join(', ')}`);
+    await cp(join(app, 'public', 'repo'), join(outDir, 'repo'), { recursive: true });
+    await writeFile(join(outDir, 'index.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>app</title>\n<script src="/main.js"></script>\n');
+    const server = await startStaticServer({ roots: [outDir] });
+    try {
+      assert.deepEqual(await resultAt(server.origin), expected);
     } finally {
       await server.close();
     }
