@@ -108,6 +108,50 @@ describe('an app built with a bundler (Vite, webpack 5) that imports tfjs-servin
     }
   });
 
+  test("an app's own Service Worker, built by Vite with tfjs-serving/sw-route, answers a REST predict through the page's server", async () => {
+    const pwa = await tempDir('vite-pwa');
+    await cp(join(app, 'node_modules'), join(pwa, 'node_modules'), { recursive: true });
+    await cp(join(app, 'public'), join(pwa, 'public'), { recursive: true });
+    await writeFile(join(pwa, 'package.json'), JSON.stringify({ name: 'pwa', private: true, type: 'module' }));
+    await writeFile(join(pwa, 'index.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>pwa</title>\n<script type="module" src="/main.js"></script>\n');
+    await writeFile(
+      join(pwa, 'main.js'),
+      `import { ModelServer, answerServiceWorkerRequests, registerRestServiceWorker } from 'tfjs-serving/browser';
+window.result = (async () => {
+  try {
+    const server = await ModelServer.start({ modelConfigList: [{ name: 'm', basePath: '/repo/m' }], pollIntervalMs: 0, backends: ['wasm'] });
+    answerServiceWorkerRequests(server);
+    await registerRestServiceWorker('/sw.js');
+    const res = await fetch('/v1/models/m:predict', { method: 'POST', body: JSON.stringify({ instances: [[2], [-5]] }) });
+    return { status: res.status, body: await res.json() };
+  } catch (e) {
+    return { error: String((e && e.message) || e) };
+  }
+})();
+`,
+    );
+    // The app's Service Worker: the three lines of docs/service-worker.md, the route imported by package name.
+    await writeFile(
+      join(pwa, 'sw.js'),
+      `import { registerModelServerRoute } from 'tfjs-serving/sw-route';
+registerModelServerRoute();
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+`,
+    );
+    const { build } = await import('vite');
+    const outDir = join(pwa, 'dist');
+    await build({ root: pwa, configFile: false, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+    // The Service Worker as one file at the root scope, the way a PWA build emits it.
+    await build({ root: pwa, configFile: false, logLevel: 'silent', publicDir: false, build: { outDir, emptyOutDir: false, lib: { entry: join(pwa, 'sw.js'), formats: ['es'], fileName: () => 'sw.js' } } });
+    const server = await startStaticServer({ roots: [outDir] });
+    try {
+      assert.deepEqual(await resultAt(server.origin), { status: 200, body: { predictions: [[denseExpected(3, 1, 2)], [denseExpected(3, 1, -5)]] } });
+    } finally {
+      await server.close();
+    }
+  });
+
   test("the root import (the unbundled build) in a Vite app: a failed worker start names 'tfjs-serving/browser'", async () => {
     // Another app whose tfjs-serving is the whole package (dist/src and dist/worker too, its dependencies beside it).
     const root = await tempDir('vite-root-app');
