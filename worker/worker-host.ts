@@ -153,11 +153,12 @@ export class WorkerHost {
    * One prediction, answered when the server's promise settles. The page's AbortSignal cannot cross:
    * a controller here stands for it, aborted by a `cancel` message.
    */
-  private predict(id: number, [request, options]: MethodArgs<'predict'>, server: LocalModelServer): void {
+  private predict(id: number, args: MethodArgs<'predict'>, server: LocalModelServer): void {
     const controller = new AbortController();
     this.cancels.set(id, controller);
     let answer: Promise<unknown>;
     try {
+      const [request, options] = args; // in the try: a message whose args are not a list is answered with its error
       answer = server.predict(request, { ...(typeof options === 'object' ? options : {}), signal: controller.signal });
     } catch (e) {
       answer = Promise.reject(e);
