@@ -49,7 +49,10 @@ test('predictions spread over two worker threads; both give the same answers; a 
     assert.equal(count(merged as never), 16, 'the metrics count every prediction, whichever worker ran it');
     const servingOnly = count(await servingMetrics());
     assert.ok(servingOnly > 0 && servingOnly < 16, `the serving worker ran ${servingOnly} of 16: the other ran the rest`);
-    assert.match(await server.prometheusMetrics(), /:tensorflow:serving:request_count\{model_name="emotion",status="OK"\} 16\n/);
+    // A scrape may answer from the last snapshot when the workers are slow to answer (LatestAnswer): ask until fresh.
+    let text = '';
+    for (const end = Date.now() + 10_000; !/status="OK"\} 16\n/.test(text) && Date.now() < end; await new Promise((r) => setTimeout(r, 50))) text = await server.prometheusMetrics();
+    assert.match(text, /:tensorflow:serving:request_count\{model_name="emotion",status="OK"\} 16\n/);
 
     // A new version: every worker polls and loads it; requests then answer from it, on either worker.
     await emotionVersion(base, 2);
