@@ -76,6 +76,10 @@ export class WorkerHost {
 
   private async onMessage(msg: ClientMessage): Promise<void> {
     switch (msg.kind) {
+      case 'bundle':
+        // One page task's messages (requests made together): handled in order, in this one task.
+        for (const m of msg.messages) void this.onMessage(m);
+        return;
       case 'start':
         return this.reply(msg.id, async () => {
           const server = await this.start(msg.options);

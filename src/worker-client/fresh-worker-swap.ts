@@ -6,7 +6,7 @@ import type { ManagerState } from '../core/servable-state.js';
 import type { BackendName } from '../runtime/backends.js';
 import { VersionStateEvent } from '../server/version-state-event.js';
 import type { WireEvent } from './event-wire.js';
-import type { ClientMessage, SwapWantedMessage, WorkerStartOptions } from './protocol.js';
+import type { UnbundledClientMessage, SwapWantedMessage, WorkerStartOptions } from './protocol.js';
 import { SwapLedger } from './swap-ledger.js';
 import type { WorkerLike, WorkerSupervisor } from './worker-supervisor.js';
 
@@ -16,7 +16,7 @@ export interface FreshWorkerSwapHost {
   /** The options a worker starts with now (the config in force). */
   startOptions(): WorkerStartOptions;
   /** Sends a request to one worker; resolves with its answer. */
-  request(msg: ClientMessage & { id: number }, to: WorkerLike): Promise<unknown>;
+  request(msg: UnbundledClientMessage & { id: number }, to: WorkerLike): Promise<unknown>;
   /** Requests sent to `worker` and not answered yet. */
   pendingOn(worker: WorkerLike): number;
   /** Rejects the requests sent to `worker` and not answered yet (UNAVAILABLE with `reason`). */

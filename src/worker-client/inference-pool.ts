@@ -1,7 +1,7 @@
 // `inferenceWorkers: N`, on the page: N − 1 more workers beside the serving one, each a whole server
 // loading the same models from the same store, so that predictions run on N cores at once.
 import { ServingError } from '../core/status.js';
-import type { ClientMessage, WorkerStartOptions } from './protocol.js';
+import type { UnbundledClientMessage, WorkerStartOptions } from './protocol.js';
 import type { WorkerLike, WorkerSupervisor } from './worker-supervisor.js';
 
 /** The most inference workers a server may have. */
@@ -23,7 +23,7 @@ export function checkInferenceWorkers(value: unknown, swapMode: unknown): number
 export interface InferencePoolHost {
   readonly supervisor: WorkerSupervisor;
   /** Sends a request to one worker; resolves with its answer. */
-  request(msg: ClientMessage & { id: number }, to: WorkerLike): Promise<unknown>;
+  request(msg: UnbundledClientMessage & { id: number }, to: WorkerLike): Promise<unknown>;
   /** Requests sent to `worker` and not answered yet. */
   pendingOn(worker: WorkerLike): number;
   /** A new id for a request. */

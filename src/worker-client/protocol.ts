@@ -94,7 +94,19 @@ export interface WorkerMemory {
   readonly numBytes: number;
 }
 
-export type ClientMessage = StartMessage | CallMessage | CancelMessage | CloseMessage | CrashMessage | RestMessage | MemoryMessage;
+/**
+ * The messages the page sent a worker during one task, in order, as one message (the client's outbox):
+ * requests made together (callers resumed by one batch's answers) reach the worker in one task.
+ */
+export interface ClientBundleMessage {
+  readonly kind: 'bundle';
+  readonly messages: readonly UnbundledClientMessage[];
+}
+
+/** Every client message but a bundle (bundles do not nest). */
+export type UnbundledClientMessage = StartMessage | CallMessage | CancelMessage | CloseMessage | CrashMessage | RestMessage | MemoryMessage;
+
+export type ClientMessage = UnbundledClientMessage | ClientBundleMessage;
 
 // Worker → client
 

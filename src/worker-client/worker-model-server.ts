@@ -25,7 +25,7 @@ import type { SourceState } from '../sources/model-source.js';
 import { decodeEvent } from './event-wire.js';
 import { FreshWorkerSwap } from './fresh-worker-swap.js';
 import { InferencePool, checkInferenceWorkers } from './inference-pool.js';
-import type { ClientMessage, MethodArgs, MethodResult, SerializedResponse, ServerMethod, WorkerMemory, WorkerMessage, WorkerStartOptions } from './protocol.js';
+import type { MethodArgs, MethodResult, SerializedResponse, ServerMethod, UnbundledClientMessage, WorkerMemory, WorkerMessage, WorkerStartOptions } from './protocol.js';
 import { transferablesOf } from './transfer.js';
 import type { DeathOutcome, WorkerLike, WorkerSpawner } from './worker-supervisor.js';
 import { RESTART_WINDOW_MS, WorkerSupervisor } from './worker-supervisor.js';
@@ -522,17 +522,12 @@ export class WorkerModelServer extends ServerEventTarget implements ModelServer 
     this.swap?.settled(p.worker);
   }
 
-  private request(msg: ClientMessage & { id: number }, transfer: Transferable[] = [], to: WorkerLike = this.supervisor.worker): Promise<unknown> {
+  private request(msg: UnbundledClientMessage & { id: number }, transfer: Transferable[] = [], to: WorkerLike = this.supervisor.worker): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject, worker: to });
       this.track(to, 1);
-      try {
-        this.supervisor.post(msg, transfer, to);
-      } catch (e) {
-        this.pending.delete(msg.id);
-        this.track(to, -1);
-        reject(ServingError.from(e, 'INVALID_ARGUMENT', 'the request cannot be sent to the worker: '));
-      }
+      // Sent at the end of this task with the others made in it; one that cannot be posted fails alone.
+      this.supervisor.post(msg, transfer, to, (e) => this.settle(msg.id, (p) => p.reject(ServingError.from(e, 'INVALID_ARGUMENT', 'the request cannot be sent to the worker: '))));
     });
   }
 }

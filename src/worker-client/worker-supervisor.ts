@@ -1,7 +1,8 @@
 // Keeps one module Web Worker alive for a client: spawns it, notices when it dies, and restarts it
 // unless it never started or keeps dying. For fresh-worker swaps it also spawns workers beside the
 // current one, promotes one to current and retires (terminates) the old one.
-import type { ClientMessage, WorkerMessage } from './protocol.js';
+import { MessageOutbox } from './message-outbox.js';
+import type { ClientBundleMessage, ClientMessage, UnbundledClientMessage, WorkerMessage } from './protocol.js';
 
 /** A worker that dies more often than this within the window is not restarted again. */
 export const MAX_RESTARTS_PER_WINDOW = 5;
@@ -42,6 +43,8 @@ export interface WorkerSupervisorHandlers {
 
 export class WorkerSupervisor {
   private current: WorkerLike;
+  /** What this task sends each worker, posted as one message at its end. */
+  private readonly outboxes = new WeakMap<WorkerLike, MessageOutbox<UnbundledClientMessage, ClientBundleMessage>>();
   /** Workers spawned beside the current one (a fresh worker warming up, an old one draining). */
   private readonly beside = new Set<WorkerLike>();
   private started = false;
@@ -74,9 +77,18 @@ export class WorkerSupervisor {
     return this.current;
   }
 
-  /** Posts to the current worker, or to `to` (a worker beside it). */
-  post(msg: ClientMessage, transfer: Transferable[] = [], to: WorkerLike = this.current): void {
-    to.postMessage(msg, transfer);
+  /**
+   * Sends to the current worker, or to `to` (a worker beside it), at the end of this task together with
+   * whatever else this task sends it (one message: MessageOutbox). `unsent`: the message could not be
+   * posted (a value that cannot be cloned).
+   */
+  post(msg: UnbundledClientMessage, transfer: Transferable[] = [], to: WorkerLike = this.current, unsent?: (error: unknown) => void): void {
+    let box = this.outboxes.get(to);
+    if (!box) {
+      box = new MessageOutbox<UnbundledClientMessage, ClientBundleMessage>((m, t) => to.postMessage(m, t), (messages) => ({ kind: 'bundle', messages }));
+      this.outboxes.set(to, box);
+    }
+    box.send(msg, transfer, unsent);
   }
 
   /** Spawns a worker beside the current one, through the same spawner; it is never restarted. */
