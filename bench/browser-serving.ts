@@ -183,7 +183,7 @@ export async function runBrowserServing(o: BrowserServingOptions): Promise<Brows
               if (local) {
                 // One caller: every target in turn, in short chunks, so the rows share the machine's moods.
                 // The second page (no plain TF.js) holds the worker: false server, and for the worker round
-                // trip in one page, a worker server and a bare worker.
+                // trip in one page, a worker server and plain TF.js in a hand-written worker.
                 const started = await call(local, 'libStart', { backends: [backend], worker: false }, spec);
                 if (started.mode !== 'local') throw new Error(`worker: false gave a ${started.mode} server`);
                 await call(local, 'libStart', { backends: [backend] }, spec, 'worker');

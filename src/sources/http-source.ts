@@ -73,7 +73,8 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
   /** The base state, with the canary split of the last manifest read. */
   override state(): SourceState {
     const state = super.state();
-    return this.manifest?.canary ? { ...state, canary: this.manifest.canary } : state;
+    const canary = this.canarySplit();
+    return canary ? { ...state, canary } : state;
   }
 
   /**
@@ -82,7 +83,7 @@ export class HttpSource<T> extends StoreImportingSource<T, HttpSourceOptions<T>>
    */
   protected override versionPolicy(): ServableVersionPolicy {
     const configured = this.options.versionPolicy;
-    const canary = this.manifest?.canary;
+    const canary = this.canarySplit();
     return canary && !('withCanary' in configured) ? withCanary(configured, canary.version) : configured;
   }
 

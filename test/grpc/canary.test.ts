@@ -6,36 +6,28 @@ import assert from 'node:assert/strict';
 import { cp } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalModelServer } from '../../src/node.js';
-import type { GrpcServer } from '../../src/grpc/grpc-server.js';
-import { startGrpcServer } from '../../src/grpc/grpc-server.js';
 import { removeTempDirs, tempDir } from '../helpers/models.js';
 import type { ServingClient } from './client.js';
-import { callError, servingClient, shape } from './client.js';
+import { callError, shape } from './client.js';
+import type { GrpcFixture } from './grpc-fixture.js';
+import { startGrpcFixture } from './grpc-fixture.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const HALF_PLUS_TWO = join(here, '..', 'fixtures', 'savedmodels', 'tfserving', 'saved_model_half_plus_two_cpu', '00000123');
 
-let server: LocalModelServer;
-let grpcServer: GrpcServer;
+let fixture: GrpcFixture | undefined;
+let server: GrpcFixture['server'];
 let client: ServingClient;
 
 before(async () => {
   const root = await tempDir('grpc-canary');
   for (const v of ['1', '2']) await cp(HALF_PLUS_TWO, join(root, 'm', v), { recursive: true });
-  server = await LocalModelServer.start({
-    modelConfigList: [{ name: 'm', basePath: join(root, 'm'), canary: { version: 2, percent: 30 } }],
-    pollIntervalMs: 0,
-    backends: ['cpu'],
-  });
-  grpcServer = await startGrpcServer(server, { port: 0, host: '127.0.0.1' });
-  client = servingClient(grpcServer.port);
+  fixture = await startGrpcFixture([{ name: 'm', basePath: join(root, 'm'), canary: { version: 2, percent: 30 } }]);
+  ({ server, client } = fixture);
 });
 
 after(async () => {
-  client?.close();
-  await grpcServer?.close();
-  await server?.close();
+  await fixture?.close();
   await removeTempDirs();
 });
 

@@ -6,12 +6,11 @@ import assert from 'node:assert/strict';
 import { cp, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalModelServer } from '../../src/node.js';
-import type { GrpcServer } from '../../src/grpc/grpc-server.js';
-import { startGrpcServer } from '../../src/grpc/grpc-server.js';
 import { DENSE_BIAS, DENSE_KERNEL, DENSE_MODEL_DIR, FIXTURES, removeTempDirs, tempDir } from '../helpers/models.js';
 import type { ServingClient } from './client.js';
-import { callError, floatContent, protoRoot, servingClient, shape } from './client.js';
+import { callError, floatContent, protoRoot, shape } from './client.js';
+import type { GrpcFixture } from './grpc-fixture.js';
+import { startGrpcFixture } from './grpc-fixture.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TFSERVING = join(here, '..', 'fixtures', 'savedmodels', 'tfserving');
@@ -24,8 +23,8 @@ const FAILED_PRECONDITION = 9;
 const UNIMPLEMENTED = 12;
 
 let root: string;
-let server: LocalModelServer;
-let grpcServer: GrpcServer;
+let fixture: GrpcFixture | undefined;
+let server: GrpcFixture['server'];
 let client: ServingClient;
 
 before(async () => {
@@ -33,23 +32,16 @@ before(async () => {
   await cp(HALF_PLUS_TWO, join(root, 'default', '00000123'), { recursive: true });
   await cp(DENSE_MODEL_DIR, join(root, 'dense', '1'), { recursive: true });
   await cp(join(FIXTURES, 'hash_table_v2'), join(root, 'table', '1'), { recursive: true });
-  server = await LocalModelServer.start({
-    modelConfigList: [
-      { name: 'default', basePath: join(root, 'default') },
-      { name: 'dense', basePath: join(root, 'dense'), versionLabels: { stable: 1 } },
-      { name: 'table', basePath: join(root, 'table') },
-    ],
-    pollIntervalMs: 0,
-    backends: ['cpu'],
-  });
-  grpcServer = await startGrpcServer(server, { port: 0, host: '127.0.0.1' });
-  client = servingClient(grpcServer.port);
+  fixture = await startGrpcFixture([
+    { name: 'default', basePath: join(root, 'default') },
+    { name: 'dense', basePath: join(root, 'dense'), versionLabels: { stable: 1 } },
+    { name: 'table', basePath: join(root, 'table') },
+  ]);
+  ({ server, client } = fixture);
 });
 
 after(async () => {
-  client?.close();
-  await grpcServer?.close();
-  await server?.close();
+  await fixture?.close();
   await removeTempDirs();
 });
 
